@@ -1,0 +1,71 @@
+"""The solver protocol every strategy implements, and a helper to build Solutions."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from quantum_planner.model import Problem, Solution
+from quantum_planner.objectives import evaluate
+from quantum_planner.scheduling import Schedule
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report from a running solve (anytime solvers report each improvement)."""
+
+    elapsed: float
+    best: float | None = None  # primary objective of the best plan so far
+    fraction: float | None = None  # of the time limit, when known
+    message: str = ""
+    solution: Solution | None = None  # best plan so far, when cheap to give
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@runtime_checkable
+class Solver(Protocol):
+    """A strategy that solves a :class:`Problem` within a wall-clock limit.
+
+    ``solve`` returns the best plan found; it need not validate it (the planner
+    does). It must return by ``time_limit`` seconds (plus a small margin) and
+    stop early when ``stop`` is set, returning the best plan so far.
+    """
+
+    name: str
+
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float,
+        seed: int | None = None,
+        warm_start: Solution | None = None,
+        progress: ProgressCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> Solution: ...
+
+
+def make_solution(
+    problem: Problem,
+    assignments: Mapping[str, str],
+    schedule: Schedule,
+    *,
+    backend: str,
+    **fields: Any,
+) -> Solution:
+    """A :class:`Solution` with objectives, makespan and unassigned tasks filled in."""
+    values = evaluate(problem, assignments, schedule)
+    sched = {a: dict(ts) for a, ts in schedule.items() if ts}
+    return Solution(
+        assignments=dict(assignments),
+        schedule=sched,
+        makespan=values["minimize_makespan"],
+        objectives=values,
+        unassigned=[t.id for t in problem.tasks if t.id not in assignments],
+        backend_used=backend,
+        **fields,
+    )
