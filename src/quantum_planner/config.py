@@ -1,0 +1,49 @@
+"""One settings object for the whole process, read from ``QP_*`` environment variables.
+
+Tests build their own ``Settings(...)`` and pass it in rather than mutating globals.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration; every field can be set as ``QP_<NAME>`` (e.g. ``QP_DATABASE_URL``)."""
+
+    model_config = SettingsConfigDict(env_prefix="QP_", extra="ignore")
+
+    # solving
+    default_time_limit: float = Field(10.0, description="Seconds per solve when none is given.")
+    max_time_limit: float = Field(300.0, description="Largest time limit a request may ask.")
+
+    # resilience
+    circuit_breaker_enabled: bool = True
+    breaker_failure_threshold: int = 5
+    breaker_reset_seconds: float = 30.0
+    backend_timeout_seconds: float | None = None
+    max_retries: int = 2
+
+    # alerts
+    alert_webhook_url: str | None = None
+    alert_format: str = Field("slack", description="'slack' or 'alertmanager'.")
+
+    # service
+    database_url: str = "sqlite:///quantum-planner.db"
+    log_file: str | None = None
+    log_level: str = "INFO"
+    job_runner: str = Field("local", description="'local' (in-process pool) or 'celery'.")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    max_body_bytes: int = 2_000_000
+    max_agents: int = 1_000
+    max_tasks: int = 10_000
+    rate_limit_per_minute: int = 600
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; call ``get_settings.cache_clear()`` to re-read)."""
+    return Settings()
