@@ -1,4 +1,4 @@
-"""Shared helpers: the metric contract in deploy/prometheus/metrics.yml and PromQL name extraction."""
+"""Shared test helpers: the metric contract (metrics.yml) and PromQL name extraction."""
 
 from __future__ import annotations
 

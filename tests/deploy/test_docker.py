@@ -96,9 +96,9 @@ def test_compose_dependency_graph_is_acyclic() -> None:
     done: set[str] = set()
 
     def visit(name: str, path: tuple[str, ...]) -> None:
-        assert name not in path, f"cycle {path + (name,)}"
+        assert name not in path, f"cycle {(*path, name)}"
         for dep in services[name].get("depends_on", {}):
-            visit(dep, path + (name,))
+            visit(dep, (*path, name))
         done.add(name)
 
     for name in services:

@@ -1,4 +1,4 @@
-"""Kubernetes manifests: schema-valid (strict, offline) and named as the incident playbook expects."""
+"""Kubernetes manifests: strictly schema-valid (offline) and named as the playbook expects."""
 
 from __future__ import annotations
 
