@@ -647,11 +647,20 @@ def _pairs_of(b: QUBOBuilder, ti: int) -> list[tuple[int, int]]:
 
 
 def _resolution(poly: Poly, n: int) -> float:
-    """Smallest nonzero coefficient magnitude: a guess at the objective's step."""
+    """The smallest possible nonzero change of ``poly``'s value.
+
+    With rational coefficients (multiples of ``1/q``) every change is a multiple of
+    ``gcd(q * coefficients) / q``; otherwise the smallest coefficient is a guess.
+    """
     lin, _, _, w = poly.compact(n)
     vals = np.abs(np.concatenate([lin, w]))
     vals = vals[vals > 1e-12]
-    return float(vals.min()) if vals.size else 0.0
+    if not vals.size:
+        return 0.0
+    q, exact = _integer_scale(vals.tolist())
+    if exact:
+        return math.gcd(*(int(v) for v in np.round(vals * q))) / q
+    return float(vals.min())
 
 
 def _over(idx: np.ndarray, w: np.ndarray, upper: int):
