@@ -56,28 +56,15 @@ if [[ "$LOCAL" == 0 && -z "$QP_API_KEY" ]]; then
   die_usage "set QP_API_KEY to an admin key (quantum-planner keys create --role admin) or use --local"
 fi
 
-# py SNIPPET ARGS... : run Python with quantum_planner; arguments arrive as sys.argv[1:].
-py() {
-  local code="$1"
-  shift
-  "$QP_PYTHON" -c "$code" "$@"
+# ops SUBCOMMAND ARGS... : the Python operations API (lib/local_ops.py) in $QP_PYTHON
+ops() {
+  "$QP_PYTHON" "$QP_LIB_DIR/local_ops.py" "$@"
 }
 
-# backend table as JSON in $HTTP_BODY (name -> {enabled, status, ...}); returns non-zero on error
+# backend table as JSON in $HTTP_BODY; returns non-zero on error
 list_backends() {
   if [[ "$LOCAL" == 1 ]]; then
-    py '
-import json, sys
-from quantum_planner.backends import list_backends
-def plain(v):
-    if hasattr(v, "model_dump"): return v.model_dump(mode="json")
-    if hasattr(v, "__dataclass_fields__"):
-        import dataclasses; return dataclasses.asdict(v)
-    return v
-rows = list_backends()
-if isinstance(rows, dict): rows = [dict(plain(v), name=k) for k, v in rows.items()]
-json.dump([plain(r) for r in rows], sys.stdout, default=str)
-' >"$HTTP_BODY" 2>/dev/null
+    ops status >"$HTTP_BODY" 2>/dev/null
   else
     http GET /api/backends
     [[ "$HTTP_CODE" == 200 ]]
@@ -88,11 +75,7 @@ json.dump([plain(r) for r in rows], sys.stdout, default=str)
 set_enabled() {
   local name="$1" enabled="$2"
   if [[ "$LOCAL" == 1 ]]; then
-    if err="$(py '
-import sys
-from quantum_planner.backends import switch_backend
-switch_backend(sys.argv[1], enabled=sys.argv[2] == "true")
-' "$name" "$enabled" 2>&1)"; then
+    if err="$(ops switch "$name" "$enabled" 2>&1)"; then
       status OK "$name" "enabled=$enabled (switch_backend)"
     else
       status FAIL "$name" "switch_backend failed: ${err##*$'\n'}"
@@ -134,16 +117,10 @@ else
   msg="Backend $TARGET disabled ($REASON) - using fallback: ${FALLBACKS[*]:-none}"
   severity=critical
 fi
-if err="$(py '
-import sys
-from quantum_planner.alerts import send_alert
-result = send_alert(sys.argv[1], severity=sys.argv[2])
-# send_alert never raises; a False result means the webhook did not take it
-sys.exit(1 if result is False else 0)
-' "$msg" "$severity" 2>&1)"; then
+if err="$(ops alert "$msg" "$severity" 2>&1)"; then
   status OK alert "sent ($severity): $msg"
 else
-  status FAIL alert "send_alert failed: ${err##*$'\n'}"
+  status FAIL alert "not delivered (is QP_ALERT_WEBHOOK_URL set?) ${err##*$'\n'}"
 fi
 
 # --- new routing ---------------------------------------------------------------------------

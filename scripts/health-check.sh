@@ -61,16 +61,7 @@ fi
 BACKENDS="$(mktemp)"
 trap 'rm -f "$HTTP_BODY" "$BACKENDS"' EXIT
 if [[ "$LOCAL" == 1 ]]; then
-  if "$QP_PYTHON" -c '
-import json, sys
-from quantum_planner.health import check_all_backends
-def plain(v):
-    if hasattr(v, "model_dump"): return v.model_dump(mode="json")
-    if hasattr(v, "__dataclass_fields__"):
-        import dataclasses; return dataclasses.asdict(v)
-    return v if isinstance(v, (dict, str)) else str(v)
-json.dump({k: plain(v) for k, v in check_all_backends().items()}, sys.stdout, default=str)
-' >"$BACKENDS" 2>/dev/null; then
+  if "$QP_PYTHON" "$QP_LIB_DIR/local_ops.py" status >"$BACKENDS" 2>/dev/null; then
     cp "$BACKENDS" "$HTTP_BODY"
     HTTP_CODE=200
   else

@@ -97,13 +97,13 @@ from quantum_planner.planner import QuantumTaskPlanner
 
 problem = Problem.model_validate_json(open(sys.argv[1]).read())
 planner = QuantumTaskPlanner()
-planner.assign(problem, time_limit=float(sys.argv[2]))  # warm-up: imports, JIT, caches
+planner.solve(problem, time_limit=float(sys.argv[2]))  # warm-up: imports, JIT, caches
 tracemalloc.start(25)
 before = tracemalloc.take_snapshot()
-planner.assign(problem, time_limit=float(sys.argv[2]))
+solution = planner.solve(problem, time_limit=float(sys.argv[2]))
 after = tracemalloc.take_snapshot()
 current, peak = tracemalloc.get_traced_memory()
-print(f"traced now {current / 1e6:.1f} MB, peak during solve {peak / 1e6:.1f} MB")
+print(f"solve by {solution.backend_used}: traced now {current / 1024:.1f} KiB, peak during solve {peak / 1024:.1f} KiB")
 for stat in after.compare_to(before, "lineno")[:10]:
     print(stat)
 PY

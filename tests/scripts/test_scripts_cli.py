@@ -157,3 +157,14 @@ def test_sample_problem_is_a_valid_problem() -> None:
     )  # fmt: skip
     problem = Problem.model_validate_json(out.stdout)
     assert (len(problem.agents), len(problem.tasks)) == (10, 30)
+
+
+def test_memory_section_traces_one_real_solve() -> None:
+    pytest.importorskip("quantum_planner.planner")
+    res = run_script(
+        "performance-diagnostic.sh", "--skip", "latency,database,queue", "--time-limit", "1"
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "peak during solve" in res.stdout
+    # tracemalloc's per-line statistics, as the playbook's snippet prints them
+    assert sum(" size=" in line and "count=" in line for line in res.stdout.splitlines()) >= 3
