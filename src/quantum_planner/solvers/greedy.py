@@ -68,10 +68,15 @@ def plan_key(
     """What the heuristics minimise: (penalty, objective key..., spread of agents' end times).
 
     The last component breaks ties (plateaus of the makespan) towards plans whose
-    agents finish evenly early, which lets single moves make progress.
+    agents finish evenly early, which lets single moves make progress. It is 0
+    unless the makespan is an objective: elsewhere it would only make the search
+    chase end times that nobody asked for.
     """
     values = evaluate(problem, assignments, schedule)
-    spread = sum(max((e for _, e in ts.values()), default=0.0) ** 2 for ts in schedule.values())
+    spread = 0.0
+    if Objective.MINIMIZE_MAKESPAN in problem.objectives:
+        ends = (max((e for _, e in ts.values()), default=0.0) for ts in schedule.values())
+        spread = sum(e * e for e in ends)
     key = (_penalty(problem, assignments, schedule), *objective_key(problem, values), spread)
     return tuple(round(x, _ROUND) for x in key)
 
@@ -270,6 +275,7 @@ class _Evaluator:
         limit = problem.constraints.capacity_limit
         self.cap = {a.id: a.capacity if limit else None for a in problem.agents}
         self.senses = [(o.value, o.sense) for o in problem.objectives]
+        self.makespan_matters = Objective.MINIMIZE_MAKESPAN in problem.objectives
         self._pairs: dict[tuple[str, str], tuple[float, float, float, float, float]] = {}
 
     def pair(self, tid: str, aid: str) -> tuple[float, float, float, float, float]:
@@ -343,7 +349,7 @@ class _Evaluator:
             "balance_load": sum((b - mean) ** 2 for b in busy.values()) / n if n else 0.0,
             "minimize_cost": cost,
         }
-        spread = sum(r * r for r in ready.values())
+        spread = sum(r * r for r in ready.values()) if self.makespan_matters else 0.0
         key = (penalty, *(sense * values[name] for name, sense in self.senses), spread)
         return tuple(round(x, _ROUND) for x in key)
 
@@ -366,6 +372,7 @@ class _Search:
         self.stop = stop
         self.eligible = {t.id: [a.id for a in problem.eligible_agents(t)] for t in problem.tasks}
         self.fast = _Evaluator(problem)
+        self.timing_matters = _timing_matters(problem)
         self.key = self.score(self.assignments, self.rank)
         self.evaluations = 0
 
@@ -397,7 +404,8 @@ class _Search:
                 continue
             moved = {**self.assignments, tid: aid}
             ranks = [self.rank]
-            for t in sorted(self._earlier_on(aid, mine, ancestors), key=lambda x: self.rank[x]):
+            earlier = self._earlier_on(aid, mine, ancestors) if self.timing_matters else []
+            for t in sorted(earlier, key=lambda x: self.rank[x]):
                 ranks.append(_renumber({**self.rank, tid: self.rank[t] - 0.5}))
             for rank in ranks:
                 if self.out_of_time():
@@ -432,6 +440,8 @@ class _Search:
 
     def advance(self, tid: str) -> bool:
         """Move ``tid`` just before an earlier task of its agent (a reordering)."""
+        if not self.timing_matters:
+            return False
         before = self._earlier_on(self.assignments[tid], self.rank[tid], self._ancestors(tid))
         for t in sorted(before, key=lambda x: self.rank[x]):
             if self.out_of_time():
@@ -468,6 +478,17 @@ class _Search:
                 seen.add(d)
                 stack.extend(self.p.prerequisites(d))
         return seen
+
+
+def _timing_matters(problem: Problem) -> bool:
+    """Whether the order of tasks can change the key (else reordering moves are skipped)."""
+    c = problem.constraints
+    return (
+        Objective.MINIMIZE_MAKESPAN in problem.objectives
+        or problem.time_horizon is not None
+        or (c.time_windows and any(t.latest_finish is not None for t in problem.tasks))
+        or (c.availability and any(a.available_until is not None for a in problem.agents))
+    )
 
 
 def _renumber(rank: Mapping[str, float]) -> dict[str, float]:
