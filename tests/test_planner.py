@@ -282,3 +282,9 @@ def test_gap_example_reaches_brute_force_optimum() -> None:
         if all(used[a.id] <= a.capacity for a in p.agents if a.id in used):
             best = min(best, cost)
     assert QuantumTaskPlanner().solve(p).objectives["minimize_cost"] == best
+
+
+def test_tiny_time_limit_still_returns_the_greedy_plan(team_problem: Problem) -> None:
+    t0 = time.monotonic()
+    sol = QuantumTaskPlanner().solve(team_problem, time_limit=0.001)
+    assert sol.feasible and time.monotonic() - t0 < 0.5

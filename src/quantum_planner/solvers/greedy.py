@@ -25,7 +25,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from quantum_planner.model import Objective, Problem, Solution, Task
@@ -116,6 +116,9 @@ class _Builder:
         self.order: list[str] = []
         self.eligible = {t.id: [a.id for a in problem.eligible_agents(t)] for t in problem.tasks}
         self.index = {a.id: i for i, a in enumerate(problem.agents)}
+        # load that tasks only one agent can do will need on that agent: others leave it room
+        self.reserved = {a.id: 0.0 for a in problem.agents}
+        self.holding: set[str] = set()
         objs = problem.objectives
         primary = next((o for o in objs if o is not Objective.MAXIMIZE_PRIORITY), None)
         self.objs = objs
@@ -130,7 +133,8 @@ class _Builder:
         pen = max(0.0, finish - hi) if hi is not None else 0.0
         cap = agent.capacity
         if p.constraints.capacity_limit and cap is not None:
-            pen += max(0.0, self.used[aid] + task.load_on(aid) - cap)
+            reserved = self.reserved[aid] - (task.load_on(aid) if self._sole(task.id) else 0.0)
+            pen += max(0.0, self.used[aid] + task.load_on(aid) + reserved - cap)
         parts = {
             Objective.MINIMIZE_MAKESPAN: finish,
             Objective.MAXIMIZE_PRIORITY: 0.0,  # the agent does not change the priority gained
@@ -141,6 +145,18 @@ class _Builder:
         key = (pen, *(parts[o] for o in self.objs), finish, float(self.index[aid]))
         return _Cand(key, pen * _BIG + primary, aid)
 
+    def _sole(self, tid: str) -> bool:
+        """Whether ``tid`` holds a reservation (one possible agent, not placed yet)."""
+        return tid in self.holding
+
+    def reserve(self, ids: set[str]) -> None:
+        """Reserve capacity for the tasks of ``ids`` that only one agent may do."""
+        for tid in ids:
+            if len(self.eligible[tid]) == 1 and tid not in self.assignments:
+                aid = self.eligible[tid][0]
+                self.reserved[aid] += self.p.task(tid).load_on(aid)
+                self.holding.add(tid)
+
     def best_two(self, task: Task) -> list[_Cand]:
         cands = sorted((self.candidate(task, a) for a in self.eligible[task.id]), key=_by_key)
         return cands[:2]
@@ -148,6 +164,9 @@ class _Builder:
     def place(self, task: Task, aid: str) -> None:
         c = self.candidate(task, aid)
         finish = c.key[-2]
+        if self._sole(task.id):
+            self.reserved[aid] -= task.load_on(aid)
+            self.holding.discard(task.id)
         self.assignments[task.id] = aid
         self.order.append(task.id)
         self.end_of[task.id] = finish
@@ -215,6 +234,7 @@ def construct(problem: Problem) -> tuple[dict[str, str], list[str]]:
     """The greedy plan: assignments and the order tasks were placed in (topological)."""
     b = _Builder(problem)
     required = _required(problem)
+    b.reserve(required)
     b.place_by_regret(required)
     if Objective.MAXIMIZE_PRIORITY in problem.objectives:
         rest = [t for t in problem.tasks if t.id not in required]
@@ -375,6 +395,8 @@ class _Search:
         self.timing_matters = _timing_matters(problem)
         self.key = self.score(self.assignments, self.rank)
         self.evaluations = 0
+        self.on_improve: Callable[[str], None] | None = None
+        self._reported = time.monotonic()
 
     def out_of_time(self) -> bool:
         return time.monotonic() >= self.deadline or (self.stop is not None and self.stop.is_set())
@@ -391,6 +413,10 @@ class _Search:
         key = self.score(assignments, rank)
         if key < self.key:
             self.assignments, self.rank, self.key = assignments, rank, key
+            now = time.monotonic()
+            if self.on_improve is not None and now - self._reported > 0.25:
+                self._reported = now  # at most four reports a second
+                self.on_improve("improving")
             return True
         return False
 
@@ -558,16 +584,20 @@ class LocalSearchSolver:
         best = (search.key, dict(search.assignments), dict(search.rank))
 
         def report(message: str) -> None:
+            """Progress with the better of the best plan and the current one."""
             if progress:
                 elapsed = time.monotonic() - t0
-                schedule = search.schedule(best[1], best[2])
-                values = evaluate(problem, best[1], schedule)
+                plan = (
+                    best if best[0] <= search.key else (search.key, search.assignments, search.rank)
+                )
+                values = evaluate(problem, plan[1], search.schedule(plan[1], plan[2]))
                 frac = min(1.0, elapsed / time_limit) if time_limit > 0 else None
                 value = values[problem.objectives[0].value]
                 progress(Progress(elapsed, best=value, fraction=frac, message=message))
 
         report("greedy start")
-        passes = self._descend(search, rng)
+        search.on_improve = report if progress else None
+        passes = self._descend(search, rng, report)
         kicks = stale = 0
         n = max(1, len(problem.tasks))
         since = search.evaluations  # evaluations at the last improvement
@@ -583,7 +613,7 @@ class LocalSearchSolver:
             kicks += 1
             stale += 1
             self._kick(search, best, rng)
-            passes += self._descend(search, rng)
+            passes += self._descend(search, rng, report)
         if search.key < best[0]:
             best = (search.key, dict(search.assignments), dict(search.rank))
         schedule = search.schedule(best[1], best[2])
@@ -596,7 +626,9 @@ class LocalSearchSolver:
             metadata={"passes": passes, "kicks": kicks, "evaluations": search.evaluations},
         )
 
-    def _descend(self, search: _Search, rng: random.Random) -> int:
+    def _descend(
+        self, search: _Search, rng: random.Random, report: Callable[[str], None] | None = None
+    ) -> int:
         """Improving passes until none improves (or the clock stops them); returns the count."""
         passes = 0
         optional = [t.id for t in search.p.tasks if t.optional]
@@ -604,6 +636,8 @@ class LocalSearchSolver:
             passes += 1
             if not self._pass(search, rng, optional):
                 break
+            if report:
+                report(f"descent pass {passes}")
         return passes
 
     def _kick(self, search: _Search, best: tuple, rng: random.Random) -> None:
