@@ -20,6 +20,7 @@ Both are deterministic for a given seed.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import random
@@ -27,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from quantum_planner.model import Objective, Problem, Solution, Task
 from quantum_planner.objectives import evaluate, objective_key
@@ -35,6 +37,7 @@ from quantum_planner.solvers.base import Progress, ProgressCallback, make_soluti
 
 __all__ = ["GreedySolver", "LocalSearchSolver", "plan_key"]
 
+_first = itemgetter(0)
 _BIG = 1e9  # a unit of penalty outweighs any objective difference in a regret
 _ROUND = 9  # keys are rounded so that float noise never counts as an improvement
 
@@ -332,8 +335,11 @@ class _Evaluator:
                         heapq.heappush(heap, (pos[s], s))
         return out
 
-    def key(self, assignments: Mapping[str, str], rank: Mapping[str, float]) -> tuple:
+    def key(
+        self, assignments: Mapping[str, str], rank: Mapping[str, float], *, insert: bool = False
+    ) -> tuple:
         ready = dict.fromkeys(self.agents, 0.0)
+        intervals: dict[str, list[tuple[float, float]]] = {a: [] for a in self.agents}
         busy = dict.fromkeys(self.agents, 0.0)
         used = dict.fromkeys(self.agents, 0.0)
         end_of: dict[str, float] = {}
@@ -347,6 +353,18 @@ class _Evaluator:
                 if e is not None and e > est:
                     est = e
             start = est if est > ready[aid] else ready[aid]
+            if insert:  # scheduling._earliest_gap and _insert_interval, inlined
+                iv, prev = intervals[aid], 0.0
+                for s0, e0 in iv:
+                    st = est if est > prev else prev
+                    if st + dur <= s0:
+                        start = st
+                        break
+                    if e0 > prev:
+                        prev = e0
+                else:
+                    start = est if est > prev else prev
+                bisect.insort_left(iv, (start, start + dur), key=_first)
             end = start + dur
             end_of[tid] = end
             if end > ready[aid]:
@@ -393,6 +411,9 @@ class _Search:
         self.eligible = {t.id: [a.id for a in problem.eligible_agents(t)] for t in problem.tasks}
         self.fast = _Evaluator(problem)
         self.timing_matters = _timing_matters(problem)
+        # when timing matters, let a task fill an idle gap earlier on its agent: many
+        # more orders then give tight schedules (Brandimarte mk02: 30 instead of 38)
+        self.insert = self.timing_matters
         self.key = self.score(self.assignments, self.rank)
         self.evaluations = 0
         self.on_improve: Callable[[str], None] | None = None
@@ -402,10 +423,11 @@ class _Search:
         return time.monotonic() >= self.deadline or (self.stop is not None and self.stop.is_set())
 
     def schedule(self, assignments: Mapping[str, str], rank: Mapping[str, float]) -> Schedule:
-        return build_schedule(self.p, assignments, self.fast.sequence(assignments, rank))
+        seq = self.fast.sequence(assignments, rank)
+        return build_schedule(self.p, assignments, seq, insert=self.insert)
 
     def score(self, assignments: Mapping[str, str], rank: Mapping[str, float]) -> tuple:
-        return self.fast.key(assignments, rank)
+        return self.fast.key(assignments, rank, insert=self.insert)
 
     def try_move(self, assignments: dict[str, str], rank: dict[str, float]) -> bool:
         """Accept the candidate if it improves the key."""
