@@ -99,6 +99,7 @@ class HybridSolver:
         candidates_k: int = 10,
         chunk: int = 20,
         qubo_agents: int = 3,
+        race_pairs: int = 20_000,
     ) -> None:
         """``max_iterations`` bounds the local search (deterministic runs); time still caps it.
 
@@ -113,6 +114,7 @@ class HybridSolver:
         self.candidates_k = candidates_k
         self.chunk = chunk
         self.qubo_agents = qubo_agents
+        self.race_pairs = race_pairs
         self.stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ API
@@ -185,6 +187,35 @@ class HybridSolver:
             else:
                 lp_proc = LPProcess(W, L, cap, budget)
 
+        # small problems: CP-SAT (one worker) races us on the other core, for the proof
+        race: dict[str, Solution] = {}
+        race_stop = threading.Event()
+        race_thread: threading.Thread | None = None
+        if (
+            self.race_cpsat
+            and not deterministic
+            and self.num_workers >= 2
+            and int(comp.elig.sum()) <= self.race_pairs
+        ):
+            hint = None
+            if np.isfinite(best_val):
+                hint = make_solution(comp.problem, *plan_from_vector(comp, best), backend="hybrid")
+
+            def run_cpsat() -> None:
+                from quantum_planner.solvers.cpsat import CPSATSolver
+
+                race["cpsat"] = CPSATSolver(num_workers=1).solve(
+                    comp.problem,
+                    time_limit=max(0.05, deadline - time.perf_counter()),
+                    seed=seed,
+                    warm_start=hint,
+                    stop=race_stop,
+                    compiled=comp,
+                )
+
+            race_thread = threading.Thread(target=run_cpsat, daemon=True)
+            race_thread.start()
+
         lp_used = False
         cand, is_cand = candidates(W + prices[None, :] * L, self.candidates_k)
         state = TabuState(W, L, D, cap, start)
@@ -201,6 +232,10 @@ class HybridSolver:
                 break
             if iters_left is not None and iters_left <= 0:
                 break
+            if race_thread is not None and not race_thread.is_alive():
+                done = race.get("cpsat")
+                if done is not None and done.status in ("optimal", "infeasible"):
+                    break  # proven: nothing left to search for
             if lp_proc is not None and not lp_proc.done:
                 got = lp_proc.poll()
                 if lp_proc.done:
@@ -245,6 +280,23 @@ class HybridSolver:
                     any_time.improved(float(state.f[1]), "hybrid: QUBO subproblem")
         if lp_proc is not None:
             lp_proc.close()
+        race_stop.set()
+        if race_thread is not None:
+            race_thread.join(timeout=2.0)
+        cp_sol = race.get("cpsat")
+        if cp_sol is not None and cp_sol.assignments:
+            stats["cpsat_status"] = cp_sol.status
+            cp_vec = _from_solution(comp, cp_sol)
+            if cp_vec is not None and feasible(cp_vec):
+                val = score(W, D, beta, cp_vec, m)
+                if val < state.f[1] - 1e-9 or (cp_sol.status == "optimal" and val <= state.f[1]):
+                    state.best[:] = cp_vec
+                    state.f[1] = val
+                    stats["winner"] = "cpsat"
+            if cp_sol.status == "optimal":
+                stats["proven_optimal"] = True
+            if cp_sol.lower_bound is not None:
+                stats["cpsat_bound"] = cp_sol.lower_bound
         if "lp_bound" not in stats and np.isfinite(lag_bound) and beta == 0.0:
             stats["lp_bound"] = lag_bound  # the Lagrangian bound is valid too
         best = state.best if np.isfinite(state.f[1]) else state.assign
@@ -324,14 +376,21 @@ class HybridSolver:
             seed=seed,
             metadata={"hybrid": {k: v for k, v in stats.items() if k != "history"}},
         )
-        bound = _primary_bound(problem, stats.get("lp_bound"))
-        if bound is not None:
-            primary = problem.objectives[0]
+        bounds = [_primary_bound(problem, stats.get("lp_bound"))]
+        if stats.get("cpsat_bound") is not None:
+            bounds.append(float(stats["cpsat_bound"]))
+        primary = problem.objectives[0]
+        known = [b for b in bounds if b is not None]
+        if known:
+            # the tighter bound: largest for minimisation, smallest for maximisation
+            bound = max(known) if primary.sense > 0 else min(known)
             value = sol.objectives[primary.value]
             sol.lower_bound = bound
             sol.gap = relative_gap(value, bound, primary.sense)
             if sol.gap is not None and sol.gap <= 1e-9 and is_feasible:
                 sol.status = "optimal"
+        if stats.get("proven_optimal") and is_feasible and stats.get("winner") == "cpsat":
+            sol.status, sol.gap = "optimal", 0.0
         return sol
 
 

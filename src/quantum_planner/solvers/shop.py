@@ -181,7 +181,7 @@ def solve_scheduling(
 
         def run_cpsat() -> None:
             cps = CPSATSolver(num_workers=workers)
-            results["cpsat"] = cps.solve(
+            sol = cps.solve(
                 problem,
                 time_limit=max(0.05, deadline - time.perf_counter()),
                 seed=seed,
@@ -189,6 +189,9 @@ def solve_scheduling(
                 stop=stop,
                 progress=progress,
             )
+            results["cpsat"] = sol
+            if sol.status in ("optimal", "infeasible"):
+                inner_stop.set()  # proven: the tabu search cannot do better
 
         threads.append(threading.Thread(target=run_cpsat, daemon=True))
     for t in threads:

@@ -82,8 +82,8 @@ def solve_subproblem(
     one_hot = 0.0
     r = 0
     for r in range(1, rounds + 1):
-        bqm, one_hot = _build(W, L, cap, tasks, pairs, lam, rho, scale)
-        ss = sampler.sample(bqm, num_reads=num_reads, seed=seed + r, num_sweeps=num_sweeps)
+        bqm, one_hot = _build(W, L, cap, pairs, lam, rho)
+        ss = sampler.sample(bqm, **_kwargs(sampler, num_reads, seed + r, num_sweeps))
         decoded = _decode(ss.first.sample, W, L, tasks, agents, lam)
         load = np.zeros(W.shape[1])
         np.add.at(load, decoded, L[tasks, decoded])
@@ -103,15 +103,22 @@ def solve_subproblem(
     return SubQUBOResult(tasks, best, r, len(pairs), penalties)
 
 
+def _kwargs(sampler: Any, num_reads: int, seed: int, num_sweeps: int) -> dict[str, Any]:
+    """The sampling options this sampler declares (dimod samplers list their parameters)."""
+    wanted = {"num_reads": num_reads, "seed": seed, "num_sweeps": num_sweeps}
+    params = getattr(sampler, "parameters", None)
+    if not isinstance(params, dict):
+        return {"num_reads": num_reads}
+    return {k: v for k, v in wanted.items() if k in params}
+
+
 def _build(
     W: np.ndarray,
     L: np.ndarray,
     cap: np.ndarray,
-    tasks: np.ndarray,
     pairs: list[tuple[int, int]],
     lam: np.ndarray,
     rho: np.ndarray,
-    scale: float,
 ) -> tuple[dimod.BinaryQuadraticModel, float]:
     bqm = dimod.BinaryQuadraticModel("BINARY")
     by_task: dict[int, list[int]] = {}
@@ -146,7 +153,6 @@ def _build(
                 i1, i2 = members[k1], members[k2]
                 bqm.add_interaction((i1, j), (i2, j), 2.0 * rho[j] * L[i1, j] * L[i2, j])
         bqm.offset += rho[j] * c * c
-    _ = tasks, scale
     return bqm, a
 
 
