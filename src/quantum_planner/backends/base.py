@@ -17,6 +17,7 @@ Any other exception is a bug in the backend and is treated as *fail over*.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -207,6 +208,14 @@ def configuration_problem(backend: Any) -> str | None:
         return fn()
     except Exception as e:  # a broken check is itself a configuration problem
         return f"configuration check failed: {type(e).__name__}: {e}"
+
+
+def module_installed(name: str) -> bool:
+    """Whether ``name`` (dotted) can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a missing parent package raises
+        return False
 
 
 def backend_properties(backend: Any) -> BackendProperties:

@@ -13,13 +13,13 @@ process; the service installs a database-backed store with
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from quantum_planner.backends.base import Backend
+from quantum_planner.backends.base import Backend, module_installed
 from quantum_planner.backends.counters import get_counters
 from quantum_planner.errors import UnknownBackendError
 
@@ -72,10 +72,7 @@ def _import(target: str) -> Any:
 
 
 def _module_installed(target: str) -> bool:
-    try:
-        return importlib.util.find_spec(target.split(":")[0]) is not None
-    except (ImportError, ValueError):
-        return False
+    return module_installed(target.split(":")[0])
 
 
 def _local_names() -> list[str]:
