@@ -14,7 +14,7 @@ from quantum_planner.backends import (
     FailoverExecutor,
     InMemoryCounters,
 )
-from quantum_planner.backends.integrity import structural_problems
+from quantum_planner.backends.integrity import candidate_problems
 from quantum_planner.config import Settings
 from quantum_planner.errors import BackendUnavailableError, CredentialsError
 
@@ -57,7 +57,7 @@ def test_primary_serves_when_healthy():
     sol = ex.solve(problem, ["primary", "backup"], time_limit=1.0, seed=3)
     assert sol.backend_used == "primary"
     assert [a.outcome for a in sol.backends_tried] == ["success"]
-    assert sol.seed == 3 and sol.feasible and not structural_problems(problem, sol)
+    assert sol.seed == 3 and sol.feasible and not candidate_problems(problem, sol)
 
 
 @pytest.mark.parametrize(
@@ -191,7 +191,7 @@ def test_best_valid_candidate_wins():
 
     ex = executor([Several("multi")])
     sol = ex.solve(problem, ["multi"], time_limit=1.0)
-    assert not structural_problems(problem, sol)
+    assert not candidate_problems(problem, sol)
 
 
 def test_200_solves_primary_failing_half_the_time_lose_nothing():
@@ -225,7 +225,7 @@ def test_200_solves_primary_failing_half_the_time_lose_nothing():
             t0 = time.monotonic()
             sol = ex.solve(problem, ["primary", "backup"], time_limit=time_limit, seed=k)
             slowest = max(slowest, time.monotonic() - t0)
-            assert not structural_problems(problem, sol), sol.backends_tried
+            assert not candidate_problems(problem, sol), sol.backends_tried
             assert sol.backend_used in {"primary", "backup"}
             used.append(sol.backend_used)
         total = time.monotonic() - t_all
@@ -243,3 +243,46 @@ def test_200_solves_primary_failing_half_the_time_lose_nothing():
     assert any("failover: backend primary left" in t for t in texts)
     assert any("circuit breaker for backend primary opened" in t for t in texts)
     assert all(path == "/hooks/ops" for path, _ in hook.received)
+
+
+class OneAgentLiar(PlanBackend):
+    """Well-formed plans that break constraints: everything on the first agent at t=0."""
+
+    def solve(self, problem, **kw):
+        from quantum_planner.solvers.base import make_solution
+
+        first = problem.agents[0].id
+        assignments = {t.id: first for t in problem.tasks}
+        schedule = {first: {t.id: (0.0, t.duration) for t in problem.tasks}}
+        return make_solution(problem, assignments, schedule, backend=self.name)
+
+
+def test_constraint_breaking_plans_count_against_a_backend_only_if_another_finds_a_plan():
+    problem = make_problem(6, 3, seed=1)
+    ex = executor([OneAgentLiar("liar"), PlanBackend("backup")])
+    sol = ex.solve(problem, ["liar", "backup"], time_limit=1.0)
+    assert sol.backends_tried[0].outcome == "invalid"
+    assert "overlap" in sol.backends_tried[0].reason
+    assert ex.breakers.get("liar").snapshot().failures == 1
+    assert any(labels.get("alertname") == "BackendFailover" for _, _, labels in ex.sent)
+
+    # alone, its invalid plans may just mean an infeasible problem: no breaker count, no alert
+    ex2 = executor([OneAgentLiar("liar")])
+    with pytest.raises(BackendUnavailableError) as e:
+        ex2.solve(problem, ["liar"], time_limit=1.0)
+    assert e.value.best_invalid.violations  # the planner reports them
+    assert ex2.breakers.get("liar").snapshot().failures == 0
+    assert ex2.sent == []
+
+
+def test_last_resort_ignores_its_open_breaker(monkeypatch):
+    from quantum_planner.backends import registry
+
+    monkeypatch.setattr(registry, "list_backends", lambda: ["p", "rescue"])
+    ex = executor(
+        [FaultyBackend("p", "unavailable"), PlanBackend("rescue")],
+        settings(failover_last_resort="rescue", breaker_failure_threshold=1),
+    )
+    ex.breakers.get("rescue").record_failure("earlier", trip=True)
+    sol = ex.solve(make_problem(), ["p"], time_limit=0.5)
+    assert sol.backend_used == "rescue"

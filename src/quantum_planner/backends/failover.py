@@ -10,8 +10,9 @@ For each backend in the chain, in order:
 3. transient errors are retried with exponential back-off inside that budget;
    credentials errors are never retried: they trip the breaker and raise a critical
    alert; any other failure, a timeout, or candidates that do not validate, fail over;
-4. every candidate is checked by :func:`~quantum_planner.backends.integrity.candidate_problems`;
-   the best valid one is returned, with ``backends_tried`` and ``backend_used`` filled in.
+4. every candidate is checked by :func:`~quantum_planner.backends.integrity.candidate_violations`
+   (:mod:`quantum_planner.validate`); the best valid one is returned, with ``backends_tried``
+   and ``backend_used`` filled in.
 
 Every failover and breaker opening is logged, counted and alerted. When the whole chain
 fails, ``QP_FAILOVER_LAST_RESORT`` (``greedy``) gets one try, so a request is not lost
@@ -20,6 +21,7 @@ to an outage of the backends the caller preferred.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
@@ -41,15 +43,15 @@ from quantum_planner.backends.base import (
 from quantum_planner.backends.breaker import BreakerBoard, get_breakers
 from quantum_planner.backends.counters import Counters, get_counters
 from quantum_planner.backends.credentials import mask
-from quantum_planner.backends.integrity import candidate_problems
+from quantum_planner.backends.integrity import candidate_violations, summary
 from quantum_planner.config import Settings, get_settings
 from quantum_planner.errors import BackendUnavailableError, CredentialsError
-from quantum_planner.model import BackendAttempt, Problem, Solution
+from quantum_planner.model import BackendAttempt, Problem, Solution, Violation
 from quantum_planner.objectives import evaluate, objective_key
 
 log = logging.getLogger("quantum_planner.failover")
 
-Validator = Callable[[Problem, Solution], list[str]]
+Validator = Callable[[Problem, Solution], list[Violation]]
 Alert = Callable[..., Any]
 
 # a solver is asked to finish this share of its budget early, so it returns in time
@@ -58,6 +60,16 @@ _SOLVER_SHARE = 0.85
 _MIN_LAST_RESORT = 0.05
 # after a cancel, how long to wait for the backend's best-so-far
 _CANCEL_GRACE = 0.2
+
+
+# violations that mean a broken answer whatever the problem (not an infeasible problem)
+_CORRUPTION = {
+    "corrupted",
+    "unknown_reference",
+    "schedule_mismatch",
+    "duration_mismatch",
+    "objective_mismatch",
+}
 
 
 class _AttemptTimeout(Exception):
@@ -93,7 +105,7 @@ class FailoverExecutor:
         self._breakers = breakers
         self._counters = counters
         self.alert = alert or self._alert_async
-        self.validator = validator or candidate_problems
+        self.validator = validator or candidate_violations
         self.resolve = resolve or registry.get_backend
         self.enabled = enabled or registry.is_enabled
         self.clock = clock
@@ -124,23 +136,31 @@ class FailoverExecutor:
         seed: int | None = None,
         warm_start: Solution | None = None,
         stop: threading.Event | None = None,
+        progress: Callable[[Any], None] | None = None,
+        last_resort: str | None = "",
     ) -> Solution:
         """The best valid plan of the first backend in ``chain`` that serves.
 
-        Raises :class:`BackendUnavailableError` (``details['attempts']``) when none does,
+        Raises :class:`BackendUnavailableError` (``details['attempts']``; attribute
+        ``best_invalid``: the invalid plan with fewest violations, if any) when none does,
         and :class:`CredentialsError` when one fails on credentials and
-        ``QP_FAIL_OVER_ON_CREDENTIALS_ERROR`` is off.
+        ``QP_FAIL_OVER_ON_CREDENTIALS_ERROR`` is off. ``progress`` goes to backends whose
+        ``solve`` accepts it (the local solvers). ``last_resort``: backend tried when the
+        chain failed; ``""`` (default) takes ``QP_FAILOVER_LAST_RESORT``, None turns it off.
         """
         start = self.clock()
         deadline = start + max(0.0, time_limit)
-        entries = self._entries(chain)
+        entries = self._entries(chain, last_resort)
         attempts: list[BackendAttempt] = []
+        best_invalid: Solution | None = None
+        deferred: list[tuple[str, _Failure, Any]] = []
         for i, (name, backend, last_resort) in enumerate(entries):
             if stop is not None and stop.is_set():
                 break
             skip = self._skip_reason(name, backend, problem)
             breaker = self.breakers.get(name)
-            if skip is None and not breaker.allow():
+            # the last resort is the safety net: its breaker is not consulted
+            if skip is None and not breaker.allow() and not last_resort:
                 skip = f"circuit breaker {breaker.state.value}"
             if skip is not None:
                 attempts.append(BackendAttempt(backend=name, outcome="skipped", reason=skip))
@@ -150,7 +170,7 @@ class FailoverExecutor:
             if remaining <= 0 and not last_resort:
                 breaker.release_trial()
                 attempts.append(
-                    BackendAttempt(backend=name, outcome="skipped", reason="no time left")
+                    BackendAttempt(backend=name, outcome="timeout", reason="no time left")
                 )
                 continue
             budget = self._budget(
@@ -159,22 +179,47 @@ class FailoverExecutor:
             if last_resort:
                 budget = max(budget, _MIN_LAST_RESORT)
             t0 = self.clock()
-            result = self._attempt(name, backend, problem, budget, seed, warm_start, stop)
+            result = self._attempt(name, backend, problem, budget, seed, warm_start, stop, progress)
             seconds = self.clock() - t0
             if isinstance(result, Solution):
                 breaker.record_success()
                 attempts.append(BackendAttempt(backend=name, outcome="success", seconds=seconds))
                 self.counters.inc("backend_solves_total", backend=name, outcome="success")
+                # the problem is feasible after all: plans that broke constraints were faults
+                for pending_name, failure, pending_breaker in deferred:
+                    self._blame(pending_name, failure, pending_breaker)
                 return self._finish(problem, result, name, attempts, start, seed)
-            attempts.append(self._record_failure(name, result, seconds, breaker))
-        raise BackendUnavailableError(
+            invalid = getattr(result.error, "best_invalid", None)
+            if invalid is not None and (
+                best_invalid is None or len(invalid.violations) < len(best_invalid.violations)
+            ):
+                best_invalid = invalid
+            attempts.append(self._attempt_record(name, result, seconds))
+            if result.kind is FailureKind.INVALID and not getattr(result.error, "corrupted", True):
+                # only constraint violations: maybe the problem is infeasible, not the
+                # backend broken; held against it only if a later backend finds a plan
+                breaker.release_trial()
+                deferred.append((name, result, breaker))
+            else:
+                self._blame(name, result, breaker)
+        if deferred:
+            log.info(
+                "no backend found a valid plan; invalid plans from %s not held against them "
+                "(the problem may be infeasible)",
+                ", ".join(n for n, _, _ in deferred),
+            )
+        err = BackendUnavailableError(
             "no backend produced a valid plan: "
             + "; ".join(f"{a.backend} {a.outcome} ({a.reason})" for a in attempts),
             attempts=[a.model_dump() for a in attempts],
         )
+        err.best_invalid = best_invalid  # type: ignore[attr-defined]
+        raise err
 
     # -- chain ---------------------------------------------------------------
-    def _entries(self, chain: Sequence[str | Backend] | str) -> list[tuple[str, Backend, bool]]:
+    def _entries(
+        self, chain: Sequence[str | Backend] | str, last_resort: str | None
+    ) -> list[tuple[str, Backend, bool]]:
         items = [chain] if isinstance(chain, str) else list(chain)
         out: list[tuple[str, Backend, bool]] = []
         seen: set[str] = set()
@@ -184,7 +229,7 @@ class FailoverExecutor:
             if name not in seen:
                 seen.add(name)
                 out.append((name, backend, False))
-        last = self.settings.failover_last_resort
+        last = self.settings.failover_last_resort if last_resort == "" else last_resort
         if last and last not in seen and last in registry.list_backends():
             out.append((last, self.resolve(last), True))
         return out
@@ -201,10 +246,12 @@ class FailoverExecutor:
         return None
 
     def _viable_after(self, rest: Sequence[tuple[str, Backend, bool]], problem: Problem) -> int:
+        # the last resort does not count: it runs even past the deadline, and is fast
         return sum(
             1
-            for name, backend, _ in rest
-            if self._skip_reason(name, backend, problem) is None
+            for name, backend, last_resort in rest
+            if not last_resort
+            and self._skip_reason(name, backend, problem) is None
             and self.breakers.get(name).would_allow()
         )
 
@@ -224,6 +271,7 @@ class FailoverExecutor:
         seed: int | None,
         warm_start: Solution | None,
         stop: threading.Event | None,
+        progress: Callable[[Any], None] | None,
     ) -> Solution | _Failure:
         s = self.settings
         attempt_deadline = self.clock() + budget
@@ -231,7 +279,7 @@ class FailoverExecutor:
         while True:
             left = attempt_deadline - self.clock()
             try:
-                raw = self._call(backend, problem, left, seed, warm_start, stop)
+                raw = self._call(backend, problem, left, seed, warm_start, stop, progress)
                 return self._best_valid(name, problem, as_candidates(raw, name))
             except _AttemptTimeout:
                 return _Failure(FailureKind.TIMEOUT, f"no answer within {budget:.3g}s")
@@ -256,6 +304,7 @@ class FailoverExecutor:
         seed: int | None,
         warm_start: Solution | None,
         outer_stop: threading.Event | None,
+        progress: Callable[[Any], None] | None = None,
     ) -> Any:
         """``backend.solve`` in a daemon thread; give up waiting after ``budget`` seconds."""
         if budget <= 0:
@@ -263,6 +312,7 @@ class FailoverExecutor:
         box: dict[str, Any] = {}
         done = threading.Event()
         stop = threading.Event()
+        extra = {"progress": progress} if progress and _accepts(backend.solve, "progress") else {}
 
         def run() -> None:
             try:
@@ -272,6 +322,7 @@ class FailoverExecutor:
                     seed=seed,
                     warm_start=warm_start,
                     stop=stop,
+                    **extra,
                 )
             except BaseException as e:
                 box["error"] = e
@@ -299,35 +350,54 @@ class FailoverExecutor:
 
     def _best_valid(self, name: str, problem: Problem, candidates: list[Solution]) -> Solution:
         best: tuple[tuple[float, ...], Solution] | None = None
-        reasons: list[str] = []
+        invalid: Solution | None = None
         for sol in candidates:
             try:
-                problems = self.validator(problem, sol)
-                # recompute: a corrupted candidate may carry wrong objective values
-                values = {} if problems else evaluate(problem, sol.assignments, sol.schedule)
+                violations = self.validator(problem, sol)
+                values = {} if violations else evaluate(problem, sol.assignments, sol.schedule)
             except Exception as e:  # a candidate so broken the checker itself fails
-                problems = [f"unreadable plan ({type(e).__name__}: {e})"]
-            if problems:
-                reasons.append("; ".join(problems[:3]))
+                violations = [Violation(constraint="corrupted", message=f"{type(e).__name__}: {e}")]
+            if violations:
+                checked = sol.model_copy(
+                    update={
+                        "feasible": False,
+                        "violations": violations,
+                        "status": "infeasible",
+                        "backend_used": name,
+                    }
+                )
+                if invalid is None or len(violations) < len(invalid.violations):
+                    invalid = checked
                 continue
             key = objective_key(problem, values)
             if best is None or key < best[0]:
-                best = (key, sol.model_copy(update={"objectives": values}))
+                best = (key, sol)
         if best is None:
-            raise InvalidResultError(
-                f"{len(candidates)} candidate(s), none valid: {reasons[0]}", backend=name
+            assert invalid is not None
+            err = InvalidResultError(
+                f"{len(candidates)} candidate(s), none valid; best has "
+                + summary(invalid.violations),
+                backend=name,
             )
+            err.best_invalid = invalid  # type: ignore[attr-defined]
+            err.corrupted = any(  # type: ignore[attr-defined]
+                v.constraint in _CORRUPTION for v in invalid.violations
+            )
+            raise err
         return best[1]
 
     # -- bookkeeping -------------------------------------------------------------
-    def _record_failure(
-        self, name: str, failure: _Failure, seconds: float, breaker: Any
-    ) -> BackendAttempt:
-        kind = failure.kind
+    def _attempt_record(self, name: str, failure: _Failure, seconds: float) -> BackendAttempt:
         outcome = {FailureKind.TIMEOUT: "timeout", FailureKind.INVALID: "invalid"}.get(
-            kind, "failed"
+            failure.kind, "failed"
         )
         self.counters.inc("backend_solves_total", backend=name, outcome=outcome)
+        reason = f"{failure.kind.value}: {failure.reason}"
+        return BackendAttempt(backend=name, outcome=outcome, reason=reason, seconds=seconds)
+
+    def _blame(self, name: str, failure: _Failure, breaker: Any) -> None:
+        """Count a failure against ``name``: breaker, log, counters and alerts."""
+        kind = failure.kind
         reason = f"{kind.value}: {failure.reason}"
         if kind is FailureKind.CREDENTIALS:
             self.counters.inc("credentials_errors_total", backend=name)
@@ -364,7 +434,6 @@ class FailoverExecutor:
             alertname="BackendFailover",
             backend=name,
         )
-        return BackendAttempt(backend=name, outcome=outcome, reason=reason, seconds=seconds)
 
     def _finish(
         self,
@@ -377,6 +446,7 @@ class FailoverExecutor:
     ) -> Solution:
         values = sol.objectives
         update: dict[str, Any] = {
+            "status": "optimal" if sol.status == "optimal" else "feasible",
             "backend_used": name,
             "backends_tried": attempts,
             "wall_time": self.clock() - start,
@@ -388,3 +458,11 @@ class FailoverExecutor:
         if seed is not None:
             update["seed"] = seed
         return sol.model_copy(update=update)
+
+
+def _accepts(fn: Callable[..., Any], param: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return param in params or any(p.kind is p.VAR_KEYWORD for p in params.values())

@@ -10,7 +10,9 @@ import threading
 from typing import Any
 
 from quantum_planner.backends.base import BackendKind, BackendProperties, BaseBackend
+from quantum_planner.errors import BackendUnavailableError
 from quantum_planner.model import Problem, Solution
+from quantum_planner.solvers.base import ProgressCallback
 from quantum_planner.solvers.registry import get_solver
 
 _KINDS = {
@@ -49,9 +51,21 @@ class SolverBackend(BaseBackend):
         seed: int | None = None,
         warm_start: Solution | None = None,
         stop: threading.Event | None = None,
+        progress: ProgressCallback | None = None,
     ) -> Solution:
         # a fresh solver per call: solvers keep per-solve state and calls run in parallel
-        solver = get_solver(self.solver_name, **self.options)
+        try:
+            solver = get_solver(self.solver_name, **self.options)
+        except ImportError as e:
+            raise BackendUnavailableError(
+                f"solver {self.solver_name!r} not installed or not importable: {e}",
+                backend=self.name,
+            ) from None
         return solver.solve(
-            problem, time_limit=time_limit, seed=seed, warm_start=warm_start, stop=stop
+            problem,
+            time_limit=time_limit,
+            seed=seed,
+            warm_start=warm_start,
+            progress=progress,
+            stop=stop,
         )
