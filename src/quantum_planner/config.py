@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         2, description="Times a job may be started before a crash makes it fail for good."
     )
     job_poll_interval: float = Field(0.5, description="Seconds between job runner sweeps.")
+    solve_entry: str | None = Field(
+        None,
+        description="'module:function' the local runner's solver processes call instead of "
+        "the planner (a plug-in point for custom solvers; None: QuantumTaskPlanner).",
+    )
     sync_max_time_limit: float = Field(
         60.0, description="Largest time limit of a synchronous POST /api/optimize."
     )

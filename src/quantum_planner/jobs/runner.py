@@ -104,6 +104,14 @@ class LocalJobRunner:
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="qp-job-runner", daemon=True)
         self._thread.start()
+        # start the solver processes now, in the background, so the first request is fast
+        threading.Thread(target=self._warm_quietly, name="qp-warm-up", daemon=True).start()
+
+    def _warm_quietly(self) -> None:
+        try:
+            self.warm_up()
+        except Exception:
+            self.log.warning("solver processes failed to warm up", exc_info=True)
 
     def warm_up(self, timeout: float = 120.0) -> None:
         """Start every worker process and import the solver stack in it."""

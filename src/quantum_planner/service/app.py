@@ -140,8 +140,8 @@ def create_app(
             from quantum_planner.jobs.runner import LocalJobRunner
 
             kwargs: dict[str, Any] = {"observer": metrics.observe_solve, "logger": log}
-            if solve_entry:
-                kwargs["entry"] = solve_entry
+            if solve_entry or settings.solve_entry:
+                kwargs["entry"] = solve_entry or settings.solve_entry
             own_runner = LocalJobRunner(db, settings, **kwargs)
             state.runner = own_runner
         if state.runner is not None:
