@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -36,12 +37,12 @@ def assert_valid_plan(problem: dict[str, Any], solution: dict[str, Any]) -> None
     for t in p.tasks:
         agent = sol.assignments[t.id]
         assert set(t.required_skills) <= set(p.agent(agent).skills)
-        start, end = sol.interval_of(t.id)
+        start, _end = sol.interval_of(t.id)
         for d in t.dependencies:
             assert sol.interval_of(d)[1] <= start + 1e-9
     for tasks in sol.schedule.values():
         ivs = sorted(tasks.values())
-        assert all(a[1] <= b[0] + 1e-9 for a, b in zip(ivs, ivs[1:], strict=False))
+        assert all(a[1] <= b[0] + 1e-9 for a, b in itertools.pairwise(ivs))
 
 
 def test_optimize_returns_a_valid_plan(deployment: Deployment) -> None:
