@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,9 +156,8 @@ class Deployment:
         return self.server.client(key)
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database ``qp_test_<random>``, dropped after the session."""
+def create_pg_database() -> tuple[str, Callable[[], None]]:
+    """A fresh PostgreSQL database ``qp_test_<random>`` and a function that drops it."""
     psycopg = pytest.importorskip("psycopg")
     name = f"qp_test_{uuid.uuid4().hex[:10]}"
     try:
@@ -171,11 +170,22 @@ def pg_database() -> Iterator[str]:
         f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
         f"{params.get('port', '5432')}/{name}"
     )
+
+    def drop() -> None:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+    return url, drop
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for the session's PostgreSQL server, dropped after."""
+    url, drop = create_pg_database()
     try:
         yield url
     finally:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+        drop()
 
 
 @pytest.fixture(scope="session")
