@@ -48,6 +48,7 @@ def anytime_solve(
     seed: int | None,
     backend: str | None,
     progress: Any,
+    stop: Any = None,
 ) -> Solution:
     rng = random.Random(seed)
     t0 = time.monotonic()
@@ -68,6 +69,6 @@ def anytime_solve(
                     solution=best,
                 )
             )
-        if elapsed >= time_limit:
+        if elapsed >= time_limit or (stop is not None and stop.is_set()):
             return best.model_copy(update={"wall_time": elapsed, "seed": seed})
         time.sleep(0.05)

@@ -50,12 +50,13 @@ def planner_solve(
     seed: int | None,
     backend: str | None,
     progress: Callable[[Any], None] | None,
+    stop: threading.Event | None = None,
 ) -> Any:
     """Default entry: the library's :class:`QuantumTaskPlanner` (imported lazily)."""
     from quantum_planner.planner import QuantumTaskPlanner
 
     planner = QuantumTaskPlanner(backend=backend or "auto", time_limit=time_limit, seed=seed)
-    return planner.solve(problem, time_limit=time_limit, seed=seed, progress=progress)
+    return planner.solve(problem, time_limit=time_limit, seed=seed, progress=progress, stop=stop)
 
 
 def _resolve(entry: str) -> Callable[..., Any]:
@@ -77,6 +78,18 @@ def run_solve(
 
     t0 = time.monotonic()
     last = [0.0]
+    stop = threading.Event()
+    done = threading.Event()
+
+    def watch_cancel() -> None:
+        # the solver polls ``stop``; this turns a cancellation made anywhere into it
+        while not done.wait(0.2):
+            if cancel_flags.get(job_id):
+                stop.set()
+                return
+
+    if job_id is not None and cancel_flags is not None:
+        threading.Thread(target=watch_cancel, daemon=True, name="qp-cancel-watch").start()
 
     def progress(p: Any) -> None:
         if job_id is None:
@@ -108,6 +121,7 @@ def run_solve(
             seed=options.get("seed"),
             backend=options.get("backend"),
             progress=progress,
+            stop=stop,
         )
         return {
             "ok": True,
@@ -127,6 +141,8 @@ def run_solve(
         out = _error("solver_error", f"the solver failed unexpectedly ({type(e).__name__})", t0)
         out["trace"] = traceback.format_exc(limit=20)
         return out
+    finally:
+        done.set()
 
 
 def _error(code: str, message: str, t0: float, field: str | None = None) -> dict[str, Any]:
