@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         description="'module:function' the local runner's solver processes call instead of "
         "the planner (a plug-in point for custom solvers; None: QuantumTaskPlanner).",
     )
+    sync_queue_per_worker: int = Field(
+        4,
+        description="Synchronous solves that may wait per solver process; more get 503 "
+        "with Retry-After at once instead of timing out in the queue.",
+    )
     sync_max_time_limit: float = Field(
         60.0, description="Largest time limit of a synchronous POST /api/optimize."
     )

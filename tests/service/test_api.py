@@ -77,6 +77,7 @@ def test_job_submit_poll_and_analysis(deployment: Deployment) -> None:
         assert job["id"] in ids
     sol = done["solution"]
     assert analysis["feasible"] and analysis["violated_constraints"] == []
+    assert analysis["validator_violations"] == []
     kinds = {k["constraint"]: k for k in analysis["constraints"]}
     # the capacity-2 agent: binding if the plan gives it 2 tasks, else slack
     cap = kinds["capacity_limit"]
@@ -113,6 +114,8 @@ def test_analysis_reports_violations_of_an_infeasible_plan() -> None:
     )
     out = analyse(problem, bad)
     assert set(out["violated_constraints"]) == {"skill_match", "precedence"}
+    # the library's validator agrees
+    assert {"skill_match", "precedence"} <= {v["constraint"] for v in out["validator_violations"]}
     assert not out["feasible"]
     prec = next(k for k in out["constraints"] if k["constraint"] == "precedence")
     assert prec["violated"][0]["amount"] == pytest.approx(1.0)

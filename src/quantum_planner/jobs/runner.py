@@ -31,7 +31,7 @@ from multiprocessing.managers import SyncManager
 from typing import Any
 
 from quantum_planner.config import Settings
-from quantum_planner.errors import SolverError, SolveTimeoutError
+from quantum_planner.errors import BackendUnavailableError, SolverError, SolveTimeoutError
 from quantum_planner.jobs import worker
 from quantum_planner.model import Solution
 from quantum_planner.store import Database
@@ -86,6 +86,8 @@ class LocalJobRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._sync_pending = 0
+        self._pool_lock = threading.Lock()
         self.recovered: list[tuple[str, str]] = []
 
     # --- lifecycle ------------------------------------------------------------
@@ -146,18 +148,31 @@ class LocalJobRunner:
 
     # --- synchronous solves ---------------------------------------------------
     def solve_now(self, problem_json: str, options: dict[str, Any]) -> dict[str, Any]:
-        """Solve in the pool and wait (called from a request thread, not the event loop)."""
+        """Solve in the pool and wait (called from a request thread, not the event loop).
+
+        At most ``sync_queue_per_worker`` x workers synchronous solves wait at
+        once; beyond that the request is refused at once (503, retry later)
+        rather than left to time out in the queue.
+        """
         pool = self._pool
         if pool is None:
             raise SolverError("the job runner is not running; retry shortly")
         tl = float(options["time_limit"])
+        with self._lock:
+            if self._sync_pending >= self.workers * self.settings.sync_queue_per_worker:
+                raise BackendUnavailableError(
+                    f"all {self.workers} solver processes are busy with "
+                    f"{self._sync_pending} requests waiting; retry shortly or submit a job "
+                    "(POST /api/jobs)",
+                    retry_after=max(1, round(tl)),
+                )
+            ahead = self._sync_pending
+            self._sync_pending += 1
         try:
             fut = pool.submit(worker.run_solve, self.entry, problem_json, options)
-        except BrokenProcessPool:
-            self._replace_pool()
-            raise SolverError("a solver process died; retry the request") from None
-        try:
-            result = fut.result(timeout=tl + _grace(tl))
+            # the wait allows for the solves queued ahead of this one
+            wait = (ahead // self.workers + 1) * (tl + 1.0) + _grace(tl)
+            result = fut.result(timeout=wait)
         except FutureTimeout:
             fut.cancel()
             raise SolveTimeoutError(
@@ -168,6 +183,9 @@ class LocalJobRunner:
         except BrokenProcessPool:
             self._replace_pool()
             raise SolverError("a solver process died during the solve; retry") from None
+        finally:
+            with self._lock:
+                self._sync_pending -= 1
         self._observe(result)
         return result
 
@@ -176,7 +194,7 @@ class LocalJobRunner:
             self.observer(result.get("backend", "none"), float(result["seconds"]), result["ok"])
 
     def _replace_pool(self) -> None:
-        with self._lock:
+        with self._pool_lock:
             old = self._pool
             self._pool = self._new_pool()
         if old is not None:

@@ -179,10 +179,12 @@ def analyse(problem: Problem, solution: Solution) -> dict[str, Any]:
                 "violated" if entry["violated"] else "binding" if entry["binding"] else "satisfied"
             )
     violated = [k for k, e in kinds.items() if e["status"] == "violated"]
+    checked = _validator_violations(problem, solution)
     return {
-        "feasible": solution.feasible and not violated,
+        "feasible": solution.feasible and not violated and not checked,
         "reported_feasible": solution.feasible,
         "reported_violations": [v.model_dump(mode="json") for v in solution.violations],
+        "validator_violations": [v.model_dump(mode="json") for v in checked],
         "violated_constraints": violated,
         "binding_constraints": [k for k, e in kinds.items() if e["status"] == "binding"],
         "constraints": list(kinds.values()),
@@ -190,6 +192,15 @@ def analyse(problem: Problem, solution: Solution) -> dict[str, Any]:
         "agents": [{"agent": a, **v} for a, v in per_agent.items()],
         "unassigned": [t.id for t in problem.tasks if t.id not in solution.assignments],
     }
+
+
+def _validator_violations(problem: Problem, solution: Solution) -> list[Any]:
+    """The library's independent validator, when installed (it checks objectives too)."""
+    try:
+        from quantum_planner.validate import validate
+    except ImportError:
+        return []
+    return list(validate(problem, solution))
 
 
 def _critical_chain(

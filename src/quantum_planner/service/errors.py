@@ -118,12 +118,14 @@ def install(app: FastAPI, logger: logging.Logger, count_error: Any) -> None:
         count_error(exc.code)
         if status >= 500:
             logger.error("%s: %s", exc.code, exc.message, extra={"error": exc.code})
+        retry = exc.details.get("retry_after")
         return error_response(
             status,
             exc.code,
             exc.message,
             field=exc.field,
             details=_jsonable(exc.details) or None,
+            headers={"Retry-After": str(retry)} if status == 503 and retry else None,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -175,7 +177,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         429: "Rate limit exceeded; retry after `Retry-After` seconds.",
         500: "Server error, or stored data failed its integrity check (`corrupted`).",
         502: "A backend refused the request (e.g. bad credentials).",
-        503: "No backend or worker available now; retry later.",
+        503: "No backend or solver process free now; retry after `Retry-After` seconds.",
         504: "No plan within the time limit.",
     }
     return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}

@@ -97,6 +97,9 @@ class Analysis(BaseModel):
     feasible: bool
     reported_feasible: bool
     reported_violations: list[dict[str, Any]]
+    validator_violations: list[dict[str, Any]] = Field(
+        description="What quantum_planner.validate finds wrong with the plan (empty: valid)."
+    )
     violated_constraints: list[str]
     binding_constraints: list[str]
     constraints: list[ConstraintAnalysis]
