@@ -142,8 +142,8 @@ class LocalJobRunner:
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=mp.get_context("spawn"),
-            initializer=worker.watch_parent,
-            initargs=(os.getpid(),),
+            initializer=worker.init_worker,
+            initargs=(os.getpid(), self.db.url),
         )
 
     # --- synchronous solves ---------------------------------------------------

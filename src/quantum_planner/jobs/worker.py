@@ -23,6 +23,26 @@ class _Cancelled(Exception):
     """Raised from the progress callback to stop a cancelled solve."""
 
 
+def init_worker(parent_pid: int, database_url: str | None = None) -> None:
+    """Solver-process start-up: die with the server; read backend switches from the database."""
+    watch_parent(parent_pid)
+    if database_url:
+        install_backend_store(database_url)
+
+
+def install_backend_store(database_url: str) -> bool:
+    """Make this process's planner see the switches every replica shares (False: no backends)."""
+    try:
+        from quantum_planner.backends import set_state_store
+    except ImportError:
+        return False
+    from quantum_planner.store import Database
+    from quantum_planner.store.backend_state import DatabaseBackendStateStore
+
+    set_state_store(DatabaseBackendStateStore(Database(database_url), ttl=2.0))
+    return True
+
+
 def watch_parent(parent_pid: int) -> None:
     """Exit when the server process dies (SIGKILL leaves no chance to clean up)."""
 

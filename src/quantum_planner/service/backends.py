@@ -39,17 +39,21 @@ def to_jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+# "degraded" still answers (slowly, or with its circuit half-open): usable
+_USABLE = frozenset({"ok", "up", "healthy", "available", "degraded"})
+
+
 def _healthy(status: Any) -> bool:
     """Whether one entry of ``check_all_backends()`` says the backend is usable."""
     if isinstance(status, bool):
         return status
     if isinstance(status, str):
-        return status.lower() in {"ok", "up", "healthy", "available"}
+        return status.lower() in _USABLE
     if isinstance(status, dict):
         for key in ("healthy", "ok", "up", "available"):
             if key in status:
                 return bool(status[key])
-        return str(status.get("status", "")).lower() in {"ok", "up", "healthy", "available"}
+        return str(status.get("status", "")).lower() in _USABLE
     for key in ("healthy", "ok", "up", "available"):
         if hasattr(status, key):
             return bool(getattr(status, key))
@@ -59,7 +63,7 @@ def _healthy(status: Any) -> bool:
 class BackendOps:
     """The admin operations on backends, as the HTTP API exposes them."""
 
-    def __init__(self, db: Database, health_ttl: float = 10.0) -> None:
+    def __init__(self, db: Database, health_ttl: float = 15.0) -> None:
         self.db = db
         self.store = DatabaseBackendStateStore(db)
         self.health_ttl = health_ttl
@@ -95,9 +99,14 @@ class BackendOps:
                 {"name": k, **(v if isinstance(v, dict) else {"info": v})} for k, v in out.items()
             ]
         rows = [r if isinstance(r, dict) else {"name": str(r)} for r in out]
+        is_enabled = getattr(mod, "is_enabled", None)
         stored = self.store.all()
         for r in rows:
-            if "enabled" not in r and r.get("name") in stored:
+            if "enabled" in r:
+                continue
+            if callable(is_enabled):
+                r["enabled"] = bool(is_enabled(r["name"]))
+            elif r.get("name") in stored:
                 r["enabled"] = stored[r["name"]]
         return rows
 
@@ -117,7 +126,11 @@ class BackendOps:
 
     def test_credentials(self) -> dict[str, Any]:
         mod = self._module()
-        return {"results": to_jsonable(mod.test_credentials())}
+        try:
+            results = mod.test_credentials(echo=False)  # no printing inside a server
+        except TypeError:
+            results = mod.test_credentials()
+        return {"results": to_jsonable(results)}
 
     def health(self, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
         """``{backend: {"healthy", "enabled", "detail"}}``, cached ``health_ttl`` seconds."""
