@@ -277,6 +277,7 @@ def test_admin_backends(deployment: Deployment) -> None:
 def test_logs_are_json_lines_without_keys(sqlite_deployment: Deployment) -> None:
     d = sqlite_deployment
     with d.client(d.alice) as c:
+        assert c.post("/api/optimize", json={"problem": make_problem(2, 3)}).status_code == 200
         c.get("/api/jobs")
         c.get("/api/jobs", headers={"Authorization": "Bearer qp_leakedKEYvalue1234567890abcdef"})
     text = d.server.log_path.read_text()
@@ -285,5 +286,7 @@ def test_logs_are_json_lines_without_keys(sqlite_deployment: Deployment) -> None
     assert reqs and all(
         {"timestamp", "level", "request_id", "status", "duration_ms"} <= set(rec) for rec in reqs
     )
+    solves = [rec for rec in lines if rec.get("route") == "/api/optimize" and rec["status"] == 200]
+    assert solves and all(rec.get("backend") for rec in solves)
     for secret in (d.admin, d.alice, d.bob, "qp_leakedKEYvalue1234567890abcdef"):
         assert secret not in text

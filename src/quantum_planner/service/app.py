@@ -64,7 +64,8 @@ class RequestLog:
             m = self.state.metrics
             m.requests.labels(route=template, status=str(status)).inc()
             m.request_duration.labels(route=template).observe(dt)
-            caller = getattr(scope.get("state", {}).get("caller"), "key_id", None)
+            req_state = scope.get("state", {})
+            caller = getattr(req_state.get("caller"), "key_id", None)
             # 503 (not ready, no backend) is a state, not a fault of this process
             level = (
                 logging.ERROR
@@ -86,6 +87,7 @@ class RequestLog:
                     "status": status,
                     "duration_ms": round(dt * 1000, 2),
                     "client": caller,
+                    "backend": req_state.get("backend"),
                 },
             )
             request_id_var.reset(token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from quantum_planner.errors import BackendError, PlannerError, SolverError
@@ -78,6 +78,7 @@ def _raise_worker_error(result: dict[str, Any]) -> None:
 )
 def optimize(
     req: SolveRequest,
+    request: Request,
     caller: Caller = Depends(current_caller),
     state: ServiceState = Depends(get_state),
 ) -> OptimizeResponse:
@@ -91,6 +92,7 @@ def optimize(
     if not result["ok"]:
         _raise_worker_error(result)
     solution = Solution.model_validate_json(result["solution"])
+    request.state.backend = solution.backend_used  # for the request's log line
     with state.db.session() as s:
         prow = repo.save_problem(s, problem, caller.key_id)
         srow = repo.save_solution(s, solution, problem_id=prow.id, job_id=None, kind="sync")
