@@ -102,6 +102,7 @@ class LocalJobRunner:
         self._progress = self._manager.Queue()
         self._cancel = self._manager.dict()
         self._pool = self._new_pool()
+        self._recover_dead_on_this_host()
         self._sweep_stale()
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="qp-job-runner", daemon=True)
@@ -218,6 +219,29 @@ class LocalJobRunner:
         self._heartbeat()
         self._claim()
 
+    def _recover_dead_on_this_host(self) -> None:
+        """At start-up: jobs an earlier server process on this host left running.
+
+        Their heartbeat may still look fresh; the process is known dead when its
+        pid is gone, or is our own pid (a restarted container reuses pid 1).
+        """
+        host = socket.gethostname() + ":"
+        with self.db.session() as s:
+            dead = [
+                job
+                for job in repo.running_on_host(s, host)
+                if job.worker_id != self.worker_id and _process_gone(job.worker_id or "")
+            ]
+            moved = repo.requeue_or_fail(dead, self.settings.job_max_attempts)
+        self._log_recovered(moved)
+
+    def _log_recovered(self, moved: list[tuple[str, str]]) -> None:
+        for job_id, state in moved:
+            self.recovered.append((job_id, state))
+            self.log.warning(
+                "job %s lost its server; now %s", job_id, state, extra={"job_id": job_id}
+            )
+
     def _sweep_stale(self) -> None:
         with self.db.session() as s:
             moved = repo.recover_stale(
@@ -225,11 +249,7 @@ class LocalJobRunner:
                 timeout=self.settings.job_heartbeat_timeout,
                 max_attempts=self.settings.job_max_attempts,
             )
-        for job_id, state in moved:
-            self.recovered.append((job_id, state))
-            self.log.warning(
-                "job %s lost its server; now %s", job_id, state, extra={"job_id": job_id}
-            )
+        self._log_recovered(moved)
 
     def _forward_cancellations(self) -> None:
         ids = [r.job_id for r in self._running.values() if not r.cancelled]
@@ -379,3 +399,20 @@ class LocalJobRunner:
 
     def running_jobs(self) -> list[str]:
         return list(self._running)
+
+
+def _process_gone(worker_id: str) -> bool:
+    """Whether the server process named in ``worker_id`` (host:pid:nonce) is dead."""
+    try:
+        pid = int(worker_id.split(":")[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True  # same host and pid but another nonce: an earlier incarnation
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

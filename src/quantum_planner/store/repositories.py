@@ -333,6 +333,22 @@ def recover_stale(session: Session, *, timeout: float, max_attempts: int) -> lis
     rows = session.scalars(
         select(JobRow).where(JobRow.state == "running", JobRow.heartbeat_at < cutoff)
     ).all()
+    return requeue_or_fail(rows, max_attempts)
+
+
+def running_on_host(session: Session, host_prefix: str) -> list[JobRow]:
+    """Running jobs claimed by a worker whose id starts with ``host_prefix``."""
+    return list(
+        session.scalars(
+            select(JobRow).where(
+                JobRow.state == "running", JobRow.worker_id.startswith(host_prefix)
+            )
+        )
+    )
+
+
+def requeue_or_fail(rows: Sequence[JobRow], max_attempts: int) -> list[tuple[str, str]]:
+    """Jobs whose server is gone: back to the queue, or failed after ``max_attempts`` starts."""
     out = []
     for row in rows:
         if row.attempts >= max_attempts:
