@@ -242,10 +242,12 @@ def _run_chain(
     (The backends layer replaces this with a failover executor.)
     """
     best: Solution | None = None
-    for name in names:
+    for i, name in enumerate(names):
         started = time.monotonic()
-        remaining = deadline - started
-        if remaining < _MIN_SLICE or (stop is not None and stop.is_set()):
+        remaining = max(0.0, deadline - started)
+        # the first backend always runs (it returns its best plan so far at its limit);
+        # later ones only if there is time left
+        if (i > 0 and remaining < _MIN_SLICE) or (stop is not None and stop.is_set()):
             attempts.append(BackendAttempt(backend=name, outcome="timeout", reason="no time left"))
             continue
         try:
