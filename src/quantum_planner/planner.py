@@ -31,6 +31,7 @@ from quantum_planner.solvers.registry import solver_names
 
 __all__ = ["QuantumTaskPlanner", "resolve_auto"]
 
+
 def resolve_auto(problem: Problem, time_limit: float) -> tuple[list[str], str]:
     """Backends that ``backend="auto"`` stands for on ``problem``, and why.
 
