@@ -37,16 +37,14 @@ def sample_problem(agents: int = 10, tasks: int = 30, seed: int = 7) -> dict[str
 
 def app_factory() -> Any:
     """The FastAPI app with the Celery runner when ``QP_JOB_RUNNER=celery``."""
-    from quantum_planner.service.app import create_app
-
     from quantum_planner.config import get_settings
+    from quantum_planner.service.app import create_app
 
     settings = get_settings()
     if settings.job_runner != "celery":
         return create_app(settings)
-    from quantum_planner.store import Database
-
     from quantum_planner.jobs.celery_app import CeleryJobRunner
+    from quantum_planner.store import Database
 
     return create_app(settings, runner=CeleryJobRunner(Database(settings.database_url), settings))
 
