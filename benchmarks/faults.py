@@ -174,12 +174,16 @@ def run_scenario(name: str, clients: int, duration: float, time_limit: float) ->
                 1 for j, s in states.items() if s == "succeeded" and finals.get(j, 0) != 1
             ),
             "refused": len(out["refused"]),
+            # jobs started more than once: the ones the fault interrupted mid-solve
+            "restarted": _restarted(stack),
             "reasons": _reasons(stack, failed),
         }
         print(
             "    submitted {submitted} completed {completed} (succeeded {succeeded}, failed "
             "with reason {failed_with_reason}) lost {lost} duplicated {duplicated} "
-            "refused-at-submit {refused} {reasons}".format(**result),
+            "refused-at-submit {refused} restarted-after-fault {restarted} {reasons}".format(
+                **result
+            ),
             flush=True,
         )
         return result
@@ -194,6 +198,13 @@ def _states(stack: Stack, ids: set[str]) -> dict[str, str]:
     except psycopg.Error:
         return {}
     return {j: s for j, s in rows if j in ids}
+
+
+def _restarted(stack: Stack) -> int:
+    import psycopg
+
+    with psycopg.connect(stack.database_url.replace("+psycopg", "")) as c:
+        return c.execute("SELECT count(*) FROM jobs WHERE attempts > 1").fetchone()[0]
 
 
 def _reasons(stack: Stack, failed: dict[str, str]) -> dict[str, int]:

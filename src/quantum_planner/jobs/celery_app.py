@@ -546,6 +546,7 @@ class CeleryJobRunner:
 
     def solve_now(self, problem_json: str, options: dict[str, Any]) -> dict[str, Any]:
         """Solve on a worker and wait (called from a request thread, not the event loop)."""
+        from celery.exceptions import TaskRevokedError
         from celery.exceptions import TimeoutError as CeleryTimeout
 
         from quantum_planner.errors import SolverError, SolveTimeoutError
@@ -567,7 +568,8 @@ class CeleryJobRunner:
             ) from None
         try:
             result = async_result.get(timeout=wait, propagate=True, disable_sync_subtasks=False)
-        except CeleryTimeout:
+        except (CeleryTimeout, TaskRevokedError):
+            # revoked: it sat in the queue past `expires` because every worker was busy
             async_result.revoke()
             raise SolveTimeoutError(
                 f"no worker returned a plan within the time limit ({tl:g} s) plus grace; "
