@@ -74,7 +74,7 @@ def test_health_check_fails_when_nothing_listens(dead_url: str) -> None:
     lines = res.stdout.splitlines()
     assert lines[0].startswith("FAIL liveness")
     assert lines[1].startswith("FAIL readiness")
-    assert any(line.startswith("SKIP backends") for line in lines)
+    assert any(line.startswith("FAIL backends") for line in lines)  # no report to read
 
 
 def test_failover_fails_when_nothing_listens(dead_url: str) -> None:
@@ -162,8 +162,8 @@ def test_sample_problem_is_a_valid_problem() -> None:
 def test_memory_section_traces_one_real_solve() -> None:
     pytest.importorskip("quantum_planner.planner")
     res = run_script(
-        "performance-diagnostic.sh", "--skip", "latency,database,queue", "--time-limit", "1"
-    )
+        "performance-diagnostic.sh", "--skip", "latency,database,queue", "--time-limit", "5"
+    )  # a generous limit: the solve must succeed on a loaded machine
     assert res.returncode == 0, res.stdout + res.stderr
     assert "peak during solve" in res.stdout
     # tracemalloc's per-line statistics, as the playbook's snippet prints them
