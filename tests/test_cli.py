@@ -192,3 +192,24 @@ def test_python_dash_m_works() -> None:
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
     assert r.returncode == 0 and r.stdout.startswith("quantum-planner ")
+
+
+def test_broken_plugin_is_skipped_with_a_warning(monkeypatch, capsys) -> None:
+    import importlib
+
+    from quantum_planner import cli
+
+    real = importlib.import_module
+
+    def fake(name, *a, **kw):
+        if name == "quantum_planner.jobs.cli":
+            raise RuntimeError("bad plugin")
+        if name == "quantum_planner.service.cli":
+            raise ImportError("not installed")
+        return real(name, *a, **kw)
+
+    monkeypatch.setattr(cli.importlib, "import_module", fake)
+    cli._register_plugins(cli.typer.Typer())
+    err = capsys.readouterr().err
+    assert "quantum_planner.jobs.cli" in err and "bad plugin" in err
+    assert "service" not in err  # missing modules are skipped silently
