@@ -1,0 +1,256 @@
+"""QUBO solvers: build the BQM, sample it with a dimod sampler, decode, repair, keep the best.
+
+``SimulatedAnnealingQUBOSolver`` (name ``simulated_annealing``) uses
+dwave-samplers' ``SimulatedAnnealingSampler`` and ``TabuQUBOSolver`` (``tabu``)
+its ``TabuSampler``; both accept ``sampler=`` any :class:`dimod.Sampler`, so our
+own samplers plug in. Penalties are adaptive: while the lowest-energy samples
+break a constraint kind, that kind's weight is doubled and the BQM re-sampled.
+The final weights are reported in ``Solution.penalties``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import dimod
+import numpy as np
+
+from quantum_planner.formulation.decode import best_of, decode
+from quantum_planner.formulation.qubo import QUBOBuilder
+from quantum_planner.model import Problem, Solution
+from quantum_planner.objectives import primary_value
+from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
+
+__all__ = ["QUBOSolver", "SimulatedAnnealingQUBOSolver", "TabuQUBOSolver"]
+
+_DECODE_TOP = 4  # decode this many distinct lowest-energy samples per chunk
+
+
+class QUBOSolver:
+    """Sample a problem's QUBO with any dimod sampler (see the module docstring).
+
+    Parameters
+    ----------
+    sampler:
+        A :class:`dimod.Sampler`; default chosen by the subclass.
+    num_reads:
+        Reads per penalty round (fewer if the time limit runs out first).
+    max_rounds:
+        Most penalty rounds (the first uses the automatic weights).
+    penalty_growth:
+        Factor applied to a violated kind's weight between rounds.
+    chunk_reads:
+        Reads per sampler call; the clock is checked between calls.
+    builder_options:
+        Keyword arguments for :class:`QUBOBuilder` (``penalties``, ``mode``,
+        ``makespan``, ``time_slots``...).
+    sampler_params:
+        Extra keyword arguments for ``sampler.sample`` (those it accepts).
+    """
+
+    name = "qubo"
+
+    def __init__(
+        self,
+        sampler: dimod.Sampler | None = None,
+        *,
+        num_reads: int = 32,
+        max_rounds: int = 5,
+        penalty_growth: float = 2.0,
+        chunk_reads: int = 4,
+        builder_options: Mapping[str, Any] | None = None,
+        sampler_params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.sampler = sampler if sampler is not None else self._default_sampler()
+        self.num_reads = max(1, int(num_reads))
+        self.max_rounds = max(1, int(max_rounds))
+        self.penalty_growth = float(penalty_growth)
+        self.chunk_reads = max(1, int(chunk_reads))
+        self.builder_options = dict(builder_options or {})
+        self.sampler_params = dict(sampler_params or {})
+
+    # -- hooks --------------------------------------------------------------------
+    def _default_sampler(self) -> dimod.Sampler:
+        return dimod.SimulatedAnnealingSampler()
+
+    def _sample(
+        self, bqm: dimod.BinaryQuadraticModel, reads: int, seed: int, seconds: float
+    ) -> dimod.SampleSet:
+        """One chunk of reads meant to take about ``seconds``."""
+        params = self._params(reads, seed)
+        return self.sampler.sample(bqm, **params)
+
+    def _params(self, reads: int, seed: int, **extra: Any) -> dict[str, Any]:
+        accepted = getattr(self.sampler, "parameters", {}) or {}
+        params: dict[str, Any] = {"num_reads": reads, "seed": seed, **extra, **self.sampler_params}
+        return {k: v for k, v in params.items() if k in accepted}
+
+    # -- solve --------------------------------------------------------------------
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float,
+        seed: int | None = None,
+        warm_start: Solution | None = None,
+        progress: ProgressCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> Solution:
+        """Best plan found within ``time_limit`` seconds (see the class docstring)."""
+        t0 = time.perf_counter()
+        deadline = t0 + max(0.0, time_limit) * 0.85
+        rng = np.random.default_rng(seed)
+        builder = QUBOBuilder(problem, **self.builder_options)
+        candidates: list[Solution] = []
+        if warm_start is not None and warm_start.assignments:
+            candidates.append(
+                decode(builder, builder.encode(warm_start.assignments, _starts(warm_start)))
+            )
+        reads_total = rounds = 0
+        per_read = None  # seconds, measured
+        for rounds in range(1, self.max_rounds + 1):
+            bqm = builder.bqm
+            done = 0
+            worst_violation: dict[str, float] = {}
+            while done < self.num_reads:
+                left = deadline - time.perf_counter()
+                if (stop is not None and stop.is_set()) or (left <= 0 and candidates):
+                    break
+                # fixed chunk sizes keep a seeded run reproducible; only a binding
+                # time limit shrinks a chunk
+                chunk = min(self.num_reads - done, self.chunk_reads)
+                if per_read is not None and per_read > 0:
+                    chunk = max(1, min(chunk, int(left / per_read)))
+                ts = time.perf_counter()
+                ss = self._sample(bqm, chunk, int(rng.integers(2**31 - 1)), max(left, 0.01))
+                per_read = (time.perf_counter() - ts) / max(1, len(ss))
+                done += chunk
+                reads_total += chunk
+                x = builder.x_matrix(ss)
+                energies = np.asarray(ss.record.energy, dtype=float)
+                order = np.argsort(energies, kind="stable")
+                seen: set[bytes] = set()
+                for r in order:
+                    key = x[r].tobytes()
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    candidates.append(decode(builder, x[r], backend=self.name))
+                    if len(seen) >= _DECODE_TOP:
+                        break
+                for kind, amount in builder.violations(x[order[0]]).items():
+                    if amount > 0:
+                        worst_violation[kind] = max(worst_violation.get(kind, 0.0), amount)
+                best = best_of(problem, candidates)
+                if progress is not None:
+                    progress(
+                        Progress(
+                            elapsed=time.perf_counter() - t0,
+                            best=primary_value(problem, best.objectives),
+                            fraction=min(1.0, (time.perf_counter() - t0) / max(time_limit, 1e-9)),
+                            message=f"round {rounds}, {reads_total} reads",
+                            solution=best,
+                        )
+                    )
+            out_of_time = time.perf_counter() >= deadline or (stop is not None and stop.is_set())
+            if not worst_violation or out_of_time:
+                break
+            # adaptive penalties: the sampler prefers breaking these kinds; make it dearer
+            builder.set_penalties(
+                {k: builder.penalties[k] * self.penalty_growth for k in worst_violation}
+            )
+        if not candidates:  # nothing sampled (no time at all): an empty, repaired plan
+            candidates.append(decode(builder, np.zeros(builder.n, dtype=np.int8)))
+        best = best_of(problem, candidates)
+        return make_solution(
+            problem,
+            best.assignments,
+            {a: dict(ts) for a, ts in best.schedule.items()},
+            backend=self.name,
+            feasible=best.feasible,
+            violations=best.violations,
+            status=best.status,
+            penalties=dict(builder.penalties),
+            wall_time=time.perf_counter() - t0,
+            seed=seed,
+            metadata={
+                "qubo": {**builder.summary(), "rounds": rounds, "reads": reads_total},
+            },
+        )
+
+
+class SimulatedAnnealingQUBOSolver(QUBOSolver):
+    """QUBO + simulated annealing (dwave-samplers), sweeps sized to the time limit."""
+
+    name = "simulated_annealing"
+
+    def __init__(self, sampler: dimod.Sampler | None = None, *, num_sweeps: int = 1000, **kw: Any):
+        super().__init__(sampler, **kw)
+        self.num_sweeps = int(num_sweeps)
+        self._sweep_time: float | None = None  # seconds per sweep per read, measured
+
+    def _default_sampler(self) -> dimod.Sampler:
+        from dwave.samplers import SimulatedAnnealingSampler
+
+        return SimulatedAnnealingSampler()
+
+    def _sample(
+        self, bqm: dimod.BinaryQuadraticModel, reads: int, seed: int, seconds: float
+    ) -> dimod.SampleSet:
+        sweeps = self.num_sweeps
+        if self._sweep_time is None:
+            # probe: a short read tells how long a sweep takes on this BQM
+            probe = max(1, min(sweeps, 50))
+            ts = time.perf_counter()
+            self.sampler.sample(bqm, **self._params(1, seed, num_sweeps=probe))
+            self._sweep_time = (time.perf_counter() - ts) / probe
+        if self._sweep_time > 0:
+            sweeps = int(min(sweeps, max(10, seconds / reads / self._sweep_time)))
+        return self.sampler.sample(bqm, **self._params(reads, seed, num_sweeps=sweeps))
+
+    def solve(self, problem: Problem, **kw: Any) -> Solution:  # type: ignore[override]
+        self._sweep_time = None
+        return super().solve(problem, **kw)
+
+
+class TabuQUBOSolver(QUBOSolver):
+    """QUBO + tabu search (dwave-samplers ``TabuSampler``).
+
+    Each read stops after ``num_restarts`` restarts, or at its timeout (at most
+    ``timeout_ms``, less when the time limit is near).
+    """
+
+    name = "tabu"
+
+    def __init__(
+        self,
+        sampler: dimod.Sampler | None = None,
+        *,
+        timeout_ms: int = 2000,
+        num_restarts: int = 4,
+        **kw: Any,
+    ):
+        kw.setdefault("num_reads", 8)
+        super().__init__(sampler, **kw)
+        self.timeout_ms = int(timeout_ms)
+        # a read ends after num_restarts restarts (reproducible) or at the timeout
+        self.num_restarts = int(num_restarts)
+
+    def _default_sampler(self) -> dimod.Sampler:
+        from dwave.samplers import TabuSampler
+
+        return TabuSampler()
+
+    def _sample(
+        self, bqm: dimod.BinaryQuadraticModel, reads: int, seed: int, seconds: float
+    ) -> dimod.SampleSet:
+        ms = max(5, min(self.timeout_ms, int(seconds * 1000 / reads)))
+        params = self._params(reads, seed, timeout=ms, num_restarts=self.num_restarts)
+        return self.sampler.sample(bqm, **params)
+
+
+def _starts(solution: Solution) -> dict[str, float]:
+    return {t: iv[0] for ts in solution.schedule.values() for t, iv in ts.items()}
