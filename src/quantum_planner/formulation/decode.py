@@ -124,8 +124,8 @@ def repair(problem: Problem, assignments: Mapping[str, str | Sequence[str]]) -> 
     2. Agents over capacity (or over their busy-time budget: horizon,
        availability) shed tasks, largest load first, until they fit.
     3. Unassigned mandatory tasks (hardest first) go to the best eligible agent
-       with room; under ``maximize_priority`` optional tasks are added by
-       priority where they fit.
+       with room, else make room by moving one task elsewhere; under
+       ``maximize_priority`` optional tasks are added by priority where they fit.
     Tasks that fit nowhere stay unassigned (the plan then reports them).
     """
     budget = _Budget(problem)
@@ -166,7 +166,30 @@ def repair(problem: Problem, assignments: Mapping[str, str | Sequence[str]]) -> 
             a = min(fits, key=lambda ag: budget.score(t, ag.id))
             out[t.id] = a.id
             budget.add(t, a.id)
+        elif not t.optional:
+            _eject(problem, budget, out, t)
     return out
+
+
+def _eject(problem: Problem, budget: _Budget, out: dict[str, str], t: Task) -> bool:
+    """Make room for ``t`` by moving one task to another agent (a one-step ejection chain)."""
+    for a in sorted(problem.eligible_agents(t), key=lambda ag: budget.score(t, ag.id)):
+        for uid in [u for u, ag in out.items() if ag == a.id]:
+            u = problem.task(uid)
+            budget.remove(u, a.id)
+            if budget.fits(t, a.id):
+                budget.add(t, a.id)
+                dest = [
+                    b for b in problem.eligible_agents(u) if b.id != a.id and budget.fits(u, b.id)
+                ]
+                if dest:
+                    b = min(dest, key=lambda ag: budget.score(u, ag.id))
+                    budget.add(u, b.id)
+                    out[uid], out[t.id] = b.id, a.id
+                    return True
+                budget.remove(t, a.id)
+            budget.add(u, a.id)
+    return False
 
 
 class _Budget:
