@@ -186,3 +186,29 @@ def test_gap_benchmark_plan_is_valid():
     sol = SimulatedAnnealingQUBOSolver().solve(p, time_limit=5, seed=0)
     assert_valid(p, sol)
     assert sol.objectives["minimize_cost"] >= 261  # the proven optimum
+
+
+@pytest.mark.parametrize("solver_cls", [SimulatedAnnealingQUBOSolver, TabuQUBOSolver])
+def test_edge_problems(solver_cls):
+    empty = Problem(agents=[Agent("a")], tasks=[])
+    sol = solver_cls().solve(empty, time_limit=2, seed=0)
+    assert sol.assignments == {} and sol.feasible
+    frac = Problem(
+        agents=[Agent("a", capacity=1.5), Agent("b", capacity=1.0)],
+        tasks=[
+            Task("t", load=0.5, duration=1.5),
+            Task("u", load=1.0, duration=0.25),
+            Task("v", load=0.7),
+        ],
+        objective="balance_load",
+    )
+    assert_valid(frac, solver_cls().solve(frac, time_limit=2, seed=0))
+    horizon = Problem(
+        agents=[Agent("a"), Agent("b")],
+        tasks=[Task("t", duration=3), Task("u", duration=2), Task("v", duration=2)],
+        objective="minimize_cost",
+        time_horizon=4,
+    )
+    sol = solver_cls().solve(horizon, time_limit=2, seed=0)
+    assert_valid(horizon, sol)
+    assert "horizon" in sol.penalties

@@ -250,7 +250,8 @@ class QUBOBuilder:
     ) -> dict[Any, int]:
         """The sample of a plan: its ``x`` variables, slack bits set to fit where possible.
 
-        In time mode ``starts`` (task -> start time) picks the slot; a task whose
+        In time mode ``starts`` (task -> start time) picks the slot (start / time_unit,
+        rounded); a task whose
         start has no variable is left out (the sample then violates ``assignment``).
         """
         x = np.zeros(self.n, dtype=np.int8)
@@ -261,7 +262,7 @@ class QUBOBuilder:
                 continue
             if self.mode == "time":
                 s = None if starts is None else starts.get(t)
-                if s is None or round(s) != self.var.start[v]:
+                if s is None or round(s / self.time_unit) != self.var.start[v]:
                     continue
             x[v] = 1
         for fill in self._slack_fillers:

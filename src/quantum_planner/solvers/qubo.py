@@ -120,6 +120,8 @@ class QUBOSolver:
         per_read = None  # seconds, measured
         for rounds in range(1, self.max_rounds + 1):
             bqm = builder.bqm
+            if bqm.num_variables == 0:  # nothing to decide (no tasks, or none fits)
+                break
             done = 0
             worst_violation: dict[str, float] = {}
             while done < self.num_reads:
