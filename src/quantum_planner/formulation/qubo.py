@@ -251,8 +251,8 @@ class QUBOBuilder:
         """The sample of a plan: its ``x`` variables, slack bits set to fit where possible.
 
         In time mode ``starts`` (task -> start time) picks the slot (start / time_unit,
-        rounded); a task whose
-        start has no variable is left out (the sample then violates ``assignment``).
+        rounded); a task whose slot has no variable is left out (the sample then
+        violates ``assignment``).
         """
         x = np.zeros(self.n, dtype=np.int8)
         for v in range(self.n_x):
