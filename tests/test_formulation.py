@@ -22,6 +22,9 @@ from quantum_planner.scheduling import build_schedule
 
 
 def _feasible(problem: Problem, assign: dict[str, str], sched) -> bool:
+    for t in assign:
+        if any(d not in assign for d in problem.prerequisites(t)):
+            return False  # a done task's prerequisites must be done
     for a in problem.agents:
         mine = [t for t, ag in assign.items() if ag == a.id]
         used = sum(problem.task(t).load_on(a.id) for t in mine)
@@ -364,3 +367,20 @@ def test_long_horizon_gets_a_coarse_grid_that_stays_feasible():
     assert all(v == 0 for v in b.violations(x).values())
     sol = decode(b, x, do_repair=False)
     assert sol.feasible and sol.makespan == 200.0
+
+
+def test_optional_prerequisite_of_a_done_task_is_done():
+    # t0 is optional and costs something, but mandatory t1 needs it: the optimum does both
+    agents = [Agent("a0"), Agent("a1")]
+    tasks = [
+        Task("t0", optional=True, costs={"a0": 3, "a1": 4}),
+        Task("t1", dependencies=["t0"], costs={"a0": 1, "a1": 2}),
+        Task("t2", optional=True, costs={"a0": 1, "a1": 1}),
+    ]
+    p = Problem(agents=agents, tasks=tasks, objective="minimize_cost")
+    b = QUBOBuilder(p)
+    assert b.mode == "assignment" and "precedence" in b.penalties
+    key, feasible = ground_state_key(b)
+    assert feasible and key == (4.0,) == brute_force(p)
+    # repair adds the missing prerequisite
+    assert repair(p, {"t1": "a0"}) == {"t1": "a0", "t0": "a0"}

@@ -37,7 +37,7 @@ CONSTRAINT_KINDS = (
     "capacity_limit",  # sum of loads <= capacity (slack bits)
     "horizon",  # assignment mode: busy time fits the horizon / availability (slack bits)
     "overlap",  # time mode: an agent runs one task at a time
-    "precedence",  # time mode: a task starts after its prerequisites end
+    "precedence",  # prerequisites of a done task are done; time mode: and end before it
     "makespan_bound",  # makespan="exact": every agent's finish <= the makespan variable
 )
 
@@ -504,7 +504,7 @@ class QUBOBuilder:
             self._add_budget("horizon", self.duration, bounds)
         else:
             self._add_overlap()
-            self._add_precedence()
+        self._add_precedence()
 
     def _add_budget(self, kind: str, weight: np.ndarray, bounds: Mapping[int, float]) -> None:
         """``sum_v weight_v x_v <= bound`` per agent, as ``(sum + slack - bound)^2``."""
@@ -544,14 +544,28 @@ class QUBOBuilder:
         self._constraints["overlap"] = poly
 
     def _add_precedence(self) -> None:
+        """A done task's prerequisites are done (both modes) and end first (time mode).
+
+        "Done" only needs a term when the prerequisite is optional:
+        ``y_t (1 - y_u)`` with ``y = sum of the task's variables`` (0/1 under one-hot).
+        """
         p = self.problem
         poly = Poly()
         any_prec = False
         for ti, t in enumerate(p.tasks):
             after = self.task_vars[ti]
+            if after.size == 0:
+                continue
             for dep in p.prerequisites(t.id):
-                before = self.task_vars[self._task_index[dep]]
-                if after.size == 0 or before.size == 0:
+                di = self._task_index[dep]
+                before = self.task_vars[di]
+                if p.tasks[di].optional or before.size == 0:
+                    any_prec = True
+                    poly.add_linear(after, 1.0)
+                    if before.size:
+                        i, j = np.meshgrid(after, before, indexing="ij")
+                        poly.add_quadratic(i.ravel(), j.ravel(), -1.0)
+                if self.mode != "time" or before.size == 0:
                     continue
                 any_prec = True
                 # conflict: the successor starts before the prerequisite ends
