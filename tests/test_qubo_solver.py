@@ -182,6 +182,7 @@ def test_time_limit_honoured():
     assert sol.assignments
 
 
+@pytest.mark.benchmarks
 @pytest.mark.skipif(not (benchmarks_dir() / "gap").is_dir(), reason="benchmarks absent")
 def test_gap_benchmark_plan_is_valid():
     p = load_instance("gap", "gap1-1")
