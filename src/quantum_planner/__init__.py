@@ -2,8 +2,10 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from quantum_planner.errors import InfeasibleProblemError, PlannerError, ProblemError
 from quantum_planner.model import (
     Agent,
+    BackendAttempt,
     Constraints,
     Objective,
     Problem,
@@ -12,6 +14,7 @@ from quantum_planner.model import (
     TimeWindowTask,
     Violation,
 )
+from quantum_planner.planner import QuantumTaskPlanner
 
 try:
     __version__ = version("quantum-planner")
@@ -20,9 +23,14 @@ except PackageNotFoundError:  # running from a source tree without an install
 
 __all__ = [
     "Agent",
+    "BackendAttempt",
     "Constraints",
+    "InfeasibleProblemError",
     "Objective",
+    "PlannerError",
     "Problem",
+    "ProblemError",
+    "QuantumTaskPlanner",
     "Solution",
     "Task",
     "TimeWindowTask",

@@ -270,17 +270,19 @@ class Problem(_Base):
         """The objectives in lexicographic order."""
         return list(self.objective) if isinstance(self.objective, list) else [self.objective]
 
+    # Solvers call these in their inner loops: read the private dict directly, since
+    # pydantic's __getattr__ route to private attributes costs ~5 us per access.
     def agent(self, agent_id: str) -> Agent:
-        return self._agents[agent_id]
+        return self.__pydantic_private__["_agents"][agent_id]
 
     def task(self, task_id: str) -> Task:
-        return self._tasks[task_id]
+        return self.__pydantic_private__["_tasks"][task_id]
 
     def prerequisites(self, task_id: str) -> list[str]:
         """Tasks that must end before ``task_id`` starts (empty when precedence is off)."""
         if not self.constraints.precedence_enabled:
             return []
-        deps = list(self._tasks[task_id].dependencies)
+        deps = list(self.task(task_id).dependencies)
         for d in self.constraints.extra_precedence.get(task_id, []):
             if d not in deps:
                 deps.append(d)

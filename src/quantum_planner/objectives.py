@@ -39,7 +39,7 @@ def evaluate(
 
 
 def objective_key(problem: Problem, values: Mapping[str, float]) -> tuple[float, ...]:
-    """Lexicographic key to *minimise*: the problem's objectives in order, maximised ones negated."""
+    """Lexicographic key to minimise: objectives in order, maximised ones negated."""
     return tuple(o.sense * values[o.value] for o in problem.objectives)
 
 

@@ -1,0 +1,291 @@
+"""``QuantumTaskPlanner``: the library's front door.
+
+It turns arguments into a :class:`~quantum_planner.model.Problem`, picks a chain
+of backends (``backend`` then each ``fallback``), runs them within one shared
+wall-clock budget, validates every candidate plan independently
+(:func:`quantum_planner.validate.check`) and returns the first valid one. A
+backend that crashes or returns an invalid plan is recorded in
+``solution.backends_tried`` and the next one serves; the planner never hides an
+invalid plan. If no backend yields a valid plan it raises
+:class:`~quantum_planner.errors.InfeasibleProblemError` (or
+:class:`~quantum_planner.errors.SolverError` when every backend crashed) whose
+details list the violations of the best plan found.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from quantum_planner.errors import (
+    InfeasibleProblemError,
+    PlannerError,
+    SolverError,
+    UnknownBackendError,
+)
+from quantum_planner.model import Agent, BackendAttempt, Problem, Solution, Task
+from quantum_planner.solvers.base import ProgressCallback
+from quantum_planner.solvers.registry import solver_names
+
+__all__ = ["QuantumTaskPlanner", "resolve_auto"]
+
+
+def resolve_auto(problem: Problem, time_limit: float) -> tuple[list[str], str]:
+    """Backends that ``backend="auto"`` stands for on ``problem``, and why.
+
+    For now every problem goes to the constructive heuristic plus local search,
+    which is fast and handles every constraint; later solvers extend this choice.
+    """
+    n, m = len(problem.tasks), len(problem.agents)
+    return (
+        ["local_search"],
+        f"{n} tasks x {m} agents, {time_limit:g}s: greedy construction + local search "
+        "(the default classical solver)",
+    )
+
+
+def _as_chain(fallback: str | Sequence[str] | None) -> list[str]:
+    if fallback is None:
+        return []
+    return [fallback] if isinstance(fallback, str) else list(fallback)
+
+
+def _known(name: str) -> None:
+    from quantum_planner.backends import list_backends
+
+    known = [*solver_names(), *(n for n in list_backends() if n not in solver_names())]
+    if name != "auto" and name not in known:
+        raise UnknownBackendError(
+            f"unknown backend {name!r}; use 'auto' or one of: {', '.join(known)}",
+            field="backend",
+        )
+
+
+class QuantumTaskPlanner:
+    """Assigns tasks to agents and schedules them.
+
+    Args:
+        backend: solver name (see :func:`quantum_planner.solvers.registry.solver_names`)
+            or ``"auto"`` to let the planner choose (see :func:`resolve_auto`).
+        fallback: backend name, or list of names, tried in order when the previous
+            one fails or returns an invalid plan.
+        time_limit: default wall-clock budget in seconds for a whole solve,
+            shared along the chain.
+        seed: default random seed (``None``: 0, so plans are reproducible).
+        **options: per-backend constructor options, keyed by backend name, e.g.
+            ``QuantumTaskPlanner(local_search={"max_passes": 5})``.
+    """
+
+    def __init__(
+        self,
+        backend: str = "auto",
+        fallback: str | Sequence[str] | None = None,
+        time_limit: float = 10.0,
+        seed: int | None = None,
+        **options: Mapping[str, Any],
+    ) -> None:
+        self.backend = backend
+        self.fallback = _as_chain(fallback)
+        for name in [backend, *self.fallback, *options]:
+            _known(name)
+        if time_limit <= 0:
+            raise PlannerError(f"time_limit must be > 0 seconds, got {time_limit!r}")
+        self.time_limit = float(time_limit)
+        self.seed = seed
+        self.options = {k: dict(v) for k, v in options.items()}
+
+    # -- building problems ------------------------------------------------------
+    def assign(
+        self,
+        agents: Sequence[Agent | Mapping[str, Any]],
+        tasks: Sequence[Task | Mapping[str, Any]],
+        objective: str | Sequence[str] = "minimize_makespan",
+        constraints: Mapping[str, Any] | None = None,
+        time_limit: float | None = None,
+        seed: int | None = None,
+        time_horizon: float | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> Solution:
+        """Assign (and schedule) ``tasks`` to ``agents``; see :meth:`solve`."""
+        problem = _problem(agents, tasks, objective, constraints, time_horizon)
+        return self.solve(problem, time_limit=time_limit, seed=seed, progress=progress)
+
+    def assign_with_time(
+        self,
+        agents: Sequence[Agent | Mapping[str, Any]],
+        tasks: Sequence[Task | Mapping[str, Any]],
+        time_horizon: float,
+        objective: str | Sequence[str] = "minimize_makespan",
+        constraints: Mapping[str, Any] | None = None,
+        time_limit: float | None = None,
+        seed: int | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> Solution:
+        """Like :meth:`assign`, with every task ending by ``time_horizon``."""
+        return self.assign(
+            agents,
+            tasks,
+            objective=objective,
+            constraints=constraints,
+            time_limit=time_limit,
+            seed=seed,
+            time_horizon=time_horizon,
+            progress=progress,
+        )
+
+    # -- solving ----------------------------------------------------------------
+    def chain(self, problem: Problem, time_limit: float) -> tuple[list[str], str | None]:
+        """Backend names to try in order, and the reason when ``auto`` chose them."""
+        if self.backend == "auto":
+            names, reason = resolve_auto(problem, time_limit)
+        else:
+            names, reason = [self.backend], None
+        out: list[str] = []
+        for n in [*names, *self.fallback]:
+            if n not in out:
+                out.append(n)
+        return out, reason
+
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float | None = None,
+        seed: int | None = None,
+        progress: ProgressCallback | None = None,
+        warm_start: Solution | None = None,
+        stop: threading.Event | None = None,
+    ) -> Solution:
+        """Solve ``problem`` and return a validated plan.
+
+        Raises:
+            InfeasibleProblemError: no backend found a plan satisfying every hard
+                constraint; ``details["violations"]`` lists the best plan's.
+            SolverError: every backend failed without producing a plan.
+        """
+        t0 = time.monotonic()
+        limit = self.time_limit if time_limit is None else float(time_limit)
+        if limit <= 0:
+            raise PlannerError(f"time_limit must be > 0 seconds, got {limit!r}")
+        seed = self.seed if seed is None else seed
+        seed = 0 if seed is None else seed
+        names, reason = self.chain(problem, limit)
+        attempts: list[BackendAttempt] = []
+        best = _run_chain(
+            self,
+            problem,
+            names,
+            attempts,
+            deadline=t0 + limit,
+            seed=seed,
+            progress=progress,
+            warm_start=warm_start,
+            stop=stop,
+        )
+        wall = time.monotonic() - t0
+        if best is None or not best.feasible:
+            raise _no_plan(best, attempts)
+        from quantum_planner import __version__
+
+        metadata = dict(best.metadata)
+        if reason:
+            metadata["auto_reason"] = reason
+        return best.model_copy(
+            update={
+                "backends_tried": attempts,
+                "wall_time": wall,
+                "seed": seed,
+                "version": __version__,
+                "metadata": metadata,
+            }
+        )
+
+
+def _problem(
+    agents: Sequence[Agent | Mapping[str, Any]],
+    tasks: Sequence[Task | Mapping[str, Any]],
+    objective: str | Sequence[str],
+    constraints: Mapping[str, Any] | None,
+    time_horizon: float | None,
+) -> Problem:
+    data: dict[str, Any] = {
+        "agents": list(agents),
+        "tasks": list(tasks),
+        "objective": objective if isinstance(objective, str) else list(objective),
+        "time_horizon": time_horizon,
+    }
+    if constraints is not None:
+        data["constraints"] = dict(constraints)
+    return Problem.from_dict(data)
+
+
+def _run_chain(
+    planner: QuantumTaskPlanner,
+    problem: Problem,
+    names: Sequence[str],
+    attempts: list[BackendAttempt],
+    *,
+    deadline: float,
+    seed: int,
+    progress: ProgressCallback | None,
+    warm_start: Solution | None,
+    stop: threading.Event | None,
+) -> Solution | None:
+    """Run ``names`` through the backends layer's failover executor within the deadline.
+
+    The executor skips disabled backends and open circuit breakers, bounds each
+    backend's time, retries transient errors, validates every candidate and alerts on
+    failovers (see :mod:`quantum_planner.backends.failover`). Appends one
+    :class:`BackendAttempt` per backend to ``attempts`` and returns the first valid
+    plan, else the invalid plan with fewest violations, else ``None``.
+    """
+    from quantum_planner.backends import FailoverExecutor
+    from quantum_planner.backends.local import SolverBackend
+    from quantum_planner.errors import BackendUnavailableError
+
+    chain: list[Any] = [
+        SolverBackend(n, **planner.options[n]) if planner.options.get(n) else n for n in names
+    ]
+    try:
+        sol = FailoverExecutor().solve(
+            problem,
+            chain,
+            time_limit=max(0.0, deadline - time.monotonic()),
+            seed=seed,
+            warm_start=warm_start,
+            stop=stop,
+            progress=progress,
+            # one backend named and no fallback: the caller asked for that backend only
+            last_resort=None if planner.backend != "auto" and not planner.fallback else "",
+        )
+    except BackendUnavailableError as e:
+        attempts.extend(BackendAttempt(**a) for a in e.details.get("attempts", []))
+        return getattr(e, "best_invalid", None)
+    attempts.extend(sol.backends_tried)
+    return sol
+
+
+def _summary(sol: Solution, limit: int = 5) -> str:
+    parts = [f"{v.constraint}: {v.message}" for v in sol.violations[:limit]]
+    more = len(sol.violations) - limit
+    if more > 0:
+        parts.append(f"... and {more} more")
+    return f"{len(sol.violations)} violation(s): " + "; ".join(parts)
+
+
+def _no_plan(best: Solution | None, attempts: list[BackendAttempt]) -> PlannerError:
+    tried = [a.model_dump() for a in attempts]
+    if best is None:
+        reasons = "; ".join(f"{a.backend} {a.outcome} ({a.reason})" for a in attempts)
+        return SolverError(f"no backend produced a plan: {reasons}", backends_tried=tried)
+    return InfeasibleProblemError(
+        f"no backend found a plan that satisfies every constraint; the best plan "
+        f"(from {best.backend_used}) has {_summary(best)}",
+        reason=_summary(best),
+        violations=[v.model_dump() for v in best.violations],
+        backends_tried=tried,
+    )

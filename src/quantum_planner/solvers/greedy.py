@@ -1,0 +1,716 @@
+"""Classical heuristics: a regret-based constructive solver and a local search on top of it.
+
+``GreedySolver`` ("greedy") builds a plan in one pass: among the tasks whose
+prerequisites are placed, it places next the task that would lose most by not
+getting its best agent (the *regret*), on that agent. Agents are compared by
+(penalty, objectives in lexicographic order, finish time), where the penalty is
+how late the task would end past its window and how far over capacity its agent
+would go. Mandatory tasks (and the optional tasks they depend on) come first;
+other optional tasks follow by priority when ``maximize_priority`` is an
+objective, and only where they fit.
+
+``LocalSearchSolver`` ("local_search") starts from that plan (or a warm start)
+and applies first-improvement moves (shift a task to another agent, swap the
+agents of two tasks, move a task earlier in the scheduling order, add or drop
+an optional task) while they improve the key (penalty, objective key, spread),
+so deadline and capacity violations are repaired before objectives are
+improved. It stops at a local optimum, at the time limit, or when ``stop`` is set.
+Both are deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+
+from quantum_planner.model import Objective, Problem, Solution, Task
+from quantum_planner.objectives import evaluate, objective_key
+from quantum_planner.scheduling import Schedule, build_schedule, precedence_order
+from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
+
+__all__ = ["GreedySolver", "LocalSearchSolver", "plan_key"]
+
+_first = itemgetter(0)
+_BIG = 1e9  # a unit of penalty outweighs any objective difference in a regret
+_ROUND = 9  # keys are rounded so that float noise never counts as an improvement
+
+
+# --- shared evaluation --------------------------------------------------------
+
+
+def _penalty(problem: Problem, assignments: Mapping[str, str], schedule: Schedule) -> float:
+    """How far a plan is from feasible: lateness past windows plus load over capacity."""
+    total = 0.0
+    used: dict[str, float] = {}
+    for aid, entries in schedule.items():
+        agent = problem.agent(aid)
+        for tid, (_, end) in entries.items():
+            _, hi = problem.window_on(problem.task(tid), agent)
+            if hi is not None and end > hi:
+                total += end - hi
+    for tid, aid in assignments.items():
+        used[aid] = used.get(aid, 0.0) + problem.task(tid).load_on(aid)
+    if problem.constraints.capacity_limit:
+        for aid, load in used.items():
+            cap = problem.agent(aid).capacity
+            if cap is not None and load > cap:
+                total += load - cap
+    return total
+
+
+def plan_key(
+    problem: Problem, assignments: Mapping[str, str], schedule: Schedule
+) -> tuple[float, ...]:
+    """What the heuristics minimise: (penalty, objective key..., spread of agents' end times).
+
+    The last component breaks ties (plateaus of the makespan) towards plans whose
+    agents finish evenly early, which lets single moves make progress. It is 0
+    unless the makespan is an objective: elsewhere it would only make the search
+    chase end times that nobody asked for.
+    """
+    values = evaluate(problem, assignments, schedule)
+    spread = 0.0
+    if Objective.MINIMIZE_MAKESPAN in problem.objectives:
+        ends = (max((e for _, e in ts.values()), default=0.0) for ts in schedule.values())
+        spread = sum(e * e for e in ends)
+    key = (_penalty(problem, assignments, schedule), *objective_key(problem, values), spread)
+    return tuple(round(x, _ROUND) for x in key)
+
+
+def _required(problem: Problem) -> set[str]:
+    """Mandatory tasks and, transitively, every task they depend on."""
+    need = [t.id for t in problem.tasks if not t.optional]
+    seen = set(need)
+    while need:
+        for d in problem.prerequisites(need.pop()):
+            if d not in seen:
+                seen.add(d)
+                need.append(d)
+    return seen
+
+
+# --- constructive -------------------------------------------------------------
+
+
+@dataclass
+class _Cand:
+    key: tuple[float, ...]
+    scalar: float  # penalty and primary objective folded together, for the regret
+    agent: str
+
+
+class _Builder:
+    """Places tasks one at a time, tracking each agent's timeline, load and busy time."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.p = problem
+        self.ready = {a.id: 0.0 for a in problem.agents}
+        self.used = {a.id: 0.0 for a in problem.agents}
+        self.busy = {a.id: 0.0 for a in problem.agents}
+        self.end_of: dict[str, float] = {}
+        self.assignments: dict[str, str] = {}
+        self.order: list[str] = []
+        self.eligible = {t.id: [a.id for a in problem.eligible_agents(t)] for t in problem.tasks}
+        self.index = {a.id: i for i, a in enumerate(problem.agents)}
+        # load that tasks only one agent can do will need on that agent: others leave it room
+        self.reserved = {a.id: 0.0 for a in problem.agents}
+        self.holding: set[str] = set()
+        objs = problem.objectives
+        primary = next((o for o in objs if o is not Objective.MAXIMIZE_PRIORITY), None)
+        self.objs = objs
+        self.primary = primary
+
+    def candidate(self, task: Task, aid: str) -> _Cand:
+        p, agent = self.p, self.p.agent(aid)
+        dur = task.duration_on(aid)
+        lo, hi = p.window_on(task, agent)
+        est = max([lo, *(self.end_of[d] for d in p.prerequisites(task.id) if d in self.end_of)])
+        finish = max(est, self.ready[aid]) + dur
+        pen = max(0.0, finish - hi) if hi is not None else 0.0
+        cap = agent.capacity
+        if p.constraints.capacity_limit and cap is not None:
+            reserved = self.reserved[aid] - (task.load_on(aid) if self._sole(task.id) else 0.0)
+            pen += max(0.0, self.used[aid] + task.load_on(aid) + reserved - cap)
+        parts = {
+            Objective.MINIMIZE_MAKESPAN: finish,
+            Objective.MAXIMIZE_PRIORITY: 0.0,  # the agent does not change the priority gained
+            Objective.BALANCE_LOAD: self.busy[aid] + dur,
+            Objective.MINIMIZE_COST: task.cost_on(agent),
+        }
+        primary = parts[self.primary] if self.primary else finish
+        key = (pen, *(parts[o] for o in self.objs), finish, float(self.index[aid]))
+        return _Cand(key, pen * _BIG + primary, aid)
+
+    def _sole(self, tid: str) -> bool:
+        """Whether ``tid`` holds a reservation (one possible agent, not placed yet)."""
+        return tid in self.holding
+
+    def reserve(self, ids: set[str]) -> None:
+        """Reserve capacity for the tasks of ``ids`` that only one agent may do."""
+        for tid in ids:
+            if len(self.eligible[tid]) == 1 and tid not in self.assignments:
+                aid = self.eligible[tid][0]
+                self.reserved[aid] += self.p.task(tid).load_on(aid)
+                self.holding.add(tid)
+
+    def best_two(self, task: Task) -> list[_Cand]:
+        cands = sorted((self.candidate(task, a) for a in self.eligible[task.id]), key=_by_key)
+        return cands[:2]
+
+    def place(self, task: Task, aid: str) -> None:
+        c = self.candidate(task, aid)
+        finish = c.key[-2]
+        if self._sole(task.id):
+            self.reserved[aid] -= task.load_on(aid)
+            self.holding.discard(task.id)
+        self.assignments[task.id] = aid
+        self.order.append(task.id)
+        self.end_of[task.id] = finish
+        self.ready[aid] = finish
+        self.used[aid] += task.load_on(aid)
+        self.busy[aid] += task.duration_on(aid)
+
+    def place_by_regret(self, ids: set[str]) -> None:
+        """Place every task of ``ids`` (closed under prerequisites), highest regret first."""
+        p = self.p
+        pos = {t.id: i for i, t in enumerate(p.tasks)}
+        waiting = {t: sum(1 for d in p.prerequisites(t) if d in ids) for t in ids}
+        succ: dict[str, list[str]] = {t: [] for t in ids}
+        for t in ids:
+            for d in p.prerequisites(t):
+                if d in ids:
+                    succ[d].append(t)
+        top: dict[str, list[_Cand]] = {t: self.best_two(p.task(t)) for t in ids if waiting[t] == 0}
+        while top:
+            tid = min(top, key=lambda t: self._urgency(t, top[t], pos[t]))
+            best = top.pop(tid)
+            if not best:
+                continue  # nobody may do it: it and its dependents stay out, the validator says so
+            aid = best[0].agent
+            self.place(p.task(tid), aid)
+            for s in succ[tid]:
+                waiting[s] -= 1
+                if waiting[s] == 0:
+                    top[s] = self.best_two(p.task(s))
+            # only the chosen agent changed; its candidates only got worse
+            for t, two in top.items():
+                if any(c.agent == aid for c in two):
+                    top[t] = self.best_two(p.task(t))
+
+    def _urgency(self, tid: str, two: list[_Cand], pos: int) -> tuple[float, ...]:
+        task = self.p.task(tid)
+        if not two:
+            return (-math.inf,)  # take it out of the way first
+        regret = two[1].scalar - two[0].scalar if len(two) > 1 else math.inf
+        deadline = task.latest_finish if task.latest_finish is not None else math.inf
+        return (-regret, deadline, -task.priority, -task.duration, float(pos))
+
+    def add_optional(self, ids: Sequence[str]) -> None:
+        """Place optional tasks in the given order where they fit without any penalty."""
+        pending = list(ids)
+        progressed = True
+        while pending and progressed:
+            progressed = False
+            for tid in list(pending):
+                task = self.p.task(tid)
+                if any(d not in self.assignments for d in self.p.prerequisites(tid)):
+                    continue
+                pending.remove(tid)
+                cands = sorted((self.candidate(task, a) for a in self.eligible[tid]), key=_by_key)
+                if cands and cands[0].key[0] == 0.0:
+                    self.place(task, cands[0].agent)
+                    progressed = True
+
+
+def _by_key(c: _Cand) -> tuple[float, ...]:
+    return c.key
+
+
+def construct(problem: Problem) -> tuple[dict[str, str], list[str]]:
+    """The greedy plan: assignments and the order tasks were placed in (topological)."""
+    b = _Builder(problem)
+    required = _required(problem)
+    b.reserve(required)
+    b.place_by_regret(required)
+    if Objective.MAXIMIZE_PRIORITY in problem.objectives:
+        rest = [t for t in problem.tasks if t.id not in required]
+        rest.sort(key=lambda t: (-t.priority, t.load))
+        b.add_optional([t.id for t in rest])
+    return b.assignments, b.order
+
+
+class GreedySolver:
+    """Regret-based construction, then a list schedule. One pass, no search."""
+
+    name = "greedy"
+
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float,
+        seed: int | None = None,
+        warm_start: Solution | None = None,
+        progress: ProgressCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> Solution:
+        t0 = time.monotonic()
+        assignments, order = construct(problem)
+        schedule = build_schedule(problem, assignments, order)
+        sol = make_solution(problem, assignments, schedule, backend=self.name, seed=seed)
+        if progress:
+            progress(Progress(time.monotonic() - t0, best=_primary(problem, sol), fraction=1.0))
+        return sol
+
+
+def _primary(problem: Problem, sol: Solution) -> float:
+    return sol.objectives[problem.objectives[0].value]
+
+
+# --- local search -------------------------------------------------------------
+
+
+class _Evaluator:
+    """:func:`plan_key` for many candidate plans of one problem, fast.
+
+    The local search evaluates thousands of plans; this precomputes every per-task
+    and per-(task, agent) number once and then replays exactly what
+    :func:`~quantum_planner.scheduling.build_schedule` and :func:`plan_key` compute
+    (the tests check that the two agree), about ten times faster.
+    """
+
+    def __init__(self, problem: Problem) -> None:
+        self.p = problem
+        self.prereq = {t.id: tuple(problem.prerequisites(t.id)) for t in problem.tasks}
+        self.succ: dict[str, list[str]] = {t.id: [] for t in problem.tasks}
+        for t, deps in self.prereq.items():
+            for d in deps:
+                self.succ[d].append(t)
+        self.prio = {t.id: t.priority for t in problem.tasks}
+        self.agents = [a.id for a in problem.agents]
+        limit = problem.constraints.capacity_limit
+        self.cap = {a.id: a.capacity if limit else None for a in problem.agents}
+        self.senses = [(o.value, o.sense) for o in problem.objectives]
+        self.makespan_matters = Objective.MINIMIZE_MAKESPAN in problem.objectives
+        self._pairs: dict[tuple[str, str], tuple[float, float, float, float, float]] = {}
+
+    def pair(self, tid: str, aid: str) -> tuple[float, float, float, float, float]:
+        """(duration, earliest start, latest end, load, cost) of ``tid`` on ``aid``."""
+        got = self._pairs.get((tid, aid))
+        if got is None:
+            task, agent = self.p.task(tid), self.p.agent(aid)
+            lo, hi = self.p.window_on(task, agent)
+            got = (
+                task.duration_on(aid),
+                lo,
+                math.inf if hi is None else hi,
+                task.load_on(aid),
+                task.cost_on(agent),
+            )
+            self._pairs[(tid, aid)] = got
+        return got
+
+    def sequence(self, assignments: Mapping[str, str], rank: Mapping[str, float]) -> list[str]:
+        """Assigned tasks in rank order, made topological (lowest rank first among ready)."""
+        tasks = sorted(assignments, key=lambda t: rank.get(t, math.inf))
+        pos = {t: i for i, t in enumerate(tasks)}
+        indeg = {t: sum(1 for d in self.prereq[t] if d in pos) for t in tasks}
+        heap = [(pos[t], t) for t in tasks if indeg[t] == 0]
+        heapq.heapify(heap)
+        out = []
+        while heap:
+            _, t = heapq.heappop(heap)
+            out.append(t)
+            for s in self.succ[t]:
+                if s in indeg:
+                    indeg[s] -= 1
+                    if indeg[s] == 0:
+                        heapq.heappush(heap, (pos[s], s))
+        return out
+
+    def key(
+        self, assignments: Mapping[str, str], rank: Mapping[str, float], *, insert: bool = False
+    ) -> tuple:
+        ready = dict.fromkeys(self.agents, 0.0)
+        intervals: dict[str, list[tuple[float, float]]] = {a: [] for a in self.agents}
+        busy = dict.fromkeys(self.agents, 0.0)
+        used = dict.fromkeys(self.agents, 0.0)
+        end_of: dict[str, float] = {}
+        penalty = cost = priority = 0.0
+        for tid in self.sequence(assignments, rank):
+            aid = assignments[tid]
+            dur, lo, hi, load, c = self.pair(tid, aid)
+            est = lo
+            for d in self.prereq[tid]:
+                e = end_of.get(d)
+                if e is not None and e > est:
+                    est = e
+            start = est if est > ready[aid] else ready[aid]
+            if insert:  # scheduling._earliest_gap and _insert_interval, inlined
+                iv, prev = intervals[aid], 0.0
+                for s0, e0 in iv:
+                    st = est if est > prev else prev
+                    if st + dur <= s0:
+                        start = st
+                        break
+                    if e0 > prev:
+                        prev = e0
+                else:
+                    start = est if est > prev else prev
+                bisect.insort_left(iv, (start, start + dur), key=_first)
+            end = start + dur
+            end_of[tid] = end
+            if end > ready[aid]:
+                ready[aid] = end
+            if end > hi:
+                penalty += end - hi
+            busy[aid] += dur
+            used[aid] += load
+            cost += c
+            priority += self.prio[tid]
+        for aid, load in used.items():
+            cap = self.cap[aid]
+            if cap is not None and load > cap:
+                penalty += load - cap
+        n = len(busy)
+        mean = sum(busy.values()) / n if n else 0.0
+        values = {
+            "minimize_makespan": max(end_of.values(), default=0.0),
+            "maximize_priority": priority,
+            "balance_load": sum((b - mean) ** 2 for b in busy.values()) / n if n else 0.0,
+            "minimize_cost": cost,
+        }
+        spread = sum(r * r for r in ready.values()) if self.makespan_matters else 0.0
+        key = (penalty, *(sense * values[name] for name, sense in self.senses), spread)
+        return tuple(round(x, _ROUND) for x in key)
+
+
+class _Search:
+    """State of one local search: current plan, its key, and the clock."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        assignments: dict[str, str],
+        order: list[str],
+        deadline: float,
+        stop: threading.Event | None,
+    ) -> None:
+        self.p = problem
+        self.assignments = dict(assignments)
+        self.rank = {t: float(i) for i, t in enumerate(order)}
+        self.deadline = deadline
+        self.stop = stop
+        self.eligible = {t.id: [a.id for a in problem.eligible_agents(t)] for t in problem.tasks}
+        self.fast = _Evaluator(problem)
+        self.timing_matters = _timing_matters(problem)
+        # when timing matters, let a task fill an idle gap earlier on its agent: many
+        # more orders then give tight schedules (Brandimarte mk02: 30 instead of 38)
+        self.insert = self.timing_matters
+        self.key = self.score(self.assignments, self.rank)
+        self.evaluations = 0
+        self.on_improve: Callable[[str], None] | None = None
+        self._reported = time.monotonic()
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.deadline or (self.stop is not None and self.stop.is_set())
+
+    def schedule(self, assignments: Mapping[str, str], rank: Mapping[str, float]) -> Schedule:
+        seq = self.fast.sequence(assignments, rank)
+        return build_schedule(self.p, assignments, seq, insert=self.insert)
+
+    def score(self, assignments: Mapping[str, str], rank: Mapping[str, float]) -> tuple:
+        return self.fast.key(assignments, rank, insert=self.insert)
+
+    def try_move(self, assignments: dict[str, str], rank: dict[str, float]) -> bool:
+        """Accept the candidate if it improves the key."""
+        self.evaluations += 1
+        key = self.score(assignments, rank)
+        if key < self.key:
+            self.assignments, self.rank, self.key = assignments, rank, key
+            now = time.monotonic()
+            if self.on_improve is not None and now - self._reported > 0.25:
+                self._reported = now  # at most four reports a second
+                self.on_improve("improving")
+            return True
+        return False
+
+    # -- neighbourhoods: each returns True on the first improving move -------
+    def shift(self, tid: str) -> bool:
+        """Move ``tid`` to another agent, at its place in the order or before one of theirs."""
+        cur = self.assignments[tid]
+        mine, ancestors = self.rank[tid], self._ancestors(tid)
+        for aid in self.eligible[tid]:
+            if aid == cur:
+                continue
+            moved = {**self.assignments, tid: aid}
+            ranks = [self.rank]
+            earlier = self._earlier_on(aid, mine, ancestors) if self.timing_matters else []
+            for t in sorted(earlier, key=lambda x: self.rank[x]):
+                ranks.append(_renumber({**self.rank, tid: self.rank[t] - 0.5}))
+            for rank in ranks:
+                if self.out_of_time():
+                    return False
+                if self.try_move(moved, rank):
+                    return True
+        return False
+
+    def _earlier_on(self, aid: str, before: float, skip: set[str]) -> list[str]:
+        """Tasks of agent ``aid`` ranked before ``before``, except ``skip``."""
+        return [
+            t
+            for t, a in self.assignments.items()
+            if a == aid and self.rank[t] < before and t not in skip
+        ]
+
+    def swap(self, tid: str, others: Sequence[str]) -> bool:
+        a1 = self.assignments[tid]
+        for other in others:
+            if self.out_of_time():
+                return False
+            a2 = self.assignments.get(other)
+            if a2 is None or a2 == a1 or tid == other:
+                continue
+            if (
+                a2 in self.eligible[tid]
+                and a1 in self.eligible[other]
+                and self.try_move({**self.assignments, tid: a2, other: a1}, self.rank)
+            ):
+                return True
+        return False
+
+    def advance(self, tid: str) -> bool:
+        """Move ``tid`` just before an earlier task of its agent (a reordering)."""
+        if not self.timing_matters:
+            return False
+        before = self._earlier_on(self.assignments[tid], self.rank[tid], self._ancestors(tid))
+        for t in sorted(before, key=lambda x: self.rank[x]):
+            if self.out_of_time():
+                return False
+            rank = {**self.rank, tid: self.rank[t] - 0.5}
+            if self.try_move(self.assignments, _renumber(rank)):
+                return True
+        return False
+
+    def toggle(self, tid: str) -> bool:
+        """Add an optional task that is out, or drop one that is in (and has no dependents)."""
+        p = self.p
+        if tid in self.assignments:
+            if any(tid in p.prerequisites(t) for t in self.assignments):
+                return False
+            rest = {t: a for t, a in self.assignments.items() if t != tid}
+            return self.try_move(rest, self.rank)
+        if any(d not in self.assignments for d in p.prerequisites(tid)):
+            return False
+        for aid in self.eligible[tid]:
+            if self.out_of_time():
+                return False
+            rank = {**self.rank, tid: max(self.rank.values(), default=0.0) + 1.0}
+            if self.try_move({**self.assignments, tid: aid}, rank):
+                return True
+        return False
+
+    def _ancestors(self, tid: str) -> set[str]:
+        seen: set[str] = set()
+        stack = list(self.p.prerequisites(tid))
+        while stack:
+            d = stack.pop()
+            if d not in seen:
+                seen.add(d)
+                stack.extend(self.p.prerequisites(d))
+        return seen
+
+
+def _timing_matters(problem: Problem) -> bool:
+    """Whether the order of tasks can change the key (else reordering moves are skipped)."""
+    c = problem.constraints
+    return (
+        Objective.MINIMIZE_MAKESPAN in problem.objectives
+        or problem.time_horizon is not None
+        or (c.time_windows and any(t.latest_finish is not None for t in problem.tasks))
+        or (c.availability and any(a.available_until is not None for a in problem.agents))
+    )
+
+
+def _renumber(rank: Mapping[str, float]) -> dict[str, float]:
+    return {t: float(i) for i, t in enumerate(sorted(rank, key=lambda t: rank[t]))}
+
+
+def _warm_plan(problem: Problem, warm: Solution) -> tuple[dict[str, str], list[str]] | None:
+    """The warm start's assignments and start order, if they still fit the problem."""
+    known = {t.id for t in problem.tasks}
+    assignments = {}
+    for tid, aid in warm.assignments.items():
+        if tid not in known or aid not in {a.id for a in problem.eligible_agents(tid)}:
+            return None
+        assignments[tid] = aid
+    if any(t.id not in assignments for t in problem.tasks if not t.optional):
+        return None
+    start = {t: (warm.interval_of(t) or (math.inf, math.inf))[0] for t in assignments}
+    return assignments, sorted(assignments, key=lambda t: start[t])
+
+
+def _edd_order(problem: Problem, order: list[str]) -> list[str]:
+    """The same tasks, earliest deadline first where precedence allows."""
+
+    def deadline(t: str) -> float:
+        lf = problem.task(t).latest_finish
+        return lf if lf is not None else math.inf
+
+    ranked = sorted(order, key=lambda t: (deadline(t), order.index(t)))
+    return precedence_order(problem, order, {t: i for i, t in enumerate(ranked)})
+
+
+class LocalSearchSolver:
+    """Greedy start, then shift / swap / reorder / add-drop moves to a local optimum.
+
+    From the local optimum it makes random perturbations (a few tasks moved to
+    another agent or place in the order), each followed by another descent,
+    keeping the best plan. It stops after ``kicks`` perturbations in a row without
+    improvement, or once ``patience`` task-evaluations (plan evaluations times
+    tasks, a size-independent unit of work) have passed without improvement, so
+    it ends by itself, deterministically, well before a generous time limit.
+    """
+
+    name = "local_search"
+
+    def __init__(
+        self, max_passes: int | None = None, kicks: int = 30, patience: int = 40_000
+    ) -> None:
+        self.max_passes = max_passes
+        self.kicks = kicks
+        self.patience = patience
+
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float,
+        seed: int | None = None,
+        warm_start: Solution | None = None,
+        progress: ProgressCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> Solution:
+        t0 = time.monotonic()
+        # keep a margin so the caller gets the plan back within its limit
+        deadline = t0 + max(0.0, time_limit * 0.95 - 0.01)
+        rng = random.Random(0 if seed is None else seed)
+        search = self._start(problem, deadline, stop, warm_start)
+        best = (search.key, dict(search.assignments), dict(search.rank))
+
+        def report(message: str) -> None:
+            """Progress with the better of the best plan and the current one."""
+            if progress:
+                elapsed = time.monotonic() - t0
+                plan = (
+                    best if best[0] <= search.key else (search.key, search.assignments, search.rank)
+                )
+                values = evaluate(problem, plan[1], search.schedule(plan[1], plan[2]))
+                frac = min(1.0, elapsed / time_limit) if time_limit > 0 else None
+                value = values[problem.objectives[0].value]
+                progress(Progress(elapsed, best=value, fraction=frac, message=message))
+
+        report("greedy start")
+        search.on_improve = report if progress else None
+        passes = self._descend(search, rng, report)
+        kicks = stale = 0
+        n = max(1, len(problem.tasks))
+        since = search.evaluations  # evaluations at the last improvement
+        while (
+            stale < self.kicks
+            and (search.evaluations - since) * n < self.patience
+            and not search.out_of_time()
+        ):
+            if search.key < best[0]:
+                best = (search.key, dict(search.assignments), dict(search.rank))
+                stale, since = 0, search.evaluations
+                report(f"kick {kicks}: improved")
+            kicks += 1
+            stale += 1
+            self._kick(search, best, rng)
+            passes += self._descend(search, rng, report)
+        if search.key < best[0]:
+            best = (search.key, dict(search.assignments), dict(search.rank))
+        schedule = search.schedule(best[1], best[2])
+        return make_solution(
+            problem,
+            best[1],
+            schedule,
+            backend=self.name,
+            seed=seed,
+            metadata={"passes": passes, "kicks": kicks, "evaluations": search.evaluations},
+        )
+
+    def _descend(
+        self, search: _Search, rng: random.Random, report: Callable[[str], None] | None = None
+    ) -> int:
+        """Improving passes until none improves (or the clock stops them); returns the count."""
+        passes = 0
+        optional = [t.id for t in search.p.tasks if t.optional]
+        while not search.out_of_time() and (self.max_passes is None or passes < self.max_passes):
+            passes += 1
+            if not self._pass(search, rng, optional):
+                break
+            if report:
+                report(f"descent pass {passes}")
+        return passes
+
+    def _kick(self, search: _Search, best: tuple, rng: random.Random) -> None:
+        """Restart from ``best`` with a few tasks moved at random (agent and/or order)."""
+        assignments, rank = dict(best[1]), dict(best[2])
+        tasks = list(assignments)
+        for tid in rng.sample(tasks, min(len(tasks), rng.randint(1, 3))):
+            if rng.random() < 0.5 and len(search.eligible[tid]) > 1:
+                assignments[tid] = rng.choice(search.eligible[tid])
+            else:
+                rank[tid] = rng.uniform(-1.0, len(rank))
+        rank = _renumber(rank)
+        search.assignments, search.rank = assignments, rank
+        search.key = search.score(assignments, rank)
+
+    def _start(
+        self,
+        problem: Problem,
+        deadline: float,
+        stop: threading.Event | None,
+        warm_start: Solution | None,
+    ) -> _Search:
+        assignments, order = construct(problem)
+        search = _Search(problem, assignments, order, deadline, stop)
+        # an earliest-deadline order is a cheap first repair when windows are tight
+        search.try_move(
+            dict(assignments), {t: float(i) for i, t in enumerate(_edd_order(problem, order))}
+        )
+        if warm_start is not None:
+            warm = _warm_plan(problem, warm_start)
+            if warm is not None:
+                search.try_move(warm[0], {t: float(i) for i, t in enumerate(warm[1])})
+        return search
+
+    def _pass(self, search: _Search, rng: random.Random, optional: list[str]) -> bool:
+        """One sweep over every neighbourhood; True if any move improved the plan."""
+        improved = False
+        tasks = list(search.assignments)
+        rng.shuffle(tasks)
+        for tid in tasks:
+            if search.out_of_time():
+                return improved
+            if tid not in search.assignments:
+                continue  # dropped earlier in this pass
+            # a random handful of swap partners: all of them makes a pass quadratic
+            others = rng.sample(list(search.assignments), min(len(search.assignments), 10))
+            if search.shift(tid) or search.swap(tid, others) or search.advance(tid):
+                improved = True
+        for tid in sorted(optional, key=lambda _: rng.random()):
+            if search.out_of_time():
+                return improved
+            if search.toggle(tid):
+                improved = True
+        return improved
