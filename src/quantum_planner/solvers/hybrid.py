@@ -326,6 +326,13 @@ class HybridSolver:
         if "lp_bound" not in stats and np.isfinite(lag_bound) and beta == 0.0:
             stats["lp_bound"] = lag_bound  # the Lagrangian bound is valid too
         best = state.best if np.isfinite(state.f[1]) else state.assign
+        # the adaptive weights in force at the end, per constraint kind
+        penalties = {"capacity_limit": float(state.f[0])}
+        qp = stats.get("qubo_last_penalties")
+        if qp:
+            penalties["one_hot"] = qp["one_hot"]
+            penalties["capacity_limit_qubo"] = qp["lagrange_max"]
+        stats["penalties"] = penalties
         stats["first_feasible_s"] = any_time.first_feasible
         stats["history"] = any_time.history[-50:]
         self.stats = stats
@@ -401,6 +408,7 @@ class HybridSolver:
             wall_time=time.perf_counter() - t0,
             seed=seed,
             metadata={"hybrid": {k: v for k, v in stats.items() if k != "history"}},
+            penalties=stats.get("penalties", {}),
         )
         bounds = [_primary_bound(problem, stats.get("lp_bound"))]
         if stats.get("cpsat_bound") is not None:
