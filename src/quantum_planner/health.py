@@ -118,7 +118,7 @@ def check_all_backends(
     breakers: BreakerBoard | None = None,
 ) -> dict[str, BackendStatus]:
     """``{backend name: status}`` for every registered backend, within ``timeout`` seconds
-    (default ``QP_HEALTH_TIMEOUT_SECONDS``, 4 s)."""
+    (default ``QP_HEALTH_TIMEOUT_SECONDS``, 3.5 s)."""
     s = settings or get_settings()
     board = breakers or get_breakers()
     timeout = s.health_timeout_seconds if timeout is None else timeout
