@@ -214,10 +214,12 @@ def test_fast_evaluator_agrees_with_build_schedule_and_plan_key() -> None:
     rng = random.Random(0)
     p = random_problem(25, 4, seed=9, time_horizon=60)
     ev = _Evaluator(p)
-    for _ in range(30):
+    for i in range(60):
+        insert = i % 2 == 1  # both list-scheduling modes
         assignments = {t.id: rng.choice(p.agents).id for t in p.tasks if rng.random() < 0.9}
         rank = {t: rng.random() for t in assignments}
         order = sorted(assignments, key=rank.get)
-        schedule = build_schedule(p, assignments, order)
-        assert ev.key(assignments, rank) == plan_key(p, assignments, schedule)
-        assert build_schedule(p, assignments, ev.sequence(assignments, rank)) == schedule
+        schedule = build_schedule(p, assignments, order, insert=insert)
+        assert ev.key(assignments, rank, insert=insert) == plan_key(p, assignments, schedule)
+        seq = ev.sequence(assignments, rank)
+        assert build_schedule(p, assignments, seq, insert=insert) == schedule

@@ -86,6 +86,32 @@ class Settings(BaseSettings):
     max_agents: int = 1_000
     max_tasks: int = 10_000
     rate_limit_per_minute: int = 600
+    # service: jobs and storage (added by the service issue)
+    workers: int | None = Field(
+        None, description="Solver processes in the local job pool (None: the CPU count)."
+    )
+    job_heartbeat_timeout: float = Field(
+        30.0,
+        description="Seconds without a heartbeat after which a running job is deemed lost "
+        "(its server crashed) and is re-queued or failed.",
+    )
+    job_max_attempts: int = Field(
+        2, description="Times a job may be started before a crash makes it fail for good."
+    )
+    job_poll_interval: float = Field(0.5, description="Seconds between job runner sweeps.")
+    solve_entry: str | None = Field(
+        None,
+        description="'module:function' the local runner's solver processes call instead of "
+        "the planner (a plug-in point for custom solvers; None: QuantumTaskPlanner).",
+    )
+    sync_queue_per_worker: int = Field(
+        4,
+        description="Synchronous solves that may wait per solver process; more get 503 "
+        "with Retry-After at once instead of timing out in the queue.",
+    )
+    sync_max_time_limit: float = Field(
+        60.0, description="Largest time limit of a synchronous POST /api/optimize."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -31,8 +31,6 @@ from quantum_planner.solvers.registry import solver_names
 
 __all__ = ["QuantumTaskPlanner", "resolve_auto"]
 
-_MIN_SLICE = 0.01  # seconds: a backend offered less than this is not started
-
 
 def resolve_auto(problem: Problem, time_limit: float) -> tuple[list[str], str]:
     """Backends that ``backend="auto"`` stands for on ``problem``, and why.
@@ -269,14 +267,6 @@ def _run_chain(
         return getattr(e, "best_invalid", None)
     attempts.extend(sol.backends_tried)
     return sol
-
-
-def _describe(e: Exception) -> str:
-    if isinstance(e, PlannerError):
-        return f"{e.code}: {e.message}"
-    if isinstance(e, ImportError):
-        return f"not installed or not importable: {e}"
-    return f"{type(e).__name__}: {e}"
 
 
 def _summary(sol: Solution, limit: int = 5) -> str:

@@ -21,6 +21,7 @@ _BUILTIN: dict[str, str] = {
     "tabu": "quantum_planner.solvers.qubo:TabuQUBOSolver",
     "cpsat": "quantum_planner.solvers.cpsat:CPSATSolver",
     "hybrid": "quantum_planner.solvers.hybrid:HybridSolver",
+    "assignment": "quantum_planner.solvers.assignment:AssignmentSolver",
 }
 _EXTRA: dict[str, Callable[..., Solver]] = {}
 

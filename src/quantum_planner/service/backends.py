@@ -1,0 +1,156 @@
+"""Bridge to :mod:`quantum_planner.backends` and :mod:`quantum_planner.health`.
+
+Imported lazily so the service starts (and reports itself not ready) even
+where the backends layer is missing; results are normalised to JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import threading
+import time
+from enum import Enum
+from typing import Any
+
+from quantum_planner.errors import ConfigurationError, UnknownBackendError
+from quantum_planner.store import Database
+from quantum_planner.store.backend_state import DatabaseBackendStateStore
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Best-effort JSON form of what the backends layer returns."""
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in obj]
+    if hasattr(obj, "model_dump"):
+        return to_jsonable(obj.model_dump(mode="json"))
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if hasattr(obj, "to_dict"):
+        return to_jsonable(obj.to_dict())
+    if hasattr(obj, "__dict__"):
+        return {k: to_jsonable(v) for k, v in vars(obj).items() if not k.startswith("_")}
+    return str(obj)
+
+
+# "degraded" still answers (slowly, or with its circuit half-open): usable
+_USABLE = frozenset({"ok", "up", "healthy", "available", "degraded"})
+
+
+def _healthy(status: Any) -> bool:
+    """Whether one entry of ``check_all_backends()`` says the backend is usable."""
+    if isinstance(status, bool):
+        return status
+    if isinstance(status, str):
+        return status.lower() in _USABLE
+    if isinstance(status, dict):
+        for key in ("healthy", "ok", "up", "available"):
+            if key in status:
+                return bool(status[key])
+        return str(status.get("status", "")).lower() in _USABLE
+    for key in ("healthy", "ok", "up", "available"):
+        if hasattr(status, key):
+            return bool(getattr(status, key))
+    return _healthy(getattr(status, "status", ""))
+
+
+class BackendOps:
+    """The admin operations on backends, as the HTTP API exposes them."""
+
+    def __init__(self, db: Database, health_ttl: float = 15.0) -> None:
+        self.db = db
+        self.store = DatabaseBackendStateStore(db)
+        self.health_ttl = health_ttl
+        self._health: tuple[float, dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def _module(self, name: str = "quantum_planner.backends") -> Any:
+        try:
+            return importlib.import_module(name)
+        except ImportError as e:
+            raise ConfigurationError(
+                f"the backends layer is not installed ({e}); install quantum-planner in full"
+            ) from None
+
+    def install_store(self) -> bool:
+        """Hand the database store to the backends layer; False if it takes none."""
+        try:
+            mod = self._module()
+        except ConfigurationError:
+            return False
+        for hook in ("set_state_store", "set_enable_store", "set_backend_state_store"):
+            fn = getattr(mod, hook, None)
+            if callable(fn):
+                fn(self.store)
+                return True
+        return False
+
+    def list(self) -> list[dict[str, Any]]:
+        mod = self._module()
+        out = to_jsonable(mod.list_backends())
+        if isinstance(out, dict):
+            out = [
+                {"name": k, **(v if isinstance(v, dict) else {"info": v})} for k, v in out.items()
+            ]
+        rows = [r if isinstance(r, dict) else {"name": str(r)} for r in out]
+        is_enabled = getattr(mod, "is_enabled", None)
+        stored = self.store.all()
+        for r in rows:
+            if "enabled" in r:
+                continue
+            if callable(is_enabled):
+                r["enabled"] = bool(is_enabled(r["name"]))
+            elif r.get("name") in stored:
+                r["enabled"] = stored[r["name"]]
+        return rows
+
+    def names(self) -> list[str]:
+        return [str(r.get("name")) for r in self.list()]
+
+    def switch(self, name: str, enabled: bool) -> dict[str, Any]:
+        mod = self._module()
+        if name not in self.names():
+            raise UnknownBackendError(
+                f"unknown backend {name!r}; known: {', '.join(self.names())}", field="name"
+            )
+        result = mod.switch_backend(name, enabled=enabled)
+        self.store.set(name, enabled)  # also when the backends layer keeps its own copy
+        self._health = None
+        return {"name": name, "enabled": enabled, "result": to_jsonable(result)}
+
+    def test_credentials(self) -> dict[str, Any]:
+        mod = self._module()
+        try:
+            results = mod.test_credentials(echo=False)  # no printing inside a server
+        except TypeError:
+            results = mod.test_credentials()
+        return {"results": to_jsonable(results)}
+
+    def health(self, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
+        """``{backend: {"healthy", "enabled", "detail"}}``, cached ``health_ttl`` seconds."""
+        with self._lock:
+            now = time.monotonic()
+            if not fresh and self._health is not None and now - self._health[0] < self.health_ttl:
+                return self._health[1]
+            mod = self._module("quantum_planner.health")
+            raw = mod.check_all_backends()
+            stored = self.store.all()
+            out: dict[str, dict[str, Any]] = {}
+            for name, status in dict(raw).items():
+                detail = to_jsonable(status)
+                enabled = stored.get(name)
+                if enabled is None and isinstance(detail, dict) and "enabled" in detail:
+                    enabled = bool(detail["enabled"])
+                out[str(name)] = {
+                    "healthy": _healthy(status),
+                    "enabled": True if enabled is None else enabled,
+                    "detail": detail,
+                }
+            self._health = (now, out)
+            return out

@@ -1,0 +1,466 @@
+"""The hybrid quantum-inspired solver: constructive start, then large-neighbourhood search.
+
+Assignment problems (no makespan objective, no deadlines; generalized
+assignment is the benchmark):
+
+1. **Start** (well under a second): regret greedy, then a short tabu repair so
+   that a feasible plan exists early.
+2. **LP relaxation** (HiGHS, :mod:`lp`) in a background thread: its optimum is
+   the lower bound reported with the plan, its rounding a second start, and
+   its capacity duals price the candidate agents of each task.
+3. **Local search** (:mod:`gap_search`, numba, releases the GIL): shift and
+   swap (2-ejection-chain) moves on each task's agent as one categorical
+   variable, tabu list, capacity by an adaptive penalty.
+4. **QUBO subproblems** (:mod:`subqubo`) when the search stalls: a few agents
+   and their tasks become a small QUBO with exact one-hot penalties and
+   adaptive Lagrangian capacity terms, sampled by a quantum-inspired sampler,
+   decoded, accepted when feasible and better; the search resumes from the
+   new plan.
+
+Scheduling problems (makespan or deadlines; flexible job shop is the
+benchmark): a list-scheduling start, then a tabu search on the critical path
+(:mod:`shop`) when the problem is shop-like, raced against CP-SAT on the other
+core, warm-started from the start plan. The best plan of either wins.
+
+Anytime: the best plan is kept throughout; ``progress`` is called on every
+improvement (at most every 0.1 s), ``stop`` and ``time_limit`` are honoured
+between kernel chunks (a chunk lasts a few milliseconds).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from quantum_planner.model import Objective, Problem, Solution
+from quantum_planner.scheduling import Schedule, build_schedule
+from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
+from quantum_planner.solvers.compiled import Compiled, compile_problem
+from quantum_planner.solvers.cpsat import relative_gap
+from quantum_planner.solvers.gap_search import (
+    TabuState,
+    candidates,
+    regret_greedy,
+    score,
+    tabu_search,
+)
+from quantum_planner.solvers.lp import (
+    LPProcess,
+    LPResult,
+    extended,
+    lagrangian_prices,
+    lp_relaxation,
+    round_lp,
+)
+from quantum_planner.solvers.subqubo import default_sampler, solve_subproblem
+
+__all__ = ["HybridSolver"]
+
+
+class _Anytime:
+    """Best plan so far plus throttled progress reports."""
+
+    def __init__(self, t0: float, progress: ProgressCallback | None) -> None:
+        self.t0 = t0
+        self.progress = progress
+        self.best_value = np.inf
+        self.first_feasible: float | None = None
+        self.last_report = -1.0
+        self.history: list[tuple[float, float]] = []
+
+    def improved(self, value: float, message: str, force: bool = False) -> None:
+        now = time.perf_counter() - self.t0
+        if self.first_feasible is None:
+            self.first_feasible = now
+        self.best_value = value
+        self.history.append((round(now, 3), float(value)))
+        if self.progress is not None and (force or now - self.last_report >= 0.1):
+            self.last_report = now
+            self.progress(Progress(elapsed=now, best=float(value), message=message))
+
+
+class HybridSolver:
+    """Constructive start + LP + tabu local search + QUBO large-neighbourhood steps."""
+
+    name = "hybrid"
+
+    def __init__(
+        self,
+        *,
+        sampler: Any = None,
+        use_lp: bool = True,
+        use_qubo: bool = True,
+        race_cpsat: bool = True,
+        num_workers: int = 2,
+        max_iterations: int | None = None,
+        candidates_k: int = 10,
+        chunk: int = 20,
+        qubo_agents: int = 3,
+        race_pairs: int = 20_000,
+    ) -> None:
+        """``max_iterations`` bounds the local search (deterministic runs); time still caps it.
+
+        ``num_workers`` > 1 lets the LP and CP-SAT run on another core beside the search.
+        """
+        self.sampler = sampler
+        self.use_lp = use_lp
+        self.use_qubo = use_qubo
+        self.race_cpsat = race_cpsat
+        self.num_workers = num_workers
+        self.max_iterations = max_iterations
+        self.candidates_k = candidates_k
+        self.chunk = chunk
+        self.qubo_agents = qubo_agents
+        self.race_pairs = race_pairs
+        self.stats: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ API
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float,
+        seed: int | None = None,
+        warm_start: Solution | None = None,
+        progress: ProgressCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> Solution:
+        t0 = time.perf_counter()
+        deadline = t0 + max(0.05, time_limit)
+        comp = compile_problem(problem)
+        seed = 0 if seed is None else int(seed)
+        if comp.timed:
+            from quantum_planner.solvers.shop import solve_scheduling
+
+            return solve_scheduling(self, comp, deadline, seed, warm_start, progress, stop, t0)
+        return self._assignment(comp, deadline, seed, warm_start, progress, stop, t0)
+
+    # ------------------------------------------------------- assignment path
+    def _assignment(
+        self,
+        comp: Compiled,
+        deadline: float,
+        seed: int,
+        warm_start: Solution | None,
+        progress: ProgressCallback | None,
+        stop: threading.Event | None,
+        t0: float,
+    ) -> Solution:
+        W, L, D, cap, beta = extended(comp)
+        n, m = comp.n, comp.m
+        any_time = _Anytime(t0, progress)
+        stats: dict[str, Any] = {
+            "iterations": 0,
+            "qubo_subproblems": 0,
+            "qubo_accepted": 0,
+            "qubo_feasible": 0,
+        }
+        deterministic = self.max_iterations is not None
+
+        def feasible(a: np.ndarray) -> bool:
+            used = np.zeros(m + 1)
+            np.add.at(used, a, L[np.arange(n), a])
+            return bool((used <= cap + 1e-9).all())
+
+        start, prices, lag_bound = _starts(W, L, D, cap, beta, m, feasible)
+        stats["lagrangian_bound"] = lag_bound
+        if warm_start is not None:
+            warm = _from_solution(comp, warm_start)
+            if warm is not None and feasible(warm):
+                start = warm
+        best = start.copy()
+        best_val = score(W, D, beta, best, m) if feasible(best) else np.inf
+        if np.isfinite(best_val):
+            any_time.improved(best_val, "hybrid: constructive start", force=True)
+        stats["start_value"] = float(best_val)
+
+        # LP relaxation: synchronous when deterministic, else in a child process beside us
+        lp_box: dict[str, LPResult | None] = {}
+        lp_proc: LPProcess | None = None
+        if self.use_lp and n > 0:
+            budget = max(0.1, 0.5 * (deadline - time.perf_counter()))
+            if deterministic or self.num_workers < 2:
+                lp_box["lp"] = lp_relaxation(W, L, cap, budget)
+            else:
+                lp_proc = LPProcess(W, L, cap, budget)
+
+        # small problems: CP-SAT (one worker) races us on the other core, for the proof
+        race: dict[str, Solution] = {}
+        race_stop = threading.Event()
+        race_thread: threading.Thread | None = None
+        if (
+            self.race_cpsat
+            and not deterministic
+            and self.num_workers >= 2
+            and int(comp.elig.sum()) <= self.race_pairs
+        ):
+            hint = None
+            if np.isfinite(best_val):
+                hint = make_solution(comp.problem, *plan_from_vector(comp, best), backend="hybrid")
+
+            def run_cpsat() -> None:
+                from quantum_planner.solvers.cpsat import CPSATSolver
+
+                race["cpsat"] = CPSATSolver(num_workers=1).solve(
+                    comp.problem,
+                    time_limit=max(0.05, deadline - time.perf_counter()),
+                    seed=seed,
+                    warm_start=hint,
+                    stop=race_stop,
+                    compiled=comp,
+                )
+
+            race_thread = threading.Thread(target=run_cpsat, daemon=True)
+            race_thread.start()
+
+        lp_used = False
+        cand, is_cand = candidates(W + prices[None, :] * L, self.candidates_k)
+        state = TabuState(W, L, D, cap, start)
+        state.f[1] = best_val
+        state.best[:] = best
+        chunk_seed = seed
+        iters_left = self.max_iterations if deterministic else None
+        stall = 0
+        sampler = None
+        rng = np.random.default_rng(seed)
+        while True:
+            now = time.perf_counter()
+            if now >= deadline or (stop is not None and stop.is_set()):
+                break
+            if iters_left is not None and iters_left <= 0:
+                break
+            if race_thread is not None and not race_thread.is_alive():
+                done = race.get("cpsat")
+                if done is not None and done.status in ("optimal", "infeasible"):
+                    break  # proven: nothing left to search for
+            if lp_proc is not None and not lp_proc.done:
+                got = lp_proc.poll()
+                if lp_proc.done:
+                    lp_box["lp"] = got
+            lp = lp_box.get("lp")
+            if not lp_used and "lp" in lp_box:
+                lp_used = True
+                if lp is not None:
+                    stats["lp_bound"] = lp.bound
+                    stats["lp_seconds"] = round(lp.seconds, 3)
+                    rounded = round_lp(lp, W, L, cap)
+                    cand, is_cand = candidates(W + lp.duals[None, :] * L, self.candidates_k)
+                    val = score(W, D, beta, rounded, m)
+                    stats["lp_rounding_value"] = float(val) if feasible(rounded) else None
+                    if feasible(rounded) and val < state.f[1]:
+                        state = TabuState(W, L, D, cap, rounded)
+                        state.f[1] = val
+                        state.best[:] = rounded
+                        any_time.improved(val, "hybrid: LP rounding")
+            steps = self.chunk if iters_left is None else min(self.chunk, iters_left)
+            swaps = max(3, min(100, n // 16))
+            improved = tabu_search(
+                W, L, D, cap, beta, m,
+                state.assign, state.used, state.busy, state.tabu, state.best, state.f,
+                cand, is_cand, steps, swaps, chunk_seed,
+            )  # fmt: skip
+            chunk_seed = -1
+            stats["iterations"] = int(state.f[2])
+            if iters_left is not None:
+                iters_left -= steps
+            if improved:
+                stall = 0
+                any_time.improved(float(state.f[1]), "hybrid: local search")
+            else:
+                stall += 1
+            # a stalled search gets a QUBO large-neighbourhood step from its best plan
+            if self.use_qubo and m >= 2 and stall >= 50 and np.isfinite(state.f[1]):
+                stall = 0
+                if sampler is None:
+                    sampler = self.sampler or default_sampler()
+                if self._qubo_step(W, L, D, cap, beta, m, state, sampler, rng, stats):
+                    any_time.improved(float(state.f[1]), "hybrid: QUBO subproblem")
+        if lp_proc is not None:
+            lp_proc.close()
+        race_stop.set()
+        if race_thread is not None:
+            race_thread.join(timeout=2.0)
+        cp_sol = race.get("cpsat")
+        if cp_sol is not None and cp_sol.assignments:
+            stats["cpsat_status"] = cp_sol.status
+            cp_vec = _from_solution(comp, cp_sol)
+            if cp_vec is not None and feasible(cp_vec):
+                val = score(W, D, beta, cp_vec, m)
+                if val < state.f[1] - 1e-9 or (cp_sol.status == "optimal" and val <= state.f[1]):
+                    state.best[:] = cp_vec
+                    state.f[1] = val
+                    stats["winner"] = "cpsat"
+            if cp_sol.status == "optimal":
+                stats["proven_optimal"] = True
+            if cp_sol.lower_bound is not None:
+                stats["cpsat_bound"] = cp_sol.lower_bound
+        if "lp_bound" not in stats and np.isfinite(lag_bound) and beta == 0.0:
+            stats["lp_bound"] = lag_bound  # the Lagrangian bound is valid too
+        best = state.best if np.isfinite(state.f[1]) else state.assign
+        stats["first_feasible_s"] = any_time.first_feasible
+        stats["history"] = any_time.history[-50:]
+        self.stats = stats
+        return self._assignment_solution(comp, best, stats, seed, t0, feasible(best))
+
+    def _qubo_step(
+        self,
+        W: np.ndarray,
+        L: np.ndarray,
+        D: np.ndarray,
+        cap: np.ndarray,
+        beta: float,
+        m: int,
+        state: TabuState,
+        sampler: Any,
+        rng: np.random.Generator,
+        stats: dict[str, Any],
+    ) -> bool:
+        k = min(self.qubo_agents, m)
+        # agents that share candidate tasks make a neighbourhood where moves are possible
+        first = int(rng.integers(m))
+        tasks_first = np.flatnonzero(state.best == first)
+        pool = [first]
+        if tasks_first.size:
+            others = np.flatnonzero(np.isfinite(W[tasks_first, :m]).any(axis=0))
+            others = others[others != first]
+            if others.size:
+                pool += list(rng.choice(others, size=min(k - 1, others.size), replace=False))
+        agents = np.array(sorted(set(pool)), dtype=np.int64)
+        stats["qubo_subproblems"] += 1
+        res = solve_subproblem(
+            W, L, cap, state.best, agents, sampler, seed=int(rng.integers(2**31 - 1))
+        )
+        stats["qubo_last_penalties"] = res.penalties
+        if res.assign is None:
+            return False
+        stats["qubo_feasible"] += 1
+        cand_plan = state.best.copy()
+        cand_plan[res.tasks] = res.assign
+        val = score(W, D, beta, cand_plan, m)
+        if val < state.f[1] - 1e-9:
+            stats["qubo_accepted"] += 1
+            f = state.f.copy()
+            new = TabuState(W, L, D, cap, cand_plan)
+            new.f[:] = f
+            new.f[1] = val
+            new.best[:] = cand_plan
+            state.__dict__.update(new.__dict__)
+            return True
+        return False
+
+    def _assignment_solution(
+        self,
+        comp: Compiled,
+        assign: np.ndarray,
+        stats: dict[str, Any],
+        seed: int,
+        t0: float,
+        is_feasible: bool,
+    ) -> Solution:
+        problem = comp.problem
+        assignments = {
+            comp.task_ids[i]: comp.agent_ids[j] for i, j in enumerate(assign) if j < comp.m
+        }
+        schedule = build_schedule(problem, assignments)
+        sol = make_solution(
+            problem,
+            assignments,
+            schedule,
+            backend=self.name,
+            status="feasible" if is_feasible else "unknown",
+            feasible=is_feasible,
+            wall_time=time.perf_counter() - t0,
+            seed=seed,
+            metadata={"hybrid": {k: v for k, v in stats.items() if k != "history"}},
+        )
+        bounds = [_primary_bound(problem, stats.get("lp_bound"))]
+        if stats.get("cpsat_bound") is not None:
+            bounds.append(float(stats["cpsat_bound"]))
+        primary = problem.objectives[0]
+        known = [b for b in bounds if b is not None]
+        if known:
+            # the tighter bound: largest for minimisation, smallest for maximisation
+            bound = max(known) if primary.sense > 0 else min(known)
+            value = sol.objectives[primary.value]
+            sol.lower_bound = bound
+            sol.gap = relative_gap(value, bound, primary.sense)
+            if sol.gap is not None and sol.gap <= 1e-9 and is_feasible:
+                sol.status = "optimal"
+        if stats.get("proven_optimal") and is_feasible and stats.get("winner") == "cpsat":
+            sol.status, sol.gap = "optimal", 0.0
+        return sol
+
+
+def _starts(
+    W: np.ndarray,
+    L: np.ndarray,
+    D: np.ndarray,
+    cap: np.ndarray,
+    beta: float,
+    m: int,
+    feasible: Any,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Best of a few constructive starts, the Lagrangian prices and bound.
+
+    Starts: regret greedy on priced costs ``W + r L`` (r = mean cost / mean
+    load, a load-aware desirability), the same on the Lagrangian prices, and
+    the Lagrangian relaxation's own choice per task (may overflow; the search
+    repairs it). Feasible beats infeasible, then the lower score wins.
+    """
+    fin = np.isfinite(W)
+    n = W.shape[0]
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(W.shape[1]), 0.0
+    lpos = L[fin]
+    ratio = float(np.abs(W[fin]).mean() / max(lpos.mean(), 1e-9)) if lpos.size else 0.0
+    first = regret_greedy(W + ratio * L, L, cap)
+    target = score(W, D, beta, first, m) if feasible(first) else np.inf
+    prices, bound = lagrangian_prices(W, L, cap, target)
+    options = [first, regret_greedy(W + prices[None, :] * L, L, cap)]
+    relaxed = np.where(fin, W + prices[None, :] * L, np.inf).argmin(axis=1).astype(np.int64)
+    options.append(relaxed)
+
+    def key(a: np.ndarray) -> tuple[float, float]:
+        used = np.zeros(W.shape[1])
+        np.add.at(used, a, L[np.arange(n), a])
+        return (float(np.maximum(used - cap, 0.0).sum()), float(score(W, D, beta, a, m)))
+
+    return min(options, key=key), prices, bound
+
+
+def _primary_bound(problem: Problem, lp_bound: float | None) -> float | None:
+    """The LP bound in the primary objective's units, when the score is that objective alone."""
+    if lp_bound is None or len(problem.objectives) != 1:
+        return None
+    obj = problem.objectives[0]
+    if obj is Objective.MINIMIZE_COST:
+        return float(lp_bound)
+    if obj is Objective.MAXIMIZE_PRIORITY:
+        return -float(lp_bound)  # the score is -priority: an upper bound on priority
+    return None
+
+
+def _from_solution(comp: Compiled, sol: Solution) -> np.ndarray | None:
+    """A warm start as an assignment vector (None if it names unknown or ineligible pairs)."""
+    a_index = {a: j for j, a in enumerate(comp.agent_ids)}
+    out = np.full(comp.n, comp.m, dtype=np.int64)
+    for i, t in enumerate(comp.task_ids):
+        a = sol.assignments.get(t)
+        if a is None:
+            if not comp.optional[i]:
+                return None
+            continue
+        j = a_index.get(a)
+        if j is None or not comp.elig[i, j]:
+            return None
+        out[i] = j
+    return out
+
+
+def plan_from_vector(comp: Compiled, assign: np.ndarray) -> tuple[dict[str, str], Schedule]:
+    """Assignments and list schedule of an assignment vector (virtual agent = undone)."""
+    assignments = {comp.task_ids[i]: comp.agent_ids[j] for i, j in enumerate(assign) if j < comp.m}
+    return assignments, build_schedule(comp.problem, assignments)

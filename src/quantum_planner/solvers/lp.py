@@ -1,0 +1,240 @@
+"""LP relaxation of the assignment model (HiGHS through scipy): a bound and a start.
+
+The relaxation keeps the assignment and capacity rows and lets each
+``x[i, j]`` be fractional in [0, 1]. Its optimum is a valid lower bound on any
+plan's linear score (cost, -priority, or a lexicographic mix of them; it does
+not cover ``balance_load`` or makespan). A basic optimal solution has at most
+``m`` fractional tasks, so rounding it (integral tasks kept, fractional ones
+placed by a regret greedy on the remaining capacity) gives a start that is
+usually within a fraction of a percent of optimal on large instances; the
+capacity duals ``u`` price the agents for the greedy (``W + u * L``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix
+
+from quantum_planner.model import Problem, Solution
+from quantum_planner.scheduling import build_schedule
+from quantum_planner.solvers.base import make_solution
+from quantum_planner.solvers.compiled import Compiled, compile_problem, linear_weights
+from quantum_planner.solvers.gap_search import regret_greedy
+
+__all__ = ["LPResult", "LPRoundingSolver", "lp_relaxation", "round_lp"]
+
+
+@dataclass
+class LPResult:
+    """Optimum of the relaxation: bound, fractional x (n, M), capacity duals (M,)."""
+
+    bound: float
+    x: np.ndarray
+    duals: np.ndarray
+    seconds: float
+    status: str
+
+
+def lp_relaxation(
+    W: np.ndarray, L: np.ndarray, cap: np.ndarray, time_limit: float | None = None
+) -> LPResult | None:
+    """Solve the relaxation for extended arrays (virtual column included); None if it fails."""
+    t0 = time.perf_counter()
+    n, M = W.shape
+    ii, jj = np.nonzero(np.isfinite(W))
+    k = ii.size
+    c = W[ii, jj]
+    cols = np.arange(k)
+    a_eq = csr_matrix((np.ones(k), (ii, cols)), shape=(n, k))
+    capped = np.flatnonzero(np.isfinite(cap))
+    row_of = np.full(M, -1)
+    row_of[capped] = np.arange(capped.size)
+    sel = row_of[jj] >= 0
+    a_ub = csr_matrix((L[ii[sel], jj[sel]], (row_of[jj[sel]], cols[sel])), shape=(capped.size, k))
+    options = {"presolve": True}
+    if time_limit is not None:
+        options["time_limit"] = max(0.1, float(time_limit))
+    res = linprog(
+        c,
+        A_ub=a_ub if capped.size else None,
+        b_ub=cap[capped] if capped.size else None,
+        A_eq=a_eq,
+        b_eq=np.ones(n),
+        bounds=(0.0, 1.0),
+        method="highs",
+        options=options,
+    )
+    if res.status != 0 or res.x is None:
+        return None
+    x = np.zeros((n, M))
+    x[ii, jj] = res.x
+    duals = np.zeros(M)
+    if capped.size and res.ineqlin is not None:
+        duals[capped] = -np.asarray(res.ineqlin.marginals)  # marginals are <= 0 for <= rows
+    return LPResult(float(res.fun), x, duals, time.perf_counter() - t0, "optimal")
+
+
+def round_lp(lp: LPResult, W: np.ndarray, L: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Integral tasks keep their agent; the rest go by regret on priced, remaining capacity."""
+    n, _ = W.shape
+    assign = np.full(n, -1, np.int64)
+    whole = lp.x.max(axis=1) > 1.0 - 1e-6
+    assign[whole] = lp.x[whole].argmax(axis=1)
+    rem = cap.copy()
+    np.subtract.at(rem, assign[whole], L[np.flatnonzero(whole), assign[whole]])
+    frac = np.flatnonzero(~whole)
+    if frac.size:
+        priced = W[frac] + lp.duals[None, :] * L[frac]
+        sub = regret_greedy(priced, L[frac], np.maximum(rem, 0.0))
+        assign[frac] = sub
+    return assign
+
+
+def extended(comp: Compiled) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Arrays with the virtual "undone" agent appended: ``W, L, D, cap, beta``."""
+    W, w_un, beta = linear_weights(comp)
+    n = comp.n
+    W2 = np.hstack([W, np.where(comp.optional, w_un, np.inf)[:, None]])
+    L2 = np.hstack([np.where(comp.elig, comp.load, 0.0), np.zeros((n, 1))])
+    D2 = np.hstack([np.where(comp.elig, comp.dur, 0.0), np.zeros((n, 1))])
+    cap2 = np.append(comp.cap, np.inf)
+    return W2, L2, D2, cap2, beta
+
+
+class LPRoundingSolver:
+    """The LP-rounding start on its own (a cheap baseline the hybrid must beat)."""
+
+    name = "lp_rounding"
+
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float,
+        seed: int | None = None,
+        warm_start: Solution | None = None,
+        progress: object | None = None,
+        stop: object | None = None,
+    ) -> Solution:
+        t0 = time.perf_counter()
+        comp = compile_problem(problem)
+        W, L, _, cap, _ = extended(comp)
+        lp = lp_relaxation(W, L, cap, time_limit)
+        assign = round_lp(lp, W, L, cap) if lp is not None else regret_greedy(W, L, cap)
+        assignments = {
+            comp.task_ids[i]: comp.agent_ids[j] for i, j in enumerate(assign) if j < comp.m
+        }
+        return make_solution(
+            problem,
+            assignments,
+            build_schedule(problem, assignments),
+            backend=self.name,
+            lower_bound=lp.bound if lp is not None else None,
+            wall_time=time.perf_counter() - t0,
+            seed=seed,
+        )
+
+
+def lagrangian_prices(
+    W: np.ndarray,
+    L: np.ndarray,
+    cap: np.ndarray,
+    target: float,
+    iters: int = 150,
+    time_limit: float = 0.5,
+) -> tuple[np.ndarray, float]:
+    """Capacity prices by subgradient ascent on the Lagrangian dual (Polyak steps).
+
+    Relaxing capacity, each task takes its cheapest agent under ``W + u * L``;
+    ``sum(min) - u @ cap`` is a lower bound for every ``u >= 0`` (for the GAP it
+    tends to the LP bound). ``target`` is the value of a known plan. A few
+    hundred vectorised steps take a fraction of a second at 100 x 2000 and give
+    prices nearly as good as the LP duals, soon enough for the first plan.
+    """
+    t0 = time.perf_counter()
+    n, M = W.shape
+    capped = np.isfinite(cap)
+    capv = np.where(capped, cap, 0.0)
+    Wf = np.where(np.isfinite(W), W, 1e300)
+    u = np.zeros(M)
+    best_u, best_bound = u.copy(), -np.inf
+    rows = np.arange(n)
+    lam = 2.0
+    stall = 0
+    for _ in range(iters):
+        priced = Wf + u[None, :] * L
+        j = priced.argmin(axis=1)
+        bound = float(priced[rows, j].sum() - u @ capv)
+        if bound > best_bound + 1e-9:
+            best_bound, best_u = bound, u.copy()
+            stall = 0
+        else:
+            stall += 1
+            if stall >= 10:
+                lam /= 2.0
+                stall = 0
+        used = np.bincount(j, weights=L[rows, j], minlength=M)
+        g = np.where(capped, used - capv, 0.0)
+        norm = float(g @ g)
+        if norm <= 1e-12 or time.perf_counter() - t0 > time_limit:
+            break
+        gap = max(target - bound, 1e-6 * max(abs(target), 1.0)) if np.isfinite(target) else 1.0
+        u = np.maximum(0.0, u + lam * gap / norm * g)
+    return best_u, best_bound
+
+
+class LPProcess:
+    """The LP relaxation in a forked child process, so it runs on the other core.
+
+    scipy's HiGHS wrapper holds the GIL, so a thread would stall the search.
+    ``poll()`` returns the :class:`LPResult` once it is there (None before, and
+    None for good if the LP failed); ``close()`` ends the child.
+    """
+
+    def __init__(self, W: np.ndarray, L: np.ndarray, cap: np.ndarray, time_limit: float) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self._recv, send = ctx.Pipe(duplex=False)
+        self._shape = W.shape
+        self._proc = ctx.Process(target=_lp_child, args=(send, W, L, cap, time_limit), daemon=True)
+        self._proc.start()
+        send.close()
+        self.done = False
+        self.result: LPResult | None = None
+
+    def poll(self) -> LPResult | None:
+        if not self.done and self._recv.poll():
+            try:
+                msg = self._recv.recv()
+            except (EOFError, OSError):
+                msg = None
+            self.done = True
+            if msg is not None:
+                bound, ii, jj, vals, duals, secs = msg
+                x = np.zeros(self._shape)
+                x[ii, jj] = vals
+                self.result = LPResult(bound, x, duals, secs, "optimal")
+            self.close()
+        return self.result
+
+    def close(self) -> None:
+        if self._proc.is_alive():
+            self._proc.terminate()
+        self._proc.join(timeout=1.0)
+        self._recv.close()
+        self.done = True
+
+
+def _lp_child(conn: object, W: np.ndarray, L: np.ndarray, cap: np.ndarray, limit: float) -> None:
+    res = lp_relaxation(W, L, cap, limit)
+    if res is None:
+        conn.send(None)  # type: ignore[attr-defined]
+    else:
+        ii, jj = np.nonzero(res.x > 1e-12)
+        conn.send((res.bound, ii, jj, res.x[ii, jj], res.duals, res.seconds))  # type: ignore[attr-defined]
+    conn.close()  # type: ignore[attr-defined]

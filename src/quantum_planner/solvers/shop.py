@@ -1,0 +1,260 @@
+"""Scheduling path of the hybrid solver (makespan objective or deadlines).
+
+Start: *earliest-finish-time list scheduling*. Tasks are taken in precedence
+order (ties by earliest release, then by the longest remaining chain of
+successors); each goes to the eligible agent, with capacity left, on which it
+would finish first, into the earliest idle gap that fits.
+
+Improvement: CP-SAT's scheduling model warm-started from the best plan (its
+own LNS portfolio repairs and improves it), raced against our critical-path
+tabu search (:mod:`shop_tabu`, when the problem is shop-like) on the other
+core. The best plan of both is returned.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from quantum_planner.model import Solution
+from quantum_planner.objectives import evaluate, objective_key
+from quantum_planner.scheduling import Schedule
+from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
+from quantum_planner.solvers.compiled import Compiled
+
+if TYPE_CHECKING:
+    from quantum_planner.solvers.hybrid import HybridSolver
+
+__all__ = ["eft_schedule", "solve_scheduling"]
+
+
+def _tail_lengths(comp: Compiled) -> np.ndarray:
+    """Longest chain of shortest durations from each task to the end (priority rule)."""
+    n = comp.n
+    succ: list[list[int]] = [[] for _ in range(n)]
+    for i, ps in enumerate(comp.preds):
+        for p in ps:
+            succ[p].append(i)
+    dmin = np.where(comp.elig, comp.dur, np.inf).min(axis=1, initial=np.inf)
+    dmin = np.where(np.isfinite(dmin), dmin, 0.0)
+    order = _topo(comp)
+    tail = np.zeros(n)
+    for i in reversed(order):
+        tail[i] = dmin[i] + max((tail[s] for s in succ[i]), default=0.0)
+    return tail
+
+
+def _topo(comp: Compiled) -> list[int]:
+    n = comp.n
+    indeg = np.array([len(p) for p in comp.preds])
+    succ: list[list[int]] = [[] for _ in range(n)]
+    for i, ps in enumerate(comp.preds):
+        for p in ps:
+            succ[p].append(i)
+    ready = [i for i in range(n) if indeg[i] == 0]
+    out: list[int] = []
+    while ready:
+        i = ready.pop()
+        out.append(i)
+        for s in succ[i]:
+            indeg[s] -= 1
+            if indeg[s] == 0:
+                ready.append(s)
+    return out
+
+
+def eft_schedule(comp: Compiled) -> tuple[dict[str, str], Schedule]:
+    """Earliest-finish-time list schedule (optional tasks that fit nowhere are left out)."""
+    import heapq
+
+    n, m = comp.n, comp.m
+    tail = _tail_lengths(comp)
+    indeg = [len(p) for p in comp.preds]
+    succ: list[list[int]] = [[] for _ in range(n)]
+    for i, ps in enumerate(comp.preds):
+        for p in ps:
+            succ[p].append(i)
+    rel_min = np.where(comp.elig, comp.release, np.inf).min(axis=1, initial=np.inf)
+    heap = [(float(rel_min[i]), -float(tail[i]), i) for i in range(n) if indeg[i] == 0]
+    heapq.heapify(heap)
+    end = np.zeros(n)
+    done = np.zeros(n, dtype=bool)
+    rem = comp.cap.copy()
+    busy: list[list[tuple[float, float]]] = [[] for _ in range(m)]
+    assign = np.full(n, -1)
+    start = np.zeros(n)
+    while heap:
+        _, _, i = heapq.heappop(heap)
+        est0 = max((end[p] for p in comp.preds[i] if done[p]), default=0.0)
+        best = None
+        for j in comp.options[i]:
+            if comp.load[i, j] > rem[j] + 1e-9:
+                continue
+            d = comp.dur[i, j]
+            s = _gap(busy[j], max(est0, comp.release[i, j]), d)
+            key = (s + d > comp.deadline[i, j] + 1e-9, s + d, comp.cost[i, j])
+            if best is None or key < best[0]:
+                best = (key, int(j), s)
+        if best is not None and not (comp.optional[i] and best[0][0]):
+            _, j, s = best
+            assign[i], start[i] = j, s
+            end[i] = s + comp.dur[i, j]
+            done[i] = True
+            rem[j] -= comp.load[i, j]
+            _insert(busy[j], (s, end[i]))
+        for s2 in succ[i]:
+            indeg[s2] -= 1
+            if indeg[s2] == 0:
+                heapq.heappush(heap, (float(rel_min[s2]), -float(tail[s2]), s2))
+    assignments: dict[str, str] = {}
+    schedule: Schedule = {a: {} for a in comp.agent_ids}
+    for i in range(n):
+        if assign[i] >= 0:
+            a = comp.agent_ids[assign[i]]
+            assignments[comp.task_ids[i]] = a
+            schedule[a][comp.task_ids[i]] = (float(start[i]), float(end[i]))
+    return assignments, schedule
+
+
+def _gap(intervals: list[tuple[float, float]], est: float, dur: float) -> float:
+    prev = 0.0
+    for s, e in intervals:
+        st = max(prev, est)
+        if st + dur <= s + 1e-9:
+            return st
+        prev = max(prev, e)
+    return max(prev, est)
+
+
+def _insert(intervals: list[tuple[float, float]], iv: tuple[float, float]) -> None:
+    k = 0
+    while k < len(intervals) and intervals[k][0] < iv[0]:
+        k += 1
+    intervals.insert(k, iv)
+
+
+def solve_scheduling(
+    solver: HybridSolver,
+    comp: Compiled,
+    deadline: float,
+    seed: int,
+    warm_start: Solution | None,
+    progress: ProgressCallback | None,
+    stop: threading.Event | None,
+    t0: float,
+) -> Solution:
+    """Start plan, then the race described in the module docstring."""
+    from quantum_planner.solvers.cpsat import CPSATSolver
+
+    problem = comp.problem
+    assignments, schedule = eft_schedule(comp)
+    best = (objective_key(problem, evaluate(problem, assignments, schedule)), assignments, schedule)
+    stats: dict[str, Any] = {"start_value": best[0][0]}
+    first = time.perf_counter() - t0
+    if progress is not None:
+        progress(Progress(elapsed=first, best=best[0][0], message="hybrid: list schedule"))
+    lower = None
+    status = "feasible"
+    seed_plan = warm_start
+    if warm_start is None or not warm_start.assignments:
+        seed_plan = make_solution(problem, assignments, schedule, backend="hybrid")
+    results: dict[str, Any] = {}
+    threads: list[threading.Thread] = []
+    inner_stop = threading.Event()
+    tabu_ok = _shop_like(comp)
+    if tabu_ok:
+        from quantum_planner.solvers.shop_tabu import shop_tabu
+
+        def run_tabu() -> None:
+            results["tabu"] = shop_tabu(
+                comp, assignments, schedule, deadline, seed, stop, inner_stop
+            )
+
+        threads.append(threading.Thread(target=run_tabu, daemon=True))
+    remaining = deadline - time.perf_counter()
+    if solver.race_cpsat and remaining > 0.05:
+        workers = max(1, solver.num_workers - (1 if tabu_ok else 0))
+
+        def run_cpsat() -> None:
+            cps = CPSATSolver(num_workers=workers)
+            sol = cps.solve(
+                problem,
+                time_limit=max(0.05, deadline - time.perf_counter()),
+                seed=seed,
+                warm_start=seed_plan,
+                stop=stop,
+                progress=progress,
+            )
+            results["cpsat"] = sol
+            if sol.status in ("optimal", "infeasible"):
+                inner_stop.set()  # proven: the tabu search cannot do better
+
+        threads.append(threading.Thread(target=run_cpsat, daemon=True))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=max(0.0, deadline - time.perf_counter()) + 2.0)
+    inner_stop.set()
+    cp_sol = results.get("cpsat")
+    if cp_sol is not None:
+        stats["cpsat_value"] = cp_sol.objectives.get(problem.objectives[0].value)
+        lower = cp_sol.lower_bound
+        if cp_sol.assignments or not best[1]:
+            key = objective_key(problem, cp_sol.objectives)
+            if cp_sol.feasible and key < best[0] and _complete(comp, cp_sol.assignments):
+                best = (key, dict(cp_sol.assignments), cp_sol.schedule)
+        if cp_sol.status == "optimal":
+            status = "optimal"
+    tabu_res = results.get("tabu")
+    if tabu_res is not None:
+        t_assign, t_sched, t_stats = tabu_res
+        stats["tabu"] = t_stats
+        key = objective_key(problem, evaluate(problem, t_assign, t_sched))
+        if key < best[0]:
+            best = (key, t_assign, t_sched)
+            status = "feasible" if status != "optimal" else status
+    value = best[0][0] * problem.objectives[0].sense
+    gap = None
+    if lower is not None and math.isfinite(lower):
+        from quantum_planner.solvers.cpsat import relative_gap
+
+        gap = relative_gap(value, lower, problem.objectives[0].sense)
+        if gap is not None and gap <= 1e-9:
+            status = "optimal"
+    if status == "optimal" and (gap is None or gap > 1e-9) and cp_sol is not None:
+        # CP-SAT proved its own plan optimal; ours can only tie it
+        gap = 0.0
+    stats["first_feasible_s"] = first
+    solver.stats = stats
+    return make_solution(
+        problem,
+        best[1],
+        best[2],
+        backend=solver.name,
+        status=status,
+        lower_bound=lower,
+        gap=gap,
+        wall_time=time.perf_counter() - t0,
+        seed=seed,
+        metadata={"hybrid": stats},
+    )
+
+
+def _complete(comp: Compiled, assignments: dict[str, str]) -> bool:
+    return all(comp.optional[i] or t in assignments for i, t in enumerate(comp.task_ids))
+
+
+def _shop_like(comp: Compiled) -> bool:
+    """Tabu on the disjunctive graph fits problems where only the makespan matters."""
+    return (
+        comp.objectives == [comp.objectives[0]]
+        and comp.objectives[0].value == "minimize_makespan"
+        and not comp.optional.any()
+        and not np.isfinite(comp.cap).any()
+        and not np.isfinite(comp.deadline[comp.elig]).any()
+        and not (comp.release[comp.elig] > 0).any()
+    )

@@ -1,0 +1,177 @@
+"""Hybrid solver: feasible, no worse than its start, anytime (limit, stop), deterministic."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import dimod
+import numpy as np
+import pytest
+
+from quantum_planner.model import Agent, Problem, Task
+from quantum_planner.solvers.compiled import compile_problem
+from quantum_planner.solvers.gap_search import regret_greedy, score
+from quantum_planner.solvers.hybrid import HybridSolver
+from quantum_planner.solvers.lp import extended
+from quantum_planner.solvers.shop import eft_schedule
+from quantum_planner.solvers.subqubo import solve_subproblem
+from quantum_planner.validate import validate
+
+
+def random_gap(n: int, m: int, seed: int, slack: float = 1.3) -> Problem:
+    rng = np.random.default_rng(seed)
+    loads = rng.integers(5, 26, size=(n, m))
+    costs = rng.integers(10, 51, size=(n, m))
+    cap = np.floor(slack * loads.mean(axis=0) * n / m)
+    agents = [Agent(f"a{j}", capacity=float(cap[j])) for j in range(m)]
+    tasks = [
+        Task(
+            f"t{i}",
+            costs={f"a{j}": float(costs[i, j]) for j in range(m)},
+            loads={f"a{j}": float(loads[i, j]) for j in range(m)},
+        )
+        for i in range(n)
+    ]
+    return Problem(agents=agents, tasks=tasks, objective="minimize_cost")
+
+
+def random_fjsp(jobs: int, machines: int, ops: int, seed: int) -> Problem:
+    rng = np.random.default_rng(seed)
+    agents = [Agent(f"m{k}") for k in range(machines)]
+    tasks = []
+    for j in range(jobs):
+        for o in range(ops):
+            alts = rng.choice(machines, size=int(rng.integers(1, machines + 1)), replace=False)
+            tasks.append(
+                Task(
+                    f"j{j}o{o}",
+                    durations={f"m{k}": float(rng.integers(1, 10)) for k in alts},
+                    allowed_agents=[f"m{k}" for k in alts],
+                    dependencies=[f"j{j}o{o - 1}"] if o else [],
+                )
+            )
+    return Problem(agents=agents, tasks=tasks, objective="minimize_makespan")
+
+
+def test_gap_feasible_and_not_worse_than_start() -> None:
+    problem = random_gap(60, 6, seed=1)
+    comp = compile_problem(problem)
+    W, L, D, cap, beta = extended(comp)
+    start = regret_greedy(W, L, cap)
+    used = np.bincount(start, weights=L[np.arange(comp.n), start], minlength=comp.m + 1)
+    sol = HybridSolver(max_iterations=3000).solve(problem, time_limit=20, seed=1)
+    assert validate(problem, sol) == []
+    assert sol.feasible
+    if (used <= cap).all():
+        assert sol.objectives["minimize_cost"] <= score(W, D, beta, start, comp.m) + 1e-9
+    # the Lagrangian/LP bound is reported and below the value
+    assert sol.lower_bound is not None
+    assert sol.lower_bound <= sol.objectives["minimize_cost"] + 1e-6
+
+
+def test_deterministic_per_seed() -> None:
+    problem = random_gap(50, 5, seed=2)
+    a = HybridSolver(max_iterations=1500).solve(problem, time_limit=30, seed=7)
+    b = HybridSolver(max_iterations=1500).solve(problem, time_limit=30, seed=7)
+    assert a.assignments == b.assignments
+
+
+def test_honours_time_limit_and_stop() -> None:
+    problem = random_gap(400, 20, seed=3, slack=1.1)
+    t0 = time.perf_counter()
+    sol = HybridSolver().solve(problem, time_limit=1.0, seed=0)
+    assert time.perf_counter() - t0 < 2.5
+    assert validate(problem, sol) == []
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    t0 = time.perf_counter()
+    sol = HybridSolver().solve(problem, time_limit=30, seed=0, stop=stop)
+    assert time.perf_counter() - t0 < 3.0
+    assert sol.assignments and validate(problem, sol) == []
+
+
+def test_progress_reports_improvements() -> None:
+    problem = random_gap(120, 8, seed=4)
+    seen = []
+    HybridSolver(max_iterations=2000).solve(problem, time_limit=20, progress=seen.append)
+    assert seen and all(p.best is not None for p in seen)
+    bests = [p.best for p in seen]
+    assert bests == sorted(bests, reverse=True)  # each report is an improvement
+
+
+def test_optional_tasks_and_priority() -> None:
+    agents = [Agent("a", capacity=4), Agent("b", capacity=2)]
+    tasks = [Task(f"t{i}", load=i % 3 + 1, priority=float(i + 1), optional=True) for i in range(6)]
+    problem = Problem(agents=agents, tasks=tasks, objective="maximize_priority")
+    sol = HybridSolver(max_iterations=500).solve(problem, time_limit=10)
+    assert validate(problem, sol) == []
+    # best: loads 1,2,3,1,2,3 with priorities 1..6 -> capacity 6 in total
+    from quantum_planner.solvers.cpsat import CPSATSolver
+
+    exact = CPSATSolver().solve(problem, time_limit=10)
+    assert sol.objectives["maximize_priority"] == pytest.approx(
+        exact.objectives["maximize_priority"]
+    )
+
+
+def test_balance_load_objective() -> None:
+    agents = [Agent("a"), Agent("b"), Agent("c")]
+    tasks = [Task(f"t{i}", duration=float(d)) for i, d in enumerate([5, 4, 3, 3, 2, 2, 1, 1, 3])]
+    problem = Problem(agents=agents, tasks=tasks, objective="balance_load")
+    sol = HybridSolver(max_iterations=500).solve(problem, time_limit=10)
+    assert sol.objectives["balance_load"] == pytest.approx(0.0)  # 8 + 8 + 8
+
+
+def test_fjsp_not_worse_than_list_schedule() -> None:
+    problem = random_fjsp(6, 4, 4, seed=5)
+    comp = compile_problem(problem)
+    _, sched = eft_schedule(comp)
+    start = max(e for ts in sched.values() for _, e in ts.values())
+    sol = HybridSolver().solve(problem, time_limit=3, seed=0)
+    assert validate(problem, sol) == []
+    assert sol.makespan <= start + 1e-9
+    assert sol.lower_bound is not None and sol.lower_bound <= sol.makespan + 1e-9
+
+
+def test_fjsp_tabu_alone_improves_and_is_valid() -> None:
+    from quantum_planner.solvers.shop_tabu import shop_tabu
+
+    problem = random_fjsp(8, 4, 5, seed=6)
+    comp = compile_problem(problem)
+    a, s = eft_schedule(comp)
+    start = max(e for ts in s.values() for _, e in ts.values())
+    a2, s2, stats = shop_tabu(comp, a, s, time.perf_counter() + 10, 0, None, max_iterations=400)
+    from quantum_planner.solvers.base import make_solution
+
+    sol = make_solution(problem, a2, s2, backend="test")
+    assert validate(problem, sol) == []
+    assert sol.makespan <= start
+    assert stats["iterations"] > 0
+
+
+def test_qubo_subproblem_respects_capacity() -> None:
+    from dwave.samplers import SimulatedAnnealingSampler
+
+    problem = random_gap(30, 3, seed=8, slack=1.2)
+    comp = compile_problem(problem)
+    W, L, _, cap, _ = extended(comp)
+    assign = regret_greedy(W, L, cap)
+    res = solve_subproblem(
+        W, L, cap, assign, np.array([0, 1, 2]), SimulatedAnnealingSampler(), seed=3
+    )
+    assert res.variables > 0
+    if res.assign is not None:
+        new = assign.copy()
+        new[res.tasks] = res.assign
+        used = np.bincount(new, weights=L[np.arange(comp.n), new], minlength=comp.m + 1)
+        assert (used <= cap + 1e-9).all()
+    assert res.penalties["one_hot"] > 0
+
+
+def test_accepts_any_dimod_sampler() -> None:
+    problem = random_gap(40, 4, seed=9)
+    sol = HybridSolver(sampler=dimod.SimulatedAnnealingSampler(), max_iterations=2000).solve(
+        problem, time_limit=20
+    )
+    assert validate(problem, sol) == []
