@@ -46,8 +46,9 @@ def job(db, job_id: str):
 
 
 def finals(db, job_id: str) -> int:
-    from quantum_planner.store.tables import SolutionRow
     from sqlalchemy import func, select
+
+    from quantum_planner.store.tables import SolutionRow
 
     with db.session() as s:
         return s.scalar(
