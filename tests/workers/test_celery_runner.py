@@ -46,9 +46,8 @@ def job(db, job_id: str):
 
 
 def finals(db, job_id: str) -> int:
-    from sqlalchemy import func, select
-
     from quantum_planner.store.tables import SolutionRow
+    from sqlalchemy import func, select
 
     with db.session() as s:
         return s.scalar(
