@@ -187,6 +187,7 @@ def test_bad_input_gets_4xx_with_code_and_field(deployment: Deployment) -> None:
             "/api/optimize", content=b"{not json", headers={"content-type": "application/json"}
         )
         assert r.status_code == 422 and r.json()["code"] == "invalid_request"
+        assert r.json()["field"] == "body" and "JSON" in r.json()["message"]
         r = c.get("/api/nowhere")
         assert r.status_code == 404 and r.json()["code"] == "not_found"
 
