@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
@@ -73,8 +75,7 @@ def metrics(state: ServiceState = Depends(get_state)) -> Response:
                 state.metrics.jobs.labels(state=st).set(n)
     except Exception:  # a scrape must still answer when the database is down
         state.logger.warning("metrics: cannot count jobs (database unreachable)")
-    try:
+    # no backends layer: backend_up stays empty, and readiness says why
+    with contextlib.suppress(Exception):
         _backend_health(state)
-    except Exception:  # no backends layer: backend_up stays empty, readiness says why
-        pass
     return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
