@@ -188,11 +188,15 @@ def test_budget_is_shared_along_the_chain(fake_solvers, snippet_problem) -> None
 
     register_solver("sleeper", Sleeper)
     try:
-        with pytest.raises(SolverError) as e:
-            QuantumTaskPlanner(backend="sleeper", fallback="greedy").solve(
-                snippet_problem, time_limit=0.2
-            )
-        assert [a["outcome"] for a in e.value.details["backends_tried"]] == ["failed", "timeout"]
+        # the failover executor keeps a share of the budget for the fallback (backends
+        # layer, QP_FAILOVER_RESERVE_FRACTION), so greedy still serves within the limit
+        t0 = time.monotonic()
+        sol = QuantumTaskPlanner(backend="sleeper", fallback="greedy").solve(
+            snippet_problem, time_limit=0.2
+        )
+        assert time.monotonic() - t0 < 0.2 + 0.05
+        assert [a.outcome for a in sol.backends_tried] == ["failed", "success"]
+        assert sol.backends_tried[0].seconds < 0.2 * 0.8
     finally:
         _EXTRA.pop("sleeper", None)
 

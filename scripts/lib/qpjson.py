@@ -1,0 +1,135 @@
+"""JSON helpers for the runbook scripts (standard library only, so any python3 will do).
+
+Subcommands (input file as first argument, or '-' for stdin):
+  get FILE PATH [DEFAULT]   print the value at a dotted PATH (strings raw, others as JSON)
+  checks FILE               one 'STATUS NAME DETAIL' line per entry of a readiness body
+  backends FILE             one 'STATUS NAME DETAIL' line per backend of /api/backends
+  percentiles               read seconds (one per line) on stdin; print n, p50, p95, p99, max
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+OK_STATES = {"healthy", "ok", "up", "ready", "closed", "pass", "true"}
+WARN_STATES = {"degraded", "half_open", "half-open"}
+SKIP_STATES = {"disabled", "unconfigured", "skipped"}
+
+
+def _load(path: str) -> Any:
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def _get(doc: Any, path: str) -> Any:
+    for part in filter(None, path.split(".")):
+        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
+    return doc
+
+
+def _state(value: Any) -> str:
+    """The state word of a check or backend entry, lower-cased."""
+    if isinstance(value, bool):
+        return "ok" if value else "down"
+    if isinstance(value, dict):
+        for key in ("status", "state", "ok", "healthy"):
+            if key in value:
+                return _state(value[key])
+        return "unknown"
+    return str(value).lower()
+
+
+def _level(state: str) -> str:
+    if state in OK_STATES:
+        return "OK"
+    if state in WARN_STATES:
+        return "WARN"
+    if state in SKIP_STATES:
+        return "SKIP"
+    return "FAIL"
+
+
+def _detail(value: Any, skip: tuple[str, ...]) -> str:
+    if not isinstance(value, dict):
+        return str(value)
+    parts = [f"{k}={v}" for k, v in value.items() if k not in skip and v not in (None, "", {})]
+    return " ".join(parts)
+
+
+def _entries(doc: Any, key: str) -> list[tuple[str, Any]]:
+    """(name, entry) pairs from a mapping or from a list of objects with a name."""
+    if isinstance(doc, dict) and key in doc:
+        doc = doc[key]
+    if isinstance(doc, dict):
+        return list(doc.items())
+    return [(str(item.get("name", "?")), item) for item in doc]
+
+
+def cmd_get(path: str, dotted: str, default: str | None = None) -> int:
+    try:
+        value = _get(_load(path), dotted)
+    except (KeyError, IndexError, TypeError, ValueError):
+        if default is None:
+            return 1
+        value = default
+    print(value if isinstance(value, str) else json.dumps(value))
+    return 0
+
+
+def cmd_checks(path: str) -> int:
+    doc = _load(path)
+    for name, value in _entries(doc, "checks"):
+        print(_level(_state(value)), name, _detail(value, ("status", "state", "ok")))
+    return 0
+
+
+def cmd_backends(path: str) -> int:
+    for name, value in _entries(_load(path), "backends"):
+        entry = value if isinstance(value, dict) else {"status": value}
+        state = _state(entry)
+        if entry.get("enabled") is False:
+            state = "disabled"
+        print(_level(state), name, state, _detail(entry, ("status", "state", "name")))
+    return 0
+
+
+def cmd_percentiles() -> int:
+    values = sorted(float(x) for x in sys.stdin.read().split())
+    if not values:
+        print("n=0")
+        return 1
+
+    def pct(q: float) -> float:
+        # nearest-rank percentile: the smallest value with at least q of the sample at or below
+        return values[max(0, math.ceil(q * len(values)) - 1)]
+
+    print(
+        f"n={len(values)} p50={pct(0.50):.3f}s p95={pct(0.95):.3f}s "
+        f"p99={pct(0.99):.3f}s max={values[-1]:.3f}s"
+    )
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd, args = argv[0], argv[1:]
+    if cmd == "get":
+        return cmd_get(*args)
+    if cmd == "checks":
+        return cmd_checks(*args)
+    if cmd == "backends":
+        return cmd_backends(*args)
+    if cmd == "percentiles":
+        return cmd_percentiles()
+    print(f"unknown subcommand {cmd!r}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,71 @@
+"""Local backends: thin adapters over the solvers in :mod:`quantum_planner.solvers`.
+
+Always available, no credentials. ``simulated_annealing`` and ``tabu`` sample the QUBO
+formulation with quantum-inspired samplers; the others are classical.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from quantum_planner.backends.base import BackendKind, BackendProperties, BaseBackend
+from quantum_planner.errors import BackendUnavailableError
+from quantum_planner.model import Problem, Solution
+from quantum_planner.solvers.base import ProgressCallback
+from quantum_planner.solvers.registry import get_solver
+
+_KINDS = {
+    "simulated_annealing": BackendKind.QUANTUM_INSPIRED,
+    "tabu": BackendKind.QUANTUM_INSPIRED,
+}
+_NATIVE = {"cpsat", "greedy", "local_search", "hybrid"}
+_DESCRIPTIONS = {
+    "greedy": "constructive heuristic (fast, always feasible when a plan exists)",
+    "local_search": "greedy start improved by local search",
+    "simulated_annealing": "QUBO formulation sampled by simulated annealing, then repaired",
+    "tabu": "QUBO formulation sampled by tabu search, then repaired",
+    "cpsat": "OR-Tools CP-SAT exact model",
+    "hybrid": "large-neighbourhood search mixing QUBO sampling and CP-SAT",
+}
+
+
+class SolverBackend(BaseBackend):
+    """Backend ``name`` running the solver ``solver`` (default: the same name)."""
+
+    def __init__(self, name: str, solver: str | None = None, **options: Any) -> None:
+        self.name = name
+        self.solver_name = solver or name
+        self.options = options
+        self.properties = BackendProperties(
+            kind=_KINDS.get(self.solver_name, BackendKind.CLASSICAL),
+            native_constraints=self.solver_name in _NATIVE,
+            description=_DESCRIPTIONS.get(self.solver_name, f"local solver {self.solver_name!r}"),
+        )
+
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float,
+        seed: int | None = None,
+        warm_start: Solution | None = None,
+        stop: threading.Event | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Solution:
+        # a fresh solver per call: solvers keep per-solve state and calls run in parallel
+        try:
+            solver = get_solver(self.solver_name, **self.options)
+        except ImportError as e:
+            raise BackendUnavailableError(
+                f"solver {self.solver_name!r} not installed or not importable: {e}",
+                backend=self.name,
+            ) from None
+        return solver.solve(
+            problem,
+            time_limit=time_limit,
+            seed=seed,
+            warm_start=warm_start,
+            progress=progress,
+            stop=stop,
+        )
