@@ -160,6 +160,7 @@ def create_app(
             state.runner = _runner_class(settings.job_runner)(db, settings, **kwargs)
         if state.runner is not None:
             state.runner.start()
+        state.backends.start()
         log.info(
             "quantum-planner %s ready (database %s, %s workers)",
             __version__,
@@ -169,6 +170,7 @@ def create_app(
         try:
             yield
         finally:
+            state.backends.stop()
             if state.runner is not None:
                 state.runner.stop()
             db.dispose()
