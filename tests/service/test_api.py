@@ -284,6 +284,25 @@ def test_admin_backends(deployment: Deployment) -> None:
         assert deployment.admin not in r.text
 
 
+def test_disabled_backend_is_not_used_by_solver_processes(deployment: Deployment) -> None:
+    """A switch made over HTTP reaches the solver processes (through the database)."""
+    pytest.importorskip("quantum_planner.backends")
+    body = {"problem": make_problem(2, 4), "time_limit": 1, "backend": "local_search"}
+    with deployment.client(deployment.admin) as c:
+        assert c.post("/api/optimize", json=body).status_code == 200
+        assert c.put("/api/backends/local_search", json={"enabled": False}).status_code == 200
+        try:
+            time.sleep(2.5)  # solver processes cache the switches for 2 s
+            r = c.post("/api/optimize", json=body)
+            assert r.status_code == 503, r.text
+            assert r.json()["code"] == "backend_disabled"
+        finally:
+            assert c.put("/api/backends/local_search", json={"enabled": True}).status_code == 200
+        time.sleep(2.5)
+        r = c.post("/api/optimize", json=body)
+        assert r.status_code == 200 and r.json()["solution"]["backend_used"] == "local_search"
+
+
 def test_logs_are_json_lines_without_keys(sqlite_deployment: Deployment) -> None:
     d = sqlite_deployment
     with d.client(d.alice) as c:
