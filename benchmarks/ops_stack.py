@@ -2,8 +2,8 @@
 
 A fresh PostgreSQL database, a private Redis database, one API process (uvicorn) with the
 Celery runner and N ``quantum-planner worker`` processes, all on 127.0.0.1, all torn down
-by :meth:`Stack.close`. Imported by ``benchmarks/load.py`` and ``benchmarks/faults.py``;
-``python -m uvicorn --factory benchmarks.ops_stack:app_factory`` is how the API starts.
+by :meth:`Stack.close`. Imported by ``benchmarks/load.py`` and ``benchmarks/faults.py``.
+The API is ``create_app`` under uvicorn with ``QP_JOB_RUNNER=celery``.
 """
 
 from __future__ import annotations
@@ -33,20 +33,6 @@ def sample_problem(agents: int = 10, tasks: int = 30, seed: int = 7) -> dict[str
     finally:
         sys.path.pop(0)
     return make(agents, tasks, seed)
-
-
-def app_factory() -> Any:
-    """The FastAPI app with the Celery runner when ``QP_JOB_RUNNER=celery``."""
-    from quantum_planner.config import get_settings
-    from quantum_planner.service.app import create_app
-
-    settings = get_settings()
-    if settings.job_runner != "celery":
-        return create_app(settings)
-    from quantum_planner.jobs.celery_app import CeleryJobRunner
-    from quantum_planner.store import Database
-
-    return create_app(settings, runner=CeleryJobRunner(Database(settings.database_url), settings))
 
 
 def free_port() -> int:
@@ -126,7 +112,7 @@ class Stack:
     def start_api(self) -> None:
         self._spawn(
             "api",
-            [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.ops_stack:app_factory",
+            [sys.executable, "-m", "uvicorn", "--factory", "quantum_planner.service.app:create_app",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
         )  # fmt: skip
         self.wait_http("/health", 90)

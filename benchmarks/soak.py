@@ -72,6 +72,7 @@ def run_inprocess(args: argparse.Namespace) -> int:
             return 2
         if i % args.every == 0 or i == args.solves:
             samples.append((i, rss()))
+            print(f"  {i} solves: RSS {samples[-1][1] / 2**20:.1f} MiB", flush=True)
     print(
         f"in-process, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB"
     )
@@ -124,6 +125,7 @@ def run_celery(args: argparse.Namespace) -> int:
                     print(f"the solver process changed ({child} -> {now})", file=sys.stderr)
                     return 2
                 samples.append((i, rss(child)))
+                print(f"  {i} solves: RSS {samples[-1][1] / 2**20:.1f} MiB", flush=True)
         print(f"celery worker {node}, solver process pid {child}")
         return report(samples, args.baseline, time.monotonic() - t0)
     finally:

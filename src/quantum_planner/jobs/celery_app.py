@@ -465,8 +465,8 @@ class CeleryJobRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if entry is not None:  # only workers solve; an entry here is a configuration mistake
-            self.log.warning("solve entry %s ignored: set it on the workers", entry)
+        if entry is not None:  # only workers solve: they read QP_SOLVE_ENTRY themselves
+            self.log.info("solve entry %s is used by the workers, not the API", entry)
 
     @property
     def capacity(self) -> int:
