@@ -63,13 +63,29 @@ ops() {
 
 # every backend's state and status as JSON in $HTTP_BODY; non-zero on error. Over HTTP
 # this is the readiness report (it probes each backend and shows the switches).
+SWITCHES="$(mktemp)"
+trap 'rm -f "$HTTP_BODY" "$SWITCHES"' EXIT
 list_backends() {
   if [[ "$LOCAL" == 1 ]]; then
+    : >"$SWITCHES"
     ops status >"$HTTP_BODY" 2>/dev/null
   else
+    # the switches as they are now (GET /api/backends), then the probe report
+    http GET /api/backends
+    [[ "$HTTP_CODE" == 200 ]] || return 1
+    cp "$HTTP_BODY" "$SWITCHES"
     http GET /health/ready
     [[ "$HTTP_CODE" == 200 || "$HTTP_CODE" == 503 ]] &&
       qpjson get "$HTTP_BODY" checks.backends.detail.backends >/dev/null 2>&1
+  fi
+}
+
+# backend lines (LEVEL NAME STATE DETAIL) from what list_backends fetched
+backend_lines() {
+  if [[ -s "$SWITCHES" ]]; then
+    qpjson backends "$HTTP_BODY" "$SWITCHES"
+  else
+    qpjson backends "$HTTP_BODY"
   fi
 }
 
@@ -101,7 +117,7 @@ else
     if list_backends; then
       while read -r _ name state _; do
         if [[ "$name" != "$TARGET" && "$state" != unconfigured ]]; then FALLBACKS+=("$name"); fi
-      done < <(qpjson backends "$HTTP_BODY")
+      done < <(backend_lines)
     else
       status FAIL fallbacks "cannot list backends to choose fallbacks; pass --fallback NAME"
     fi
@@ -128,7 +144,7 @@ fi
 # --- new routing ---------------------------------------------------------------------------
 echo "routing now:"
 if list_backends; then
-  qpjson backends "$HTTP_BODY" | while read -r _ name state detail; do
+  backend_lines | while read -r _ name state detail; do
     printf '  %-22s %-12s %s\n' "$name" "$state" "${detail:0:160}"
   done
 else

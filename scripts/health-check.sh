@@ -15,7 +15,8 @@ Checks, one line each (OK / WARN / FAIL / SKIP):
   database     PostgreSQL answers (psql on QP_DATABASE_URL) when it is PostgreSQL
   queue        Redis answers on QP_REDIS_URL, queued jobs, live workers (QP_JOB_RUNNER=celery)
 
-Environment: QP_URL (default http://127.0.0.1:8000),
+Environment: QP_URL (default http://127.0.0.1:8000), QP_API_KEY (optional admin key: the
+backend switches as they are now rather than as of the last probe round),
 QP_DATABASE_URL, QP_REDIS_URL, QP_JOB_RUNNER, QP_PYTHON (python with quantum_planner for
 --local; default python3), QP_TIMEOUT (seconds per HTTP call, default 10).
 
@@ -79,10 +80,19 @@ elif [[ "$READY_CODE" != 000 ]] && qpjson get "$READY" checks.backends.detail.ba
 else
   status FAIL backends "no backend report (readiness unavailable); try --local"
 fi
+SWITCHES=()
+if [[ "$SOURCE" == readiness && -n "$QP_API_KEY" ]]; then
+  # the probe report can be seconds old; an admin key gets the switches as they are now
+  http GET /api/backends
+  if [[ "$HTTP_CODE" == 200 ]]; then
+    cp "$HTTP_BODY" "$READY"
+    SWITCHES=("$READY")
+  fi
+fi
 if [[ -n "$SOURCE" ]]; then
   while read -r st name state detail; do
     status "$st" "backend $name" "$state $detail"
-  done < <(qpjson backends "$BACKENDS")
+  done < <(qpjson backends "$BACKENDS" "${SWITCHES[@]}")
 fi
 
 # --- database ------------------------------------------------------------------------------

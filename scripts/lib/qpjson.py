@@ -3,8 +3,9 @@
 Subcommands (input file as first argument, or '-' for stdin):
   get FILE PATH [DEFAULT]   print the value at a dotted PATH (strings raw, others as JSON)
   checks FILE               one 'LEVEL NAME DETAIL' line per check of a readiness body
-  backends FILE             one 'LEVEL NAME STATE DETAIL' line per backend, from a readiness
-                            body, GET /api/backends or check_all_backends() output
+  backends FILE [SWITCHES]  one 'LEVEL NAME STATE DETAIL' line per backend, from a readiness
+                            body or check_all_backends() output; SWITCHES (GET /api/backends)
+                            overrides the enabled flags
   percentiles               read seconds (one per line) on stdin; print n, p50, p95, p99, max
 """
 
@@ -107,11 +108,18 @@ def cmd_checks(path: str) -> int:
 BACKEND_FIELDS = ("latency_ms", "circuit", "last_error", "detail")
 
 
-def cmd_backends(path: str) -> int:
+def cmd_backends(path: str, switches: str | None = None) -> int:
+    # the readiness report may be a few seconds old (the service probes in the background);
+    # GET /api/backends, when given, has the switches as they are now
+    fresh = {}
+    if switches:
+        fresh = {n: v.get("enabled") for n, v in _entries(_load(switches), "backends")}
     for name, value in _entries(_backend_table(_load(path)), "backends"):
         entry = dict(value) if isinstance(value, dict) else {"status": value}
         if isinstance(entry.get("detail"), dict):  # the readiness body nests the status
             entry.update(entry.pop("detail"))
+        if fresh.get(name) is not None:
+            entry["enabled"] = fresh[name]
         state = str(entry.get("status") or _state(entry)).lower()
         if entry.get("enabled") is False:
             state = "disabled"

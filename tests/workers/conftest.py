@@ -73,6 +73,14 @@ def db(settings):
     database.dispose()
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def worker_env(settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QP_")}
     env.update(

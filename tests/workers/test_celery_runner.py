@@ -46,8 +46,9 @@ def job(db, job_id: str):
 
 
 def finals(db, job_id: str) -> int:
-    from quantum_planner.store.tables import SolutionRow
     from sqlalchemy import func, select
+
+    from quantum_planner.store.tables import SolutionRow
 
     with db.session() as s:
         return s.scalar(
@@ -177,3 +178,63 @@ def test_no_live_worker_means_zero_capacity(db, settings):
     for key in client.scan_iter(match=WORKER_KEY + "*"):  # SIGKILLed ones linger for the TTL
         client.delete(key)
     assert CeleryJobRunner(db, settings).capacity == 0
+
+
+def test_http_api_with_celery_runner_end_to_end(db, settings, spawn, tmp_path):
+    """`quantum-planner serve` with QP_JOB_RUNNER=celery: jobs and sync solves over HTTP are
+    solved by a separate worker process."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    from quantum_planner.store import repositories as repo
+
+    from .conftest import ROOT, free_port, worker_env
+
+    spawn("api-e2e")
+    with db.session() as s:
+        _, key = repo.create_key(s, "client", "e2e")
+    env = worker_env(settings)
+    env["QP_JOB_RUNNER"] = "celery"
+    port = free_port()
+    log = open(tmp_path / "api.log", "wb")  # noqa: SIM115
+    api = subprocess.Popen(
+        [sys.executable, "-m", "quantum_planner", "serve", "--host", "127.0.0.1", "--port",
+         str(port)],
+        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _up(base), 90, "the API")
+        headers = {"Authorization": f"Bearer {key}"}
+        body = {"problem": _problem("quick").model_dump(mode="json"), "time_limit": 5}
+        r = httpx.post(f"{base}/api/optimize", json=body, headers=headers, timeout=60)
+        assert r.status_code == 200, r.text
+        assert r.json()["solution"]["backend_used"] == "test-greedy"  # solved by the worker
+        r = httpx.post(f"{base}/api/jobs", json=body, headers=headers, timeout=30)
+        assert r.status_code == 202, r.text
+        job_id = r.json()["id"]
+
+        def final():
+            view = httpx.get(f"{base}/api/jobs/{job_id}", headers=headers, timeout=30).json()
+            return view if view["state"] in {"succeeded", "failed", "cancelled"} else None
+
+        view = wait_for(final, 60, "the job")
+        assert view["state"] == "succeeded", view
+        assert view["solution"]["backend_used"] == "test-greedy"
+        ready = httpx.get(f"{base}/health/ready", timeout=60).json()
+        assert ready["checks"]["workers"]["detail"] >= 1  # live Celery workers' capacity
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+        log.close()
+
+
+def _up(base: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{base}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
