@@ -182,6 +182,23 @@ class DWaveBackend(BaseBackend):
             raise _translate(e, self.name) from None
         return f"Leap: {len(solvers)} solver(s) available"
 
+    def probe(self, timeout: float) -> None:
+        """Health probe without spending QPU time on Leap: the solver must be reachable and
+        online. Offline (mock), a small embedded sample of the probe problem."""
+        qpu = self.qpu()
+        if not self.offline:
+            if not getattr(getattr(qpu, "solver", None), "online", True):
+                raise BackendUnavailableError("dwave: the QPU solver is offline", backend=self.name)
+            return
+        from quantum_planner.health import probe_problem
+
+        f = formulate(probe_problem())
+        emb, _ = self._embedding(f.bqm, qpu, max(0.5, timeout / 2), 0)
+        from dwave.system import FixedEmbeddingComposite
+
+        ss = FixedEmbeddingComposite(qpu, emb).sample(f.bqm, num_reads=10)
+        decode_best(f, [dict(x) for x in ss.samples()], self.name, limit=1)
+
     # -- solving -----------------------------------------------------------------
     def solve(
         self,

@@ -44,6 +44,7 @@ from quantum_planner.backends.breaker import BreakerBoard, get_breakers
 from quantum_planner.backends.counters import Counters, get_counters
 from quantum_planner.backends.credentials import mask
 from quantum_planner.backends.integrity import candidate_violations, summary
+from quantum_planner.backends.threads import spawn
 from quantum_planner.config import Settings, get_settings
 from quantum_planner.errors import BackendUnavailableError, CredentialsError
 from quantum_planner.model import BackendAttempt, Problem, Solution, Violation
@@ -329,8 +330,8 @@ class FailoverExecutor:
             finally:
                 done.set()
 
-        # a daemon thread: a hung backend cannot keep the process alive or block the caller
-        threading.Thread(target=run, name=f"qp-backend-{backend.name}", daemon=True).start()
+        # a daemon thread: a hung backend cannot block the caller
+        spawn(run, f"qp-backend-{backend.name}", stop)
         end = self.clock() + budget
         while not done.is_set():
             left = end - self.clock()
