@@ -128,3 +128,19 @@ def test_auth_errors_become_credentials_errors_with_token_masked(monkeypatch):
     with pytest.raises(CredentialsError) as e:
         backend.solve(make_problem(5, 2), time_limit=2)
     assert "0123456789abcdef" not in str(e.value)
+
+
+def test_uncoupled_variables_get_their_own_qubit():
+    # capacities add slack bits; some variables then have no coupler at all
+    from quantum_planner.model import Agent, Problem, Task
+
+    problem = Problem(
+        agents=[Agent("a1", skills=["py"], capacity=3), Agent("a2", skills=["js"], capacity=2)],
+        tasks=[Task("api", required_skills=["py"], duration=2), Task("ui", required_skills=["js"])],
+    )
+    bqm = formulate(problem).bqm
+    coupled = {v for e in bqm.quadratic for v in e}
+    assert set(bqm.variables) - coupled  # the case under test
+    sols = DWaveBackend(sampler=mock()).solve(problem, time_limit=5, seed=0)
+    assert not candidate_problems(problem, sols[0])
+    assert sols[0].metadata["embedding"]["physical_qubits"] >= len(bqm.variables)

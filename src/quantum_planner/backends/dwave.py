@@ -239,15 +239,16 @@ class DWaveBackend(BaseBackend):
             timeout=max(0.5, timeout),
             random_seed=seed if seed is not None else 0,
         )
-        missing = [v for v in bqm.variables if v not in emb]
-        if missing and bqm.quadratic:
+        coupled = {v for edge in bqm.quadratic for v in edge}
+        if any(v not in emb for v in coupled):  # minorminer gives {} when it fails
             raise BackendUnavailableError(
                 f"dwave: no embedding found for {len(bqm.variables)} variables / "
                 f"{len(bqm.quadratic)} couplers on {qpu.properties.get('topology')}",
                 backend=self.name,
             )
-        nodes = iter(q for q in qpu.nodelist if q not in {x for c in emb.values() for x in c})
-        for v in missing:  # isolated variables (no couplers): one free qubit each
+        used = {q for chain in emb.values() for q in chain}
+        nodes = iter(q for q in qpu.nodelist if q not in used)
+        for v in (v for v in bqm.variables if v not in emb):  # uncoupled: a free qubit each
             emb[v] = (next(nodes),)
         emb = {v: tuple(c) for v, c in emb.items()}
         with self._lock:
