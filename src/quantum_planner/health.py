@@ -18,6 +18,7 @@ then is reported ``down``. Statuses:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterable
@@ -42,15 +43,15 @@ __all__ = ["BackendStatus", "check_all_backends", "check_backend", "probe_proble
 
 
 def warm_up() -> None:
-    """Import the heavy backend SDKs (qiskit) now, in this thread.
+    """Create every registered backend now, in this thread (importing qiskit, OR-Tools...).
 
-    Done when this module is imported, so neither the first bounded health check pays
-    for it nor does qiskit get imported in a probe thread (which crashed the
-    interpreter in our tests). Services should import this module at start-up.
+    Done when this module is imported, so the first bounded health check does not pay
+    for the imports and no SDK is imported in a probe thread (importing qiskit there
+    crashed the interpreter in our tests). Services should import this module at start-up.
     """
-    from quantum_planner.backends.ibm import _qaoa
-
-    _qaoa()
+    for name in registry.list_backends():
+        with contextlib.suppress(Exception):  # a broken backend is reported by the check
+            registry.get_backend(name)
 
 
 warm_up()
