@@ -5,6 +5,9 @@ from __future__ import annotations
 import dimod
 import pytest
 from backend_fakes import PlanBackend, make_problem
+
+pytest.importorskip("dwave.system", reason="needs the [dwave] extra")
+
 from dwave.system.testing import MockDWaveSampler
 
 from quantum_planner.backends import BreakerBoard, FailoverExecutor, InMemoryCounters
