@@ -147,3 +147,28 @@ def test_uncoupled_variables_get_their_own_qubit():
     sols = DWaveBackend(sampler=mock()).solve(problem, time_limit=5, seed=0)
     assert not candidate_problems(problem, sols[0])
     assert sols[0].metadata["embedding"]["physical_qubits"] >= len(bqm.variables)
+
+
+def test_corrupted_samples_fail_over():
+    from quantum_planner.backends.base import InvalidResultError
+
+    class Garbage:  # a hybrid service answering with non-binary values
+        def sample(self, bqm, time_limit, label):
+            return dimod.SampleSet.from_samples(
+                [dict.fromkeys(bqm.variables, 3)], vartype="INTEGER", energy=[0.0]
+            )
+
+    backend = DWaveBackend(sampler=mock(), hybrid_sampler=Garbage(), mode="hybrid")
+    with pytest.raises(InvalidResultError, match="non-binary"):
+        backend.solve(make_problem(6, 2), time_limit=1)
+    ex = FailoverExecutor(
+        Settings(failover_last_resort=None),
+        breakers=BreakerBoard(Settings()),
+        counters=InMemoryCounters(),
+        alert=lambda *a, **k: None,
+        resolve={"dwave": backend, "fake_plan": PlanBackend()}.__getitem__,
+        enabled=lambda n: True,
+    )
+    sol = ex.solve(make_problem(6, 2), ["dwave", "fake_plan"], time_limit=3)
+    assert sol.backend_used == "fake_plan"
+    assert sol.backends_tried[0].outcome == "invalid"
