@@ -5,7 +5,9 @@ dwave-samplers' ``SimulatedAnnealingSampler`` and ``TabuQUBOSolver`` (``tabu``)
 its ``TabuSampler``; both accept ``sampler=`` any :class:`dimod.Sampler`, so our
 own samplers plug in. Penalties are adaptive: while the lowest-energy samples
 break a constraint kind, that kind's weight is doubled and the BQM re-sampled.
-The final weights are reported in ``Solution.penalties``.
+Capacities are lagrangian by default (a multiplier and a quadratic weight per
+agent, raised where samples overflow). The final weights are reported in
+``Solution.penalties``.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ class QUBOSolver:
         Reads per sampler call; the clock is checked between calls.
     builder_options:
         Keyword arguments for :class:`QUBOBuilder` (``penalties``, ``mode``,
-        ``makespan``, ``time_slots``...).
+        ``makespan``, ``time_slots``...); ``capacity`` defaults to ``"lagrangian"``
+        here (multipliers raised where samples overflow, reported in
+        ``Solution.penalties`` as ``capacity_lagrange_max`` / ``capacity_rho_max``).
     sampler_params:
         Extra keyword arguments for ``sampler.sample`` (those it accepts).
     """
@@ -71,7 +75,8 @@ class QUBOSolver:
         self.chunk_reads = max(1, int(chunk_reads))
         self._builder: QUBOBuilder | None = None  # the one being solved
         self._left = 0.0  # seconds left for sampling when the current chunk starts
-        self.builder_options = dict(builder_options or {})
+        # lagrangian capacities sample better than slack bits (docs/FORMULATION.md)
+        self.builder_options = {"capacity": "lagrangian", **(builder_options or {})}
         self.sampler_params = dict(sampler_params or {})
 
     # -- hooks --------------------------------------------------------------------
@@ -125,6 +130,7 @@ class QUBOSolver:
                 break
             done = 0
             worst_violation: dict[str, float] = {}
+            over: np.ndarray | None = None  # lagrangian capacity: overflow per agent
             while done < self.num_reads:
                 left = deadline - time.perf_counter()
                 if (stop is not None and stop.is_set()) or (left <= 0 and candidates):
@@ -165,6 +171,9 @@ class QUBOSolver:
                 for kind, amount in builder.violations(x[order[0]]).items():
                     if amount > 0:
                         worst_violation[kind] = max(worst_violation.get(kind, 0.0), amount)
+                if builder.capacity_encoding == "lagrangian":
+                    o = builder.overflow(x[order[0]])
+                    over = o if over is None else np.maximum(over, o)
                 # per read, sampling and decoding together: what the next chunk will cost
                 per_read = (time.perf_counter() - ts) / chunk
                 best = best_of(problem, candidates)
@@ -187,8 +196,14 @@ class QUBOSolver:
                 break
             # adaptive penalties: the sampler prefers breaking these kinds; make it dearer
             builder.set_penalties(
-                {k: builder.penalties[k] * self.penalty_growth for k in worst_violation}
+                {
+                    k: builder.penalties[k] * self.penalty_growth
+                    for k in worst_violation
+                    if k in builder.penalties
+                }
             )
+            if over is not None and over.any():
+                _raise_multipliers(builder, over, self.penalty_growth)
         if not candidates:  # nothing sampled (no time at all): an empty, repaired plan
             candidates.append(decode(builder, np.zeros(builder.n, dtype=np.int8)))
         best = best_of(problem, candidates)
@@ -200,7 +215,7 @@ class QUBOSolver:
             feasible=best.feasible,
             violations=best.violations,
             status=best.status,
-            penalties=dict(builder.penalties),
+            penalties=_reported_penalties(builder),
             wall_time=time.perf_counter() - t0,
             seed=seed,
             metadata={
@@ -314,6 +329,26 @@ class TabuQUBOSolver(QUBOSolver):
         ms = max(5, min(self.timeout_ms, int(seconds * 1000 / reads)))
         params = self._params(reads, seed, timeout=ms, num_restarts=self.num_restarts)
         return self.sampler.sample(bqm, **params)
+
+
+def _raise_multipliers(builder: QUBOBuilder, over: np.ndarray, growth: float) -> None:
+    """Subgradient step on the overflowing agents' multipliers; double their rho."""
+    scale = float(builder.objective.local_field_bound(builder.n).max(initial=0.0)) or 1.0
+    caps = np.array([a.capacity if a.capacity is not None else 1.0 for a in builder.problem.agents])
+    caps = np.maximum(caps, 1e-9)
+    viol = over > 1e-9
+    lam, rho = builder.multipliers.copy(), builder.rho.copy()
+    lam[viol] += scale * over[viol] / caps[viol]
+    rho[viol] = np.maximum(rho[viol] * growth, scale / np.maximum(caps[viol], 1.0) ** 2)
+    builder.set_multipliers(lam, rho)
+
+
+def _reported_penalties(builder: QUBOBuilder) -> dict[str, float]:
+    out = dict(builder.penalties)
+    if builder.capacity_encoding == "lagrangian" and builder._lagrange_terms:
+        out["capacity_lagrange_max"] = float(builder.multipliers.max(initial=0.0))
+        out["capacity_rho_max"] = float(builder.rho.max(initial=0.0))
+    return out
 
 
 def _starts(solution: Solution) -> dict[str, float]:
