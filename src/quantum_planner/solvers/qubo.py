@@ -14,19 +14,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
 
-import dimod
-import numpy as np
+_IMPORT_START = time.perf_counter()
 
-from quantum_planner.formulation.decode import best_of, decode
-from quantum_planner.formulation.qubo import QUBOBuilder
-from quantum_planner.model import Problem, Solution
-from quantum_planner.objectives import primary_value
-from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
+from collections.abc import Mapping  # noqa: E402 - timed from here on
+from typing import Any  # noqa: E402
+
+import dimod  # noqa: E402
+import numpy as np  # noqa: E402
+
+from quantum_planner.formulation.decode import best_of, decode  # noqa: E402
+from quantum_planner.formulation.qubo import QUBOBuilder  # noqa: E402
+from quantum_planner.model import Problem, Solution  # noqa: E402
+from quantum_planner.objectives import primary_value  # noqa: E402
+from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution  # noqa: E402
 
 __all__ = ["QUBOSolver", "SimulatedAnnealingQUBOSolver", "TabuQUBOSolver"]
+
+# Importing dimod takes about a second. The planner imports this module inside the
+# timed call of the first solve, so that solve counts the import against its limit.
+_IMPORT_DONE = time.perf_counter()
+_import_debt = [_IMPORT_DONE - _IMPORT_START]
 
 _DECODE_TOP = 4  # decode this many distinct lowest-energy samples per chunk
 
@@ -57,6 +65,7 @@ class QUBOSolver:
     """
 
     name = "qubo"
+    _sampling_share = 0.6  # of the time limit; the rest is for decoding and start-up
 
     def __init__(
         self,
@@ -76,6 +85,8 @@ class QUBOSolver:
         self.chunk_reads = max(1, int(chunk_reads))
         self._builder: QUBOBuilder | None = None  # the one being solved
         self._left = 0.0  # seconds left for sampling when the current chunk starts
+        self._hard_deadline = float("inf")  # samplers that can be interrupted stop here
+        self._stop: threading.Event | None = None
         # lagrangian capacities sample better than slack bits (docs/FORMULATION.md)
         self.builder_options = {"capacity": "lagrangian", **(builder_options or {})}
         self.sampler_params = dict(sampler_params or {})
@@ -97,8 +108,19 @@ class QUBOSolver:
 
     def _params(self, reads: int, seed: int, **extra: Any) -> dict[str, Any]:
         accepted = getattr(self.sampler, "parameters", {}) or {}
-        params: dict[str, Any] = {"num_reads": reads, "seed": seed, **extra, **self.sampler_params}
+        params: dict[str, Any] = {
+            "num_reads": reads,
+            "seed": seed,
+            "interrupt_function": self._interrupted,
+            **extra,
+            **self.sampler_params,
+        }
         return {k: v for k, v in params.items() if k in accepted}
+
+    def _interrupted(self) -> bool:
+        """For samplers that poll between reads: past the hard deadline, or stopped."""
+        stopped = self._stop is not None and self._stop.is_set()
+        return stopped or time.perf_counter() > self._hard_deadline
 
     # -- solve --------------------------------------------------------------------
     def solve(
@@ -113,7 +135,14 @@ class QUBOSolver:
     ) -> Solution:
         """Best plan found within ``time_limit`` seconds (see the class docstring)."""
         t0 = time.perf_counter()
-        deadline = t0 + max(0.0, time_limit) * 0.85
+        if _import_debt[0] and t0 - _IMPORT_DONE < 1.0:  # the import was part of this call
+            time_limit = max(time_limit * 0.3, time_limit - _import_debt[0])
+        _import_debt[0] = 0.0
+        # sampling stops at a share of the limit: decoding the last chunk, building the
+        # Solution and (in the planner) importing the sampler must fit in the rest
+        deadline = t0 + max(0.0, time_limit) * self._sampling_share
+        self._hard_deadline = t0 + max(0.0, time_limit) * 0.8
+        self._stop = stop
         rng = np.random.default_rng(seed)
         builder = QUBOBuilder(problem, **self.builder_options)
         self._builder = builder
@@ -298,6 +327,7 @@ class TabuQUBOSolver(QUBOSolver):
     """
 
     name = "tabu"
+    _sampling_share = 0.5  # a tabu read cannot be interrupted: keep a wider margin
 
     def __init__(
         self,
