@@ -686,6 +686,10 @@ class QUBOBuilder:
             default=0,
         )
         upper = int(max(finish_ub, default=0))
+        if any(round(o * q) > lower for o in offs):
+            # the bound o_a + busy_a <= M also holds for an idle agent, so a late
+            # available_from raises M even when that agent does nothing
+            self.notes.append("makespan: exact encoding counts available_from of idle agents too")
         mcoefs = _slack_coefficients(max(upper - lower, 0))
         mbits = self._new_vars([("makespan", k) for k in range(len(mcoefs))])
         self.makespan_bits = (mbits, np.asarray(mcoefs, dtype=float), lower, q)
