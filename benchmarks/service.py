@@ -193,8 +193,8 @@ def main() -> None:
         f"backend {backend}, {os.cpu_count()} CPUs"
     )
     print(
-        f"{'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>8} "
-        f"{'p95 ms':>8} {'p99 ms':>8}"
+        f"{'clients':>7} {'ok':>6} {'refused':>7} {'req/s':>7} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'p99 ms':>8}  errors"
     )
     for r in rows:
         print(

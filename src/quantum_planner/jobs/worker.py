@@ -154,8 +154,9 @@ def run_solve(
     except PlannerError as e:
         if isinstance(e.__context__, _Cancelled) or isinstance(e.__cause__, _Cancelled):
             return _error("cancelled", "cancelled at the caller's request", t0)
-        out = _error(e.code, e.message, t0, field=e.field)
-        out["error"]["details"] = _jsonable(e.details)
+        details = _jsonable(e.details)
+        out = _error(_refine_code(e.code, details), e.message, t0, field=e.field)
+        out["error"]["details"] = details
         return out
     except Exception as e:  # a bug in a solver: reported, never a traceback to the caller
         out = _error("solver_error", f"the solver failed unexpectedly ({type(e).__name__})", t0)
@@ -163,6 +164,25 @@ def run_solve(
         return out
     finally:
         done.set()
+
+
+def _refine_code(code: str, details: dict[str, Any]) -> str:
+    """Say *why* no backend produced a plan when every attempt failed the same way.
+
+    The planner reports "no plan" as a solver error; when every backend it tried was
+    skipped (disabled, unconfigured) or ran out of time, that is not a fault of ours but
+    an unavailable backend (503) or too short a time limit (504).
+    """
+    tried = details.get("backends_tried")
+    if code != "solver_error" or not isinstance(tried, list) or not tried:
+        return code
+    outcomes = {t.get("outcome") for t in tried if isinstance(t, dict)}
+    if outcomes == {"skipped"}:
+        reasons = " ".join(str(t.get("reason", "")) for t in tried)
+        return "backend_disabled" if "disabled" in reasons else "backend_unavailable"
+    if outcomes == {"timeout"}:
+        return "timeout"
+    return code
 
 
 def _error(code: str, message: str, t0: float, field: str | None = None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quantum_planner import __version__
 from quantum_planner.config import Settings, get_settings
+from quantum_planner.errors import ConfigurationError
 from quantum_planner.jobs.base import JobRunner
 from quantum_planner.service import errors
 from quantum_planner.service.backends import BackendOps
@@ -102,6 +103,21 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def _runner_class(name: str) -> type:
+    """The JobRunner class that ``QP_JOB_RUNNER`` names."""
+    if name == "local":
+        from quantum_planner.jobs.runner import LocalJobRunner
+
+        return LocalJobRunner
+    if name == "celery":
+        from quantum_planner.jobs.celery_app import CeleryJobRunner
+
+        return CeleryJobRunner
+    raise ConfigurationError(
+        f"QP_JOB_RUNNER must be 'local' or 'celery', got {name!r}", field="job_runner"
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -135,19 +151,16 @@ def create_app(
         db.migrate()
         if state.backends.install_store():
             log.info("backend switches are stored in the database")
-        own_runner = None
         if runner is not None:
             state.runner = runner
         elif start_runner:
-            from quantum_planner.jobs.runner import LocalJobRunner
-
             kwargs: dict[str, Any] = {"observer": metrics.observe_solve, "logger": log}
             if solve_entry or settings.solve_entry:
                 kwargs["entry"] = solve_entry or settings.solve_entry
-            own_runner = LocalJobRunner(db, settings, **kwargs)
-            state.runner = own_runner
+            state.runner = _runner_class(settings.job_runner)(db, settings, **kwargs)
         if state.runner is not None:
             state.runner.start()
+        state.backends.start()
         log.info(
             "quantum-planner %s ready (database %s, %s workers)",
             __version__,
@@ -157,6 +170,7 @@ def create_app(
         try:
             yield
         finally:
+            state.backends.stop()
             if state.runner is not None:
                 state.runner.stop()
             db.dispose()

@@ -60,15 +60,22 @@ def _healthy(status: Any) -> bool:
     return _healthy(getattr(status, "status", ""))
 
 
+class BackendsPending(Exception):
+    """No backend health snapshot yet (start-up), or the last check failed."""
+
+
 class BackendOps:
     """The admin operations on backends, as the HTTP API exposes them."""
 
-    def __init__(self, db: Database, health_ttl: float = 15.0) -> None:
+    def __init__(self, db: Database, health_ttl: float = 20.0) -> None:
         self.db = db
         self.store = DatabaseBackendStateStore(db)
         self.health_ttl = health_ttl
         self._health: tuple[float, dict[str, Any]] | None = None
         self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.last_error: str | None = None
 
     def _module(self, name: str = "quantum_planner.backends") -> Any:
         try:
@@ -121,7 +128,9 @@ class BackendOps:
             )
         result = mod.switch_backend(name, enabled=enabled)
         self.store.set(name, enabled)  # also when the backends layer keeps its own copy
-        self._health = None
+        entry = self._health[1].get(name) if self._health is not None else None
+        if entry is not None:  # the snapshot shows the switch at once
+            entry["enabled"] = enabled
         return {"name": name, "enabled": enabled, "result": to_jsonable(result)}
 
     def test_credentials(self) -> dict[str, Any]:
@@ -132,8 +141,36 @@ class BackendOps:
             results = mod.test_credentials()
         return {"results": to_jsonable(results)}
 
+    def start(self) -> None:
+        """Check backends in the background every ``health_ttl`` s (probes run solves, so a
+        readiness probe must not wait for them)."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._refresh_loop, name="qp-health", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.health(fresh=True)
+            except Exception as e:  # no backends layer: readiness reports it
+                self.last_error = f"{type(e).__name__}: {e}"
+            self._stop.wait(self.health_ttl)
+
     def health(self, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
-        """``{backend: {"healthy", "enabled", "detail"}}``, cached ``health_ttl`` seconds."""
+        """``{backend: {"healthy", "enabled", "detail"}}``.
+
+        With the background thread running, the latest snapshot (``BackendsPending``
+        before the first one); otherwise computed here, cached ``health_ttl`` seconds.
+        """
+        if not fresh and self._thread is not None and self._thread.is_alive():
+            if self._health is None:
+                raise BackendsPending(
+                    self.last_error or "the first backend health check is running"
+                )
+            return self._health[1]
         with self._lock:
             now = time.monotonic()
             if not fresh and self._health is not None and now - self._health[0] < self.health_ttl:

@@ -135,6 +135,8 @@ def install(app: FastAPI, logger: logging.Logger, count_error: Any) -> None:
         loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
         field = ".".join(loc) or None
         msg = first.get("msg", "invalid request")
+        if first.get("type") == "json_invalid":
+            field, msg = "body", f"the body is not valid JSON ({msg})"
         count_error("invalid_request")
         return error_response(
             422,

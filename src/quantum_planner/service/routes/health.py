@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
@@ -18,6 +20,14 @@ async def health() -> Health:
     return Health(status="ok", checks={"process": Check(ok=True)})
 
 
+def _backend_health(state: ServiceState) -> dict[str, dict]:
+    """Backend health (cached a few seconds by BackendOps), mirrored in backend_up."""
+    status = state.backends.health()
+    for name, s in status.items():
+        state.metrics.backend_up.labels(backend=name).set(1 if s["enabled"] and s["healthy"] else 0)
+    return status
+
+
 def readiness(state: ServiceState) -> tuple[bool, dict[str, Check]]:
     """Database reachable and at least one enabled, healthy backend."""
     checks: dict[str, Check] = {}
@@ -27,12 +37,8 @@ def readiness(state: ServiceState) -> tuple[bool, dict[str, Check]]:
     except Exception as e:
         checks["database"] = Check(ok=False, detail=f"{type(e).__name__}: database unreachable")
     try:
-        status = state.backends.health()
+        status = _backend_health(state)
         usable = sorted(n for n, s in status.items() if s["enabled"] and s["healthy"])
-        for name, s in status.items():
-            state.metrics.backend_up.labels(backend=name).set(
-                1 if s["enabled"] and s["healthy"] else 0
-            )
         checks["backends"] = Check(
             ok=bool(usable),
             detail={"usable": usable, "backends": status} if usable else {"backends": status},
@@ -69,4 +75,7 @@ def metrics(state: ServiceState = Depends(get_state)) -> Response:
                 state.metrics.jobs.labels(state=st).set(n)
     except Exception:  # a scrape must still answer when the database is down
         state.logger.warning("metrics: cannot count jobs (database unreachable)")
+    # no backends layer: backend_up stays empty, and readiness says why
+    with contextlib.suppress(Exception):
+        _backend_health(state)
     return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
