@@ -770,6 +770,24 @@ def _additive_descent(
     return passes
 
 
+def _additive_kick(
+    st: _Additive, problem: Problem, eligible: Mapping[str, list[str]], rng: random.Random
+) -> None:
+    """Move one to three tasks at random: to another agent, or in/out if optional."""
+    pool = [t.id for t in problem.tasks if eligible[t.id] and (t.optional or t.id in st.assign)]
+    for t in rng.sample(pool, min(len(pool), rng.randint(1, 3))):
+        a = st.assign.get(t)
+        b: str | None = rng.choice(eligible[t])
+        if problem.task(t).optional and rng.random() < 0.5:
+            b = None if a is not None else b  # toggle
+        if b is None and any(t in problem.prerequisites(x) for x in st.assign):
+            continue  # a done task depends on it
+        if a is None and any(d not in st.assign for d in problem.prerequisites(t)):
+            continue  # its prerequisites are not done
+        if a != b:
+            st.apply([(t, a, b)], st.score([(t, a, b)]))
+
+
 def _take_best(st: _Additive, moves: list[Change], counter: list[int]) -> bool:
     """Apply the best of ``moves`` if it improves the key."""
     best, best_key = None, st.key
@@ -922,10 +940,7 @@ class LocalSearchSolver:
             kicks += 1
             stale += 1
             st.reset(best[1])  # also clears float drift of the running totals
-            for t in rng.sample(list(st.assign), min(len(st.assign), rng.randint(1, 3))):
-                a, b = st.assign[t], rng.choice(eligible[t])
-                if a != b:
-                    st.apply([(t, a, b)], st.score([(t, a, b)]))
+            _additive_kick(st, problem, eligible, rng)
             passes += _additive_descent(st, problem, eligible, rng, out_of_time, counter)
         if st.key < best[0]:
             best = (st.key, dict(st.assign))
