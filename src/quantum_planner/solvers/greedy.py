@@ -964,9 +964,21 @@ class LocalSearchSolver:
     def _kick(self, search: _Search, best: tuple, rng: random.Random) -> None:
         """Restart from ``best`` with a few tasks moved at random (agent and/or order)."""
         assignments, rank = dict(best[1]), dict(best[2])
-        tasks = list(assignments)
-        for tid in rng.sample(tasks, min(len(tasks), rng.randint(1, 3))):
-            if rng.random() < 0.5 and len(search.eligible[tid]) > 1:
+        p = search.p
+        pool = [
+            t.id for t in p.tasks if search.eligible[t.id] and (t.optional or t.id in assignments)
+        ]
+        for tid in rng.sample(pool, min(len(pool), rng.randint(1, 3))):
+            if p.task(tid).optional and rng.random() < 0.3:  # take it in or out
+                if tid in assignments:
+                    if not any(tid in p.prerequisites(x) for x in assignments):
+                        del assignments[tid]
+                elif all(d in assignments for d in p.prerequisites(tid)):
+                    assignments[tid] = rng.choice(search.eligible[tid])
+                    rank[tid] = rng.uniform(-1.0, len(rank))
+            elif tid not in assignments:
+                continue
+            elif rng.random() < 0.5 and len(search.eligible[tid]) > 1:
                 assignments[tid] = rng.choice(search.eligible[tid])
             else:
                 rank[tid] = rng.uniform(-1.0, len(rank))
