@@ -524,7 +524,7 @@ class _Search:
             moved = {**self.assignments, tid: aid}
             ranks = [self.rank]
             earlier = self._earlier_on(aid, mine, ancestors) if self.timing_matters else []
-            for t in sorted(earlier, key=lambda x: self.rank[x]):
+            for t in _nearest(earlier, self.rank):
                 ranks.append(_renumber({**self.rank, tid: self.rank[t] - 0.5}))
             for rank in ranks:
                 if self.out_of_time():
@@ -562,7 +562,7 @@ class _Search:
         if not self.timing_matters:
             return False
         before = self._earlier_on(self.assignments[tid], self.rank[tid], self._ancestors(tid))
-        for t in sorted(before, key=lambda x: self.rank[x]):
+        for t in _nearest(before, self.rank):
             if self.out_of_time():
                 return False
             rank = {**self.rank, tid: self.rank[t] - 0.5}
@@ -608,6 +608,14 @@ def _timing_matters(problem: Problem) -> bool:
         or (c.time_windows and any(t.latest_finish is not None for t in problem.tasks))
         or (c.availability and any(a.available_until is not None for a in problem.agents))
     )
+
+
+_POSITIONS = 8  # insertion points tried per move: the nearest earlier ones in the order
+
+
+def _nearest(tasks: list[str], rank: Mapping[str, float]) -> list[str]:
+    """The ``_POSITIONS`` tasks of ``tasks`` latest in ``rank``, earliest first."""
+    return sorted(tasks, key=rank.__getitem__)[-_POSITIONS:]
 
 
 def _renumber(rank: Mapping[str, float]) -> dict[str, float]:
