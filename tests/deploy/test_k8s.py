@@ -147,3 +147,12 @@ def test_worker_hpa_pdb_networkpolicy_present() -> None:
     pg = _one("NetworkPolicy", "postgres")
     allowed = {p["podSelector"]["matchLabels"]["app"] for p in pg["spec"]["ingress"][0]["from"]}
     assert allowed == {"quantum-planner", "quantum-planner-worker"}
+
+
+def test_deployment_doc_lists_every_setting() -> None:
+    """docs/DEPLOYMENT.md's configuration reference keeps up with config.Settings."""
+    from quantum_planner.config import Settings
+
+    doc = (K8S.parents[1] / "docs" / "DEPLOYMENT.md").read_text()
+    missing = [f"QP_{n.upper()}" for n in Settings.model_fields if f"`QP_{n.upper()}`" not in doc]
+    assert not missing, f"add to the configuration reference: {missing}"

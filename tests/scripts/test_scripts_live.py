@@ -55,14 +55,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         [sys.executable, "-m", "quantum_planner", "keys", "create", "--role", "admin"],
         env=env, capture_output=True, text=True, check=True, cwd=ROOT,
     ).stdout.strip()  # fmt: skip
-    # Known bug (reported by ops): the `ibm` health probe builds qiskit circuits in a probe
-    # thread; a second probe while a timed-out one still runs segfaults the whole server
-    # (qiskit _accelerate). The server probes at start, so switch it off in the database
-    # before it starts, through the same --local path the runbook uses.
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "lib" / "local_ops.py"), "switch", "ibm", "false"],
-        env=env, capture_output=True, check=True, cwd=ROOT,
-    )  # fmt: skip
     port = free_port()
     log = open(tmp / "server.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -85,9 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     while httpx.get(f"{url}/health/ready", timeout=30).status_code != 200:
         assert time.monotonic() < deadline, (tmp / "server.log").read_text()[-3000:]
         time.sleep(0.5)
-    srv = Server(url, db_url, key, proc)
-    assert srv.backends()["ibm"] is False
-    yield srv
+    yield Server(url, db_url, key, proc)
     proc.terminate()
     proc.wait(timeout=30)
     log.close()
