@@ -176,14 +176,15 @@ def run_scenario(name: str, clients: int, duration: float, time_limit: float) ->
             "refused": len(out["refused"]),
             # jobs started more than once: the ones the fault interrupted mid-solve
             "restarted": _restarted(stack),
+            # which backend produced each final plan (flaky: the primary's share)
+            "plans_by_backend": _plans_by_backend(stack),
             "reasons": _reasons(stack, failed),
         }
         print(
             "    submitted {submitted} completed {completed} (succeeded {succeeded}, failed "
             "with reason {failed_with_reason}) lost {lost} duplicated {duplicated} "
-            "refused-at-submit {refused} restarted-after-fault {restarted} {reasons}".format(
-                **result
-            ),
+            "refused-at-submit {refused} restarted-after-fault {restarted} {reasons}\n"
+            "    final plans by backend {plans_by_backend}".format(**result),
             flush=True,
         )
         return result
@@ -205,6 +206,16 @@ def _restarted(stack: Stack) -> int:
 
     with psycopg.connect(stack.database_url.replace("+psycopg", "")) as c:
         return c.execute("SELECT count(*) FROM jobs WHERE attempts > 1").fetchone()[0]
+
+
+def _plans_by_backend(stack: Stack) -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(stack.database_url.replace("+psycopg", "")) as c:
+        rows = c.execute(
+            "SELECT backend, count(*) FROM solutions WHERE kind = 'final' GROUP BY backend"
+        ).fetchall()
+    return dict(rows)
 
 
 def _reasons(stack: Stack, failed: dict[str, str]) -> dict[str, int]:
