@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import multiprocessing as mp
+import os
 import threading
 import time
 from enum import Enum
@@ -75,6 +77,7 @@ class BackendOps:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._checker: Any = None  # a one-process pool running the probes
         self.last_error: str | None = None
 
     def _module(self, name: str = "quantum_planner.backends") -> Any:
@@ -175,12 +178,12 @@ class BackendOps:
             now = time.monotonic()
             if not fresh and self._health is not None and now - self._health[0] < self.health_ttl:
                 return self._health[1]
-            mod = self._module("quantum_planner.health")
-            raw = mod.check_all_backends()
+            self._module("quantum_planner.health")  # a clear error if it is missing
+            raw = self._check_isolated()
             stored = self.store.all()
             out: dict[str, dict[str, Any]] = {}
-            for name, status in dict(raw).items():
-                detail = to_jsonable(status)
+            for name, detail in raw.items():
+                status = detail
                 enabled = stored.get(name)
                 if enabled is None and isinstance(detail, dict) and "enabled" in detail:
                     enabled = bool(detail["enabled"])
@@ -191,3 +194,43 @@ class BackendOps:
                 }
             self._health = (now, out)
             return out
+
+    def _check_isolated(self) -> dict[str, Any]:
+        """``check_all_backends()`` in a separate process.
+
+        Probes run real solves (native code: qiskit-aer, OR-Tools, numba) in threads; a
+        crash there must cost a health round, never the API process.
+        """
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        from quantum_planner.jobs import worker
+
+        if self._checker is None:
+            self._checker = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=mp.get_context("spawn"),
+                initializer=worker.init_worker,
+                initargs=(os.getpid(), self.db.url),
+            )
+        try:
+            return self._checker.submit(_check_all_backends).result(timeout=120)
+        except BrokenProcessPool:
+            self._checker = None
+            raise ConfigurationError(
+                "the backend health check process crashed (a backend probe failed in native "
+                "code); it is retried on the next round"
+            ) from None
+
+    def close(self) -> None:
+        self.stop()
+        if self._checker is not None:
+            self._checker.shutdown(wait=False, cancel_futures=True)
+            self._checker = None
+
+
+def _check_all_backends() -> dict[str, Any]:
+    """Runs in the health-check process: statuses as plain JSON."""
+    from quantum_planner.health import check_all_backends
+
+    return to_jsonable(dict(check_all_backends()))
