@@ -9,7 +9,7 @@ usage: emergency-failover.sh BACKEND [--fallback NAME]... [--reason TEXT] [--loc
 
 Disables BACKEND for every replica (PUT /api/backends/BACKEND {"enabled": false}; the
 service stores it, so all API replicas and workers see it), enables each --fallback
-(default: every other backend the service lists that is not unconfigured), sends an alert
+(default: every other backend that is configured), sends an alert
 with quantum_planner.alerts.send_alert (severity critical), and prints the new routing.
 
   --local     use the Python API in this process instead of HTTP (switch_backend,
@@ -61,13 +61,15 @@ ops() {
   "$QP_PYTHON" "$QP_LIB_DIR/local_ops.py" "$@"
 }
 
-# backend table as JSON in $HTTP_BODY; returns non-zero on error
+# every backend's state and status as JSON in $HTTP_BODY; non-zero on error. Over HTTP
+# this is the readiness report (it probes each backend and shows the switches).
 list_backends() {
   if [[ "$LOCAL" == 1 ]]; then
     ops status >"$HTTP_BODY" 2>/dev/null
   else
-    http GET /api/backends
-    [[ "$HTTP_CODE" == 200 ]]
+    http GET /health/ready
+    [[ "$HTTP_CODE" == 200 || "$HTTP_CODE" == 503 ]] &&
+      qpjson get "$HTTP_BODY" checks.backends.detail.backends >/dev/null 2>&1
   fi
 }
 
@@ -127,7 +129,7 @@ fi
 echo "routing now:"
 if list_backends; then
   qpjson backends "$HTTP_BODY" | while read -r _ name state detail; do
-    printf '  %-22s %-12s %s\n' "$name" "$state" "$detail"
+    printf '  %-22s %-12s %s\n' "$name" "$state" "${detail:0:160}"
   done
 else
   status FAIL routing "cannot list backends"

@@ -9,12 +9,13 @@ usage: health-check.sh [--url URL] [--local] [--timeout SECONDS] [-h|--help]
 Checks, one line each (OK / WARN / FAIL / SKIP):
   liveness     GET /health answers 200
   readiness    GET /health/ready answers 200, and each check it reports
-  backend X    every backend's status (GET /api/backends with QP_API_KEY; with --local,
-               quantum_planner.health.check_all_backends() in this machine's Python)
+  backend X    every backend's status as the service's readiness probe reports it
+               (healthy/degraded OK/WARN, down FAIL, disabled/unconfigured SKIP); with
+               --local, quantum_planner.health.check_all_backends() in this machine's Python
   database     PostgreSQL answers (psql on QP_DATABASE_URL) when it is PostgreSQL
   queue        Redis answers on QP_REDIS_URL, queued jobs, live workers (QP_JOB_RUNNER=celery)
 
-Environment: QP_URL (default http://127.0.0.1:8000), QP_API_KEY (admin key for backends),
+Environment: QP_URL (default http://127.0.0.1:8000),
 QP_DATABASE_URL, QP_REDIS_URL, QP_JOB_RUNNER, QP_PYTHON (python with quantum_planner for
 --local; default python3), QP_TIMEOUT (seconds per HTTP call, default 10).
 
@@ -44,6 +45,11 @@ else
 fi
 
 http GET /health/ready
+READY="$(mktemp)"
+BACKENDS="$(mktemp)"
+trap 'rm -f "$HTTP_BODY" "$READY" "$BACKENDS"' EXIT
+cp "$HTTP_BODY" "$READY"
+READY_CODE="$HTTP_CODE"
 if [[ "$HTTP_CODE" == 200 ]]; then
   status OK readiness "GET /health/ready 200"
 elif [[ "$HTTP_CODE" == 000 ]]; then
@@ -51,37 +57,33 @@ elif [[ "$HTTP_CODE" == 000 ]]; then
 else
   status FAIL readiness "GET /health/ready -> $HTTP_CODE"
 fi
-if [[ "$HTTP_CODE" != 000 ]] && qpjson get "$HTTP_BODY" checks >/dev/null 2>&1; then
+if [[ "$HTTP_CODE" != 000 ]] && qpjson get "$READY" checks >/dev/null 2>&1; then
   while read -r st name detail; do
     status "$st" "ready: $name" "$detail"
-  done < <(qpjson checks "$HTTP_BODY")
+  done < <(qpjson checks "$READY")
 fi
 
-# --- backends ------------------------------------------------------------------------------
-BACKENDS="$(mktemp)"
-trap 'rm -f "$HTTP_BODY" "$BACKENDS"' EXIT
+# --- backends: every backend's status -------------------------------------------------------
+# from the readiness body (the service probes them), or with --local from
+# check_all_backends() in this machine's Python
+SOURCE=""
 if [[ "$LOCAL" == 1 ]]; then
   if "$QP_PYTHON" "$QP_LIB_DIR/local_ops.py" status >"$BACKENDS" 2>/dev/null; then
-    cp "$BACKENDS" "$HTTP_BODY"
-    HTTP_CODE=200
+    SOURCE=check_all_backends
   else
-    HTTP_CODE=local-error
+    status FAIL backends "check_all_backends() failed in $QP_PYTHON"
   fi
-elif [[ -n "$QP_API_KEY" ]]; then
-  http GET /api/backends
+elif [[ "$READY_CODE" != 000 ]] && qpjson get "$READY" checks.backends.detail.backends >/dev/null 2>&1; then
+  cp "$READY" "$BACKENDS"
+  SOURCE=readiness
 else
-  HTTP_CODE=no-key
+  status FAIL backends "no backend report (readiness unavailable); try --local"
 fi
-case "$HTTP_CODE" in
-  200)
-    while read -r st name state detail; do
-      status "$st" "backend $name" "$state $detail"
-    done < <(qpjson backends "$HTTP_BODY") ;;
-  no-key) status SKIP backends "set QP_API_KEY (admin) or use --local" ;;
-  local-error) status FAIL backends "check_all_backends() failed in $QP_PYTHON" ;;
-  000) status FAIL backends "GET /api/backends -> no answer" ;;
-  *) status FAIL backends "GET /api/backends -> $HTTP_CODE" ;;
-esac
+if [[ -n "$SOURCE" ]]; then
+  while read -r st name state detail; do
+    status "$st" "backend $name" "$state $detail"
+  done < <(qpjson backends "$BACKENDS")
+fi
 
 # --- database ------------------------------------------------------------------------------
 if is_postgres; then

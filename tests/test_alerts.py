@@ -58,9 +58,9 @@ def test_secrets_are_masked(monkeypatch):
     monkeypatch.setenv("DWAVE_API_TOKEN", "DEV-abcdef123456")
     with WebhookReceiver() as hook:
         s = Settings(alert_webhook_url=hook.url)
-        alerts.send_alert("auth failed with DEV-abcdef123456 and token=xyz789", settings=s)
+        alerts.send_alert("auth failed with DEV-abcdef123456 and token=xyz789secret", settings=s)
     text = hook.received[0][1]["text"]
-    assert "abcdef123456" not in text and "xyz789" not in text and "***" in text
+    assert "abcdef123456" not in text and "xyz789secret" not in text and "***" in text
 
 
 def test_dedup_window_and_async_flush():

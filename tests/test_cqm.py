@@ -87,3 +87,14 @@ def test_cqm_serialises():
     back = dimod.ConstrainedQuadraticModel.from_file(buf)
     assert set(back.constraints) == set(cqm.constraints)
     assert set(back.variables) == set(cqm.variables)
+
+
+def test_cqm_optional_prerequisite_done():
+    agents = [Agent("a0")]
+    tasks = [Task("t0", optional=True), Task("t1", dependencies=["t0"])]
+    p = Problem(agents=agents, tasks=tasks, objective="minimize_cost")
+    b = QUBOBuilder(p)
+    cqm = build_cqm(p, b)
+    assert "done[t1,t0]" in cqm.constraints
+    assert cqm.check_feasible(cqm_sample(b, b.encode({"t0": "a0", "t1": "a0"})))
+    assert not cqm.check_feasible(cqm_sample(b, b.encode({"t1": "a0"})))

@@ -49,7 +49,7 @@ def test_every_backend_reported_within_5s_even_when_one_hangs(registered):
     t0 = time.monotonic()
     report = check_all_backends(timeout=1.5)
     elapsed = time.monotonic() - t0
-    assert elapsed < 5.0 and elapsed < 1.5 + 0.5, elapsed
+    assert elapsed < 1.5 + 1.0, elapsed  # well inside the 5 s the playbook needs
     assert set(report) == set(list_backends())
     assert report["h_ok"]["status"] == "healthy" and report["h_ok"]["latency_ms"] >= 0
     assert report["h_hang"]["status"] == "down" and "timed out" in report["h_hang"]["detail"]

@@ -14,7 +14,7 @@ TROUBLE=0
 status() {
   local st="$1" name="$2"
   shift 2
-  printf '%-4s %-26s %s\n' "$st" "$name" "$*"
+  printf '%-4s %-30s %s\n' "$st" "$name" "$*"
   if [[ "$st" == FAIL ]]; then TROUBLE=1; fi
   return 0
 }

@@ -2,8 +2,9 @@
 
 Subcommands (input file as first argument, or '-' for stdin):
   get FILE PATH [DEFAULT]   print the value at a dotted PATH (strings raw, others as JSON)
-  checks FILE               one 'STATUS NAME DETAIL' line per entry of a readiness body
-  backends FILE             one 'STATUS NAME DETAIL' line per backend of /api/backends
+  checks FILE               one 'LEVEL NAME DETAIL' line per check of a readiness body
+  backends FILE             one 'LEVEL NAME STATE DETAIL' line per backend, from a readiness
+                            body, GET /api/backends or check_all_backends() output
   percentiles               read seconds (one per line) on stdin; print n, p50, p95, p99, max
 """
 
@@ -69,6 +70,15 @@ def _entries(doc: Any, key: str) -> list[tuple[str, Any]]:
     return [(str(item.get("name", "?")), item) for item in doc]
 
 
+def _backend_table(doc: Any) -> Any:
+    """The per-backend mapping, wherever it sits: a readiness body
+    (checks.backends.detail.backends), GET /api/backends, or check_all_backends()."""
+    try:
+        return doc["checks"]["backends"]["detail"]["backends"]
+    except (KeyError, TypeError):
+        return doc
+
+
 def cmd_get(path: str, dotted: str, default: str | None = None) -> int:
     try:
         value = _get(_load(path), dotted)
@@ -83,17 +93,30 @@ def cmd_get(path: str, dotted: str, default: str | None = None) -> int:
 def cmd_checks(path: str) -> int:
     doc = _load(path)
     for name, value in _entries(doc, "checks"):
-        print(_level(_state(value)), name, _detail(value, ("status", "state", "ok")))
+        detail = value.get("detail") if isinstance(value, dict) else None
+        if isinstance(detail, dict) and "backends" in detail:
+            # the per-backend table gets its own lines (see `backends`); summarise here
+            usable = detail.get("usable") or []
+            text = f"usable: {', '.join(usable)}" if usable else "no enabled healthy backend"
+        else:
+            text = _detail(value, ("status", "state", "ok"))
+        print(_level(_state(value)), name, text)
     return 0
 
 
+BACKEND_FIELDS = ("latency_ms", "circuit", "last_error", "detail")
+
+
 def cmd_backends(path: str) -> int:
-    for name, value in _entries(_load(path), "backends"):
-        entry = value if isinstance(value, dict) else {"status": value}
-        state = _state(entry)
+    for name, value in _entries(_backend_table(_load(path)), "backends"):
+        entry = dict(value) if isinstance(value, dict) else {"status": value}
+        if isinstance(entry.get("detail"), dict):  # the readiness body nests the status
+            entry.update(entry.pop("detail"))
+        state = str(entry.get("status") or _state(entry)).lower()
         if entry.get("enabled") is False:
             state = "disabled"
-        print(_level(state), name, state, _detail(entry, ("status", "state", "name")))
+        shown = {k: entry[k] for k in BACKEND_FIELDS if entry.get(k) not in (None, "")}
+        print(_level(state), name, state, _detail(shown, ()))
     return 0
 
 

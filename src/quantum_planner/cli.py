@@ -278,6 +278,9 @@ def _register_plugins(target: typer.Typer) -> None:
             module = importlib.import_module(name)
         except ImportError:
             continue  # that part (or its extra) is not installed
+        except Exception as e:  # a broken plugin must not take the core commands down
+            typer.echo(f"warning: commands of {name} not loaded: {type(e).__name__}: {e}", err=True)
+            continue
         register = getattr(module, "register", None)
         if callable(register):
             register(target)

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     fail_over_on_credentials_error: bool = Field(
         True, description="After alerting, let the next backend serve (False: raise)."
     )
-    health_timeout_seconds: float = Field(4.0, description="Bound on check_all_backends().")
+    health_timeout_seconds: float = Field(3.0, description="Bound on check_all_backends().")
     health_degraded_latency_seconds: float = 2.0
     credentials_file: str | None = Field(
         None, description="KEY=VALUE or JSON file with DWAVE_API_TOKEN, QISKIT_IBM_TOKEN, ..."

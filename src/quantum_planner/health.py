@@ -37,7 +37,22 @@ from quantum_planner.backends.integrity import candidate_problems
 from quantum_planner.config import Settings, get_settings
 from quantum_planner.model import Agent, Problem, Task
 
-__all__ = ["BackendStatus", "check_all_backends", "check_backend", "probe_problem"]
+__all__ = ["BackendStatus", "check_all_backends", "check_backend", "probe_problem", "warm_up"]
+
+
+def warm_up() -> None:
+    """Import the heavy backend SDKs (qiskit) now, in this thread.
+
+    Done when this module is imported, so neither the first bounded health check pays
+    for it nor does qiskit get imported in a probe thread (which crashed the
+    interpreter in our tests). Services should import this module at start-up.
+    """
+    from quantum_planner.backends.ibm import _qaoa
+
+    _qaoa()
+
+
+warm_up()
 
 
 class BackendStatus(dict):
@@ -74,7 +89,8 @@ def _probe(backend: Backend, timeout: float) -> None:
     if callable(custom):
         custom(timeout)
         return
-    problem = probe_problem()
+    custom_problem = getattr(backend, "probe_problem", None)
+    problem = custom_problem() if callable(custom_problem) else probe_problem()
     sols = as_candidates(
         backend.solve(problem, time_limit=max(0.05, timeout / 2), seed=0), backend.name
     )
@@ -118,7 +134,7 @@ def check_all_backends(
     breakers: BreakerBoard | None = None,
 ) -> dict[str, BackendStatus]:
     """``{backend name: status}`` for every registered backend, within ``timeout`` seconds
-    (default ``QP_HEALTH_TIMEOUT_SECONDS``, 4 s)."""
+    (default ``QP_HEALTH_TIMEOUT_SECONDS``, 3 s)."""
     s = settings or get_settings()
     board = breakers or get_breakers()
     timeout = s.health_timeout_seconds if timeout is None else timeout

@@ -61,7 +61,7 @@ def _offline(name: str) -> Backend:
 
 
 NAMES = list_backends()
-TIME_LIMIT = 5.0
+TIME_LIMIT = 3.0
 MARGIN = 2.0  # thread start, imports, first-call JIT
 
 
@@ -89,11 +89,23 @@ def test_declares_name_and_properties(backend):
     assert d["kind"] in {"quantum", "quantum-inspired", "classical"}
 
 
+def small_problem(backend: Backend):
+    """The health probe's problem (a backend made for one class of problems names its own)."""
+    own = getattr(backend, "probe_problem", None)
+    return own() if callable(own) else probe_problem()
+
+
+def check_time(backend: Backend, elapsed: float, allowed: float, limit: float) -> None:
+    if elapsed > allowed and backend.name in KNOWN_SLOW:
+        pytest.xfail(f"{backend.name} took {elapsed:.1f}s for {limit}s: {KNOWN_SLOW[backend.name]}")
+    assert elapsed <= allowed, f"{backend.name} took {elapsed:.1f}s for a {limit}s limit"
+
+
 def test_solves_a_small_problem_with_valid_candidates_in_time(backend):
-    problem = probe_problem()
+    problem = small_problem(backend)
     t0 = time.monotonic()
     candidates = as_candidates(backend.solve(problem, time_limit=TIME_LIMIT, seed=1), backend.name)
-    assert time.monotonic() - t0 <= TIME_LIMIT + MARGIN
+    check_time(backend, time.monotonic() - t0, TIME_LIMIT + MARGIN, TIME_LIMIT)
     for sol in candidates:
         assert candidate_problems(problem, sol) == []
         assert set(sol.assignments) == {t.id for t in problem.tasks}
@@ -101,15 +113,18 @@ def test_solves_a_small_problem_with_valid_candidates_in_time(backend):
 
 # Known overruns, found by this suite (the failover executor still bounds them in use):
 KNOWN_SLOW = {
-    name: "dwave-samplers computes its default beta range in pure Python over every "
-    "coupler (~7 s for 40 tasks); solvers/qubo.py should pass beta_range"
-    for name in ("simulated_annealing", "tabu")
+    "hybrid": "returns ~2 s after its time limit (1 s -> 3.0 s, 2 s -> 4.0 s, 5 s -> 6.0 s "
+    "on the 2-core test machine under load)",
+    "simulated_annealing": "dwave-samplers computes its default beta range in pure Python "
+    "over every coupler (~7 s for 40 tasks); solvers/qubo.py should pass beta_range",
+    "tabu": "TabuSampler.sample ran ~5.6 s on a 1.7 s per-call budget (40 tasks, 2 cores "
+    "under load); solvers/qubo.py's timeout per read does not bound the call",
 }
 
 
 def test_fails_only_with_typed_errors_on_a_large_problem(backend):
-    problem = make_problem(40, 4, seed=3)
-    limit = 2.0
+    problem = make_problem(30, 4, seed=3)
+    limit = 1.0
     t0 = time.monotonic()
     try:
         candidates = as_candidates(backend.solve(problem, time_limit=limit, seed=1), backend.name)
@@ -117,12 +132,9 @@ def test_fails_only_with_typed_errors_on_a_large_problem(backend):
         pass  # refusing (too large, no embedding...) is conforming
     else:
         assert any(candidate_problems(problem, s) == [] for s in candidates)
-    elapsed = time.monotonic() - t0
     # the D-Wave path may spend up to half its limit on finding an embedding on top
     allowed = limit + MARGIN + (limit / 2 if backend.name == "dwave" else 0.0)
-    if elapsed > allowed and backend.name in KNOWN_SLOW:
-        pytest.xfail(f"{backend.name} took {elapsed:.1f}s for {limit}s: {KNOWN_SLOW[backend.name]}")
-    assert elapsed <= allowed, f"{backend.name} took {elapsed:.1f}s for a {limit}s limit"
+    check_time(backend, time.monotonic() - t0, allowed, limit)
 
 
 def test_serves_through_the_failover_executor(backend):
@@ -135,7 +147,13 @@ def test_serves_through_the_failover_executor(backend):
         resolve=lambda n: backend,
         enabled=lambda n: True,
     )
-    sol = ex.solve(probe_problem(), [backend.name], time_limit=TIME_LIMIT, seed=2)
+    try:
+        sol = ex.solve(small_problem(backend), [backend.name], time_limit=TIME_LIMIT, seed=2)
+    except BackendError as e:
+        timed_out = "timeout" in str(e)
+        if timed_out and backend.name in KNOWN_SLOW:
+            pytest.xfail(f"{backend.name} timed out in the executor: {KNOWN_SLOW[backend.name]}")
+        raise
     assert sol.backend_used == backend.name
     assert [a.outcome for a in sol.backends_tried] == ["success"]
 
@@ -145,7 +163,7 @@ def test_returns_early_when_stopped(backend):
     stop.set()
     t0 = time.monotonic()
     with contextlib.suppress(BackendError):
-        backend.solve(probe_problem(), time_limit=30.0, seed=0, stop=stop)
+        backend.solve(small_problem(backend), time_limit=30.0, seed=0, stop=stop)
     assert time.monotonic() - t0 < 5.0  # far less than the 30 s it was given
 
 

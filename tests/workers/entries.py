@@ -32,7 +32,14 @@ def _greedy(problem: Problem) -> Solution:
 
 
 def slow_greedy(
-    problem: Problem, *, time_limit: float, seed: Any, backend: Any, progress: Any
+    problem: Problem,
+    *,
+    time_limit: float,
+    seed: Any,
+    backend: Any,
+    progress: Any,
+    stop: Any = None,
+    **_: Any,
 ) -> Solution:
     """See the module docstring."""
     kind, _, arg = (problem.name or "").partition(":")
@@ -40,7 +47,7 @@ def slow_greedy(
     if kind == "hang":
         time.sleep(float(arg))
     elif kind == "sleep":
-        while time.monotonic() - t0 < float(arg):
+        while time.monotonic() - t0 < float(arg) and not (stop is not None and stop.is_set()):
             if progress is not None:
                 progress(SimpleNamespace(elapsed=time.monotonic() - t0, fraction=None, best=None,
                                          message="working", solution=None))  # fmt: skip

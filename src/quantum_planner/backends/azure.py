@@ -18,8 +18,7 @@ from typing import Any
 
 from quantum_planner.backends.base import BackendKind, BackendProperties, module_installed
 from quantum_planner.backends.credentials import get_credential, mask
-from quantum_planner.backends.ibm import QAOABackend
-from quantum_planner.backends.qaoa import CountsFn
+from quantum_planner.backends.ibm import CountsFn, QAOABackend
 from quantum_planner.config import Settings
 from quantum_planner.errors import BackendUnavailableError, CredentialsError
 

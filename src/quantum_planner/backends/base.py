@@ -92,7 +92,9 @@ class Backend(Protocol):
     * ``check_credentials() -> str``: contact the service and verify credentials,
       raising :class:`CredentialsError` when they are bad; returns a short detail;
     * ``probe(timeout: float) -> None``: a cheap liveness check for ``health``
-      (default: a tiny solve).
+      (default: a tiny solve that must validate);
+    * ``probe_problem() -> Problem``: the tiny problem that default probe solves, for
+      backends made for one class of problems.
     """
 
     name: str

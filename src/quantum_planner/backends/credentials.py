@@ -35,7 +35,7 @@ PLAIN_NAMES = (
 )
 _TOKENISH = re.compile(
     r"(?i)((?:token|api[_-]?key|secret|password|authorization|sharedaccesskey)\s*[=:]\s*"
-    r"(?:bearer\s+)?)[^\s,;'\"&]+"
+    r"(?:bearer\s+)?)[^\s,;'\"&]{8,}"
 )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from quantum_planner.backends.base import (
@@ -23,11 +24,21 @@ from quantum_planner.backends.base import (
     module_installed,
 )
 from quantum_planner.backends.credentials import get_credential, mask
-from quantum_planner.backends.qaoa import CountsFn, run_qaoa
 from quantum_planner.backends.qubo import decode_best, formulate
 from quantum_planner.config import Settings, get_settings
 from quantum_planner.errors import BackendUnavailableError, CredentialsError
 from quantum_planner.model import Problem, Solution
+
+CountsFn = Callable[[Any, int], dict[str, int]]
+
+
+def _qaoa() -> Any:
+    """The QAOA module (imports qiskit); None when qiskit or qiskit-aer is missing."""
+    if not (module_installed("qiskit") and module_installed("qiskit_aer")):
+        return None
+    from quantum_planner.backends import qaoa
+
+    return qaoa
 
 
 class QAOABackend(BaseBackend):
@@ -38,6 +49,7 @@ class QAOABackend(BaseBackend):
     def __init__(self, *, settings: Settings | None = None, max_qubits: int | None = None):
         self._settings = settings
         self._max_qubits = max_qubits
+        _qaoa()  # import qiskit now, in the creating thread (see backends.qaoa)
 
     @property
     def settings(self) -> Settings:
@@ -49,6 +61,23 @@ class QAOABackend(BaseBackend):
 
     def _counts_fn(self) -> CountsFn | None:
         return None  # None: qiskit-aer
+
+    def probe(self, timeout: float) -> None:
+        """Health probe: a one-layer QAOA with few optimiser steps and shots on a 5-qubit
+        model, through the same device path as a solve (cheaper than a full solve)."""
+        from quantum_planner.health import probe_problem
+
+        f = formulate(probe_problem())
+        result = _qaoa().run_qaoa(
+            f.bqm,
+            reps=1,
+            shots=128,
+            maxiter=8,
+            deadline=time.monotonic() + 0.5 * timeout,
+            seed=0,
+            run_counts=self._counts_fn(),
+        )
+        decode_best(f, result.samples, self.name, limit=1)
 
     def solve(
         self,
@@ -72,7 +101,7 @@ class QAOABackend(BaseBackend):
         if n == 0:
             raise BackendUnavailableError(f"{self.name}: empty model", backend=self.name)
         s = self.settings
-        result = run_qaoa(
+        result = _qaoa().run_qaoa(
             f.bqm,
             reps=s.ibm_reps,
             shots=s.ibm_shots,
@@ -157,6 +186,6 @@ class IBMQAOABackend(QAOABackend):
 
     def check_credentials(self) -> str:
         if not self._token():
-            return "no token: runs on the local qiskit-aer simulator"
+            return "QISKIT_IBM_TOKEN not set; circuits run on the local qiskit-aer simulator"
         service = self._service()
         return f"IBM Quantum: {len(service.backends())} backend(s) visible"

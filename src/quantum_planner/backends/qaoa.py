@@ -6,6 +6,11 @@ The angles are optimised with SciPy (COBYLA) on qiskit-aer's ``EstimatorV2``
 Azure Quantum target. Optimising locally and sampling remotely costs one remote
 job per solve instead of one per optimiser step.
 
+qiskit is imported with this module, which the backends import when they are
+created (in the caller's thread): importing qiskit's Rust extension for the first
+time inside a worker thread while other threads ran crashed the interpreter
+(segfault in ``QuantumCircuit.copy_empty_like``) in our tests.
+
 Bit convention: dimod's spin is ``s = 2x - 1`` and ``Z|0> = +|0>``, so bit ``b``
 of qubit ``i`` means ``x_i = 1 - b``.
 """
@@ -21,6 +26,11 @@ from typing import Any
 
 import dimod
 import numpy as np
+from qiskit import transpile
+from qiskit.circuit.library import qaoa_ansatz
+from qiskit.quantum_info import SparsePauliOp
+from qiskit_aer.primitives import EstimatorV2, SamplerV2
+from scipy.optimize import minimize
 
 CountsFn = Callable[[Any, int], dict[str, int]]
 
@@ -38,8 +48,6 @@ class QAOAResult:
 
 def cost_operator(bqm: dimod.BinaryQuadraticModel) -> tuple[Any, list[Any], float]:
     """``(SparsePauliOp, variable order, offset)`` of ``bqm`` as an Ising Hamiltonian."""
-    from qiskit.quantum_info import SparsePauliOp
-
     h, j, offset = bqm.to_ising()
     order = list(bqm.variables)
     idx = {v: i for i, v in enumerate(order)}
@@ -58,8 +66,6 @@ def bitstring_to_sample(bits: str, order: list[Any]) -> dict[Any, int]:
 
 def aer_counts(circuit: Any, shots: int, seed: int | None = None) -> dict[str, int]:
     """Sample ``circuit`` on qiskit-aer's SamplerV2."""
-    from qiskit_aer.primitives import SamplerV2
-
     sampler = SamplerV2(seed=seed)
     result = sampler.run([circuit], shots=shots).result()[0]
     return result.data.meas.get_counts()
@@ -99,11 +105,6 @@ def _run_qaoa(
     run_counts: CountsFn | None,
     stop: threading.Event | None,
 ) -> QAOAResult:
-    from qiskit import transpile
-    from qiskit.circuit.library import qaoa_ansatz
-    from qiskit_aer.primitives import EstimatorV2
-    from scipy.optimize import minimize
-
     t0 = time.monotonic()
     op, order, _offset = cost_operator(bqm)
     # normalise so the same angle ranges suit every problem scale

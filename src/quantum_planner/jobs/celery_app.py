@@ -112,10 +112,13 @@ class _WorkerContext:
 
     def get(self) -> _WorkerContext:
         if self.pid != os.getpid():  # first use in this (forked) process
+            from quantum_planner.jobs.worker import install_backend_store
             from quantum_planner.store import Database
 
             settings: Settings = app.conf.qp_settings
             self.db = Database(settings.database_url)
+            # backend switches made on any replica (emergency failover) reach this solver
+            install_backend_store(settings.database_url)
             self.pid = os.getpid()
             self.worker_id = f"celery:{socket.gethostname()}:{self.pid}:{uuid.uuid4().hex[:6]}"
         return self
@@ -144,8 +147,9 @@ def claim_job(session: Any, worker_id: str, job_id: str) -> Any:
 
     The conditional UPDATE is the lock: of two workers handed the same job, one wins.
     """
-    from quantum_planner.store.tables import JobRow, utcnow
     from sqlalchemy import update
+
+    from quantum_planner.store.tables import JobRow, utcnow
 
     now = utcnow()
     res = session.execute(
@@ -203,10 +207,9 @@ class _JobChannel:
         return self.flags.get(job_id, default)
 
     def put(self, msg: dict[str, Any]) -> None:
+        from quantum_planner.model import Solution
         from quantum_planner.store import repositories as repo
         from quantum_planner.store.tables import JobRow, utcnow
-
-        from quantum_planner.model import Solution
 
         try:
             with self.db.session() as s:
@@ -232,10 +235,9 @@ def record_result(
     One transaction: the state change (conditional on this worker holding the job) and the
     final plan land together or not at all.
     """
+    from quantum_planner.model import Solution
     from quantum_planner.store import repositories as repo
     from quantum_planner.store.tables import JobRow
-
-    from quantum_planner.model import Solution
 
     def write() -> bool:
         with db.session() as s:
@@ -282,10 +284,9 @@ def _entry() -> str:
 @app.task(name=RUN_JOB, bind=True)
 def run_job(self: Any, job_id: str) -> dict[str, Any]:
     """Run job ``job_id`` if it is still queued; a no-op for a job already taken or done."""
+    from quantum_planner.jobs import worker
     from quantum_planner.store import repositories as repo
     from quantum_planner.store.tables import ProblemRow
-
-    from quantum_planner.jobs import worker
 
     ctx = _ctx.get()
     settings: Settings = app.conf.qp_settings
@@ -501,9 +502,10 @@ class CeleryJobRunner:
             self._wake.clear()
 
     def _tick(self) -> None:
+        from sqlalchemy import select
+
         from quantum_planner.store import repositories as repo
         from quantum_planner.store.tables import JobRow
-        from sqlalchemy import select
 
         with self.db.session() as s:
             moved = repo.recover_stale(

@@ -81,6 +81,32 @@ class _Stop(cp_model.CpSolverSolutionCallback):
             self.StopSearch()
 
 
+def _solve_stoppable(
+    solver: cp_model.CpSolver,
+    model: cp_model.CpModel,
+    cb: cp_model.CpSolverSolutionCallback,
+    stop: threading.Event | None,
+) -> int:
+    """``solver.Solve`` that also ends soon after ``stop`` is set, even between solutions."""
+    if stop is None:
+        return solver.Solve(model, cb)
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.wait(0.02):
+            if stop.is_set():
+                solver.StopSearch()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        return solver.Solve(model, cb)
+    finally:
+        finished.set()
+        watcher.join(timeout=1.0)
+
+
 class CPSATSolver:
     """CP-SAT with both models above; fills ``lower_bound``, ``gap`` and ``status``."""
 
@@ -143,7 +169,7 @@ class CPSATSolver:
             for key, val in self.params.items():
                 setattr(solver.parameters, key, val)
             cb = _Stop(stop, progress if k == 0 else None, t0, scale)
-            status = solver.Solve(model.cp, cb)
+            status = _solve_stoppable(solver, model.cp, cb, stop)
             if k == 0 and cb.first_time is not None:
                 self.first_solution_time = cb.first_time
             statuses.append(status)

@@ -53,6 +53,7 @@ from quantum_planner.solvers.lp import (
     extended,
     lagrangian_prices,
     lp_relaxation,
+    repair_choice,
     round_lp,
 )
 from quantum_planner.solvers.subqubo import default_sampler, solve_subproblem
@@ -100,6 +101,9 @@ class HybridSolver:
         chunk: int = 20,
         qubo_agents: int = 3,
         race_pairs: int = 20_000,
+        stall_iterations: int = 500,
+        kick: float = 0.01,
+        qubo_share: float = 0.15,
     ) -> None:
         """``max_iterations`` bounds the local search (deterministic runs); time still caps it.
 
@@ -115,6 +119,9 @@ class HybridSolver:
         self.chunk = chunk
         self.qubo_agents = qubo_agents
         self.race_pairs = race_pairs
+        self.stall_iterations = stall_iterations
+        self.kick = kick
+        self.qubo_share = qubo_share
         self.stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ API
@@ -165,7 +172,7 @@ class HybridSolver:
             np.add.at(used, a, L[np.arange(n), a])
             return bool((used <= cap + 1e-9).all())
 
-        start, prices, lag_bound = _starts(W, L, D, cap, beta, m, feasible)
+        start, search_start, prices, lag_bound = _starts(W, L, D, cap, beta, m, feasible)
         stats["lagrangian_bound"] = lag_bound
         if warm_start is not None:
             warm = _from_solution(comp, warm_start)
@@ -218,12 +225,15 @@ class HybridSolver:
 
         lp_used = False
         cand, is_cand = candidates(W + prices[None, :] * L, self.candidates_k)
-        state = TabuState(W, L, D, cap, start)
+        # the search starts near the relaxation's optimum (maybe slightly over capacity:
+        # the penalty repairs it), which beats starting from the greedy plan
+        state = TabuState(W, L, D, cap, search_start if warm_start is None else start)
         state.f[1] = best_val
         state.best[:] = best
         chunk_seed = seed
         iters_left = self.max_iterations if deterministic else None
         stall = 0
+        qubo_time = 0.0
         sampler = None
         rng = np.random.default_rng(seed)
         while True:
@@ -250,13 +260,15 @@ class HybridSolver:
                     cand, is_cand = candidates(W + lp.duals[None, :] * L, self.candidates_k)
                     val = score(W, D, beta, rounded, m)
                     stats["lp_rounding_value"] = float(val) if feasible(rounded) else None
+                    carried = state.f.copy(), state.best.copy()
+                    state = TabuState(W, L, D, cap, rounded)
+                    state.f[:], state.best[:] = carried
                     if feasible(rounded) and val < state.f[1]:
-                        state = TabuState(W, L, D, cap, rounded)
                         state.f[1] = val
                         state.best[:] = rounded
                         any_time.improved(val, "hybrid: LP rounding")
             steps = self.chunk if iters_left is None else min(self.chunk, iters_left)
-            swaps = max(3, min(100, n // 16))
+            swaps = min(100, max(10, n // 4))
             improved = tabu_search(
                 W, L, D, cap, beta, m,
                 state.assign, state.used, state.busy, state.tabu, state.best, state.f,
@@ -271,13 +283,27 @@ class HybridSolver:
                 any_time.improved(float(state.f[1]), "hybrid: local search")
             else:
                 stall += 1
-            # a stalled search gets a QUBO large-neighbourhood step from its best plan
-            if self.use_qubo and m >= 2 and stall >= 50 and np.isfinite(state.f[1]):
+            # a stalled search gets a large-neighbourhood step from its best plan: a QUBO
+            # subproblem (accepted when better), then a restart from that plan, kicked
+            if stall * steps >= self.stall_iterations and np.isfinite(state.f[1]):
                 stall = 0
-                if sampler is None:
-                    sampler = self.sampler or default_sampler()
-                if self._qubo_step(W, L, D, cap, beta, m, state, sampler, rng, stats):
-                    any_time.improved(float(state.f[1]), "hybrid: QUBO subproblem")
+                restart = state.best.copy()
+                elapsed = time.perf_counter() - t0
+                room = deadline - time.perf_counter() > 0.5
+                if self.use_qubo and m >= 2 and room and qubo_time <= self.qubo_share * elapsed:
+                    tq = time.perf_counter()
+                    if sampler is None:
+                        sampler = self.sampler or default_sampler()
+                    better, plan = self._qubo_step(
+                        W, L, D, cap, beta, m, state, sampler, rng, stats, cand
+                    )
+                    if better:
+                        any_time.improved(float(state.f[1]), "hybrid: QUBO subproblem")
+                    if plan is not None:
+                        restart = plan
+                    qubo_time += time.perf_counter() - tq
+                state = _restart(W, L, D, cap, state, restart, cand, rng, self.kick)
+                stats["restarts"] = stats.get("restarts", 0) + 1
         if lp_proc is not None:
             lp_proc.close()
         race_stop.set()
@@ -300,6 +326,13 @@ class HybridSolver:
         if "lp_bound" not in stats and np.isfinite(lag_bound) and beta == 0.0:
             stats["lp_bound"] = lag_bound  # the Lagrangian bound is valid too
         best = state.best if np.isfinite(state.f[1]) else state.assign
+        # the adaptive weights in force at the end, per constraint kind
+        penalties = {"capacity_limit": float(state.f[0])}
+        qp = stats.get("qubo_last_penalties")
+        if qp:
+            penalties["one_hot"] = qp["one_hot"]
+            penalties["capacity_limit_qubo"] = qp["lagrange_max"]
+        stats["penalties"] = penalties
         stats["first_feasible_s"] = any_time.first_feasible
         stats["history"] = any_time.history[-50:]
         self.stats = stats
@@ -317,17 +350,21 @@ class HybridSolver:
         sampler: Any,
         rng: np.random.Generator,
         stats: dict[str, Any],
-    ) -> bool:
+        cand: np.ndarray,
+    ) -> tuple[bool, np.ndarray | None]:
+        """One QUBO subproblem on the best plan: (improved?, the decoded feasible plan)."""
         k = min(self.qubo_agents, m)
         # agents that share candidate tasks make a neighbourhood where moves are possible
         first = int(rng.integers(m))
         tasks_first = np.flatnonzero(state.best == first)
         pool = [first]
         if tasks_first.size:
-            others = np.flatnonzero(np.isfinite(W[tasks_first, :m]).any(axis=0))
-            others = others[others != first]
-            if others.size:
-                pool += list(rng.choice(others, size=min(k - 1, others.size), replace=False))
+            # the agents its tasks would most like to move to (candidate lists), noisy
+            c = cand[tasks_first]
+            counts = np.bincount(c[(c >= 0) & (c < m)].ravel(), minlength=m)[:m].astype(float)
+            counts[first] = -1.0
+            counts += rng.random(m) * 0.5
+            pool += [int(j) for j in np.argsort(-counts)[: k - 1] if counts[j] > 0]
         agents = np.array(sorted(set(pool)), dtype=np.int64)
         stats["qubo_subproblems"] += 1
         res = solve_subproblem(
@@ -335,21 +372,17 @@ class HybridSolver:
         )
         stats["qubo_last_penalties"] = res.penalties
         if res.assign is None:
-            return False
+            return False, None
         stats["qubo_feasible"] += 1
         cand_plan = state.best.copy()
         cand_plan[res.tasks] = res.assign
         val = score(W, D, beta, cand_plan, m)
         if val < state.f[1] - 1e-9:
             stats["qubo_accepted"] += 1
-            f = state.f.copy()
-            new = TabuState(W, L, D, cap, cand_plan)
-            new.f[:] = f
-            new.f[1] = val
-            new.best[:] = cand_plan
-            state.__dict__.update(new.__dict__)
-            return True
-        return False
+            state.f[1] = val
+            state.best[:] = cand_plan
+            return True, cand_plan
+        return False, cand_plan
 
     def _assignment_solution(
         self,
@@ -375,6 +408,7 @@ class HybridSolver:
             wall_time=time.perf_counter() - t0,
             seed=seed,
             metadata={"hybrid": {k: v for k, v in stats.items() if k != "history"}},
+            penalties=stats.get("penalties", {}),
         )
         bounds = [_primary_bound(problem, stats.get("lp_bound"))]
         if stats.get("cpsat_bound") is not None:
@@ -394,6 +428,35 @@ class HybridSolver:
         return sol
 
 
+def _restart(
+    W: np.ndarray,
+    L: np.ndarray,
+    D: np.ndarray,
+    cap: np.ndarray,
+    state: TabuState,
+    plan: np.ndarray,
+    cand: np.ndarray,
+    rng: np.random.Generator,
+    kick: float,
+) -> TabuState:
+    """A fresh tabu state at ``plan`` with a ``kick`` fraction of tasks moved at random.
+
+    The kicked tasks go to a random candidate agent (capacity may break; the
+    penalty repairs it). The best plan, its score and the penalty weight carry over.
+    """
+    new_plan = plan.copy()
+    n = new_plan.size
+    k = max(2, int(kick * n))
+    for i in rng.choice(n, size=min(k, n), replace=False):
+        opts = cand[i][cand[i] >= 0]
+        if opts.size:
+            new_plan[i] = opts[rng.integers(opts.size)]
+    new = TabuState(W, L, D, cap, new_plan)
+    new.f[:] = state.f
+    new.best[:] = state.best
+    return new
+
+
 def _starts(
     W: np.ndarray,
     L: np.ndarray,
@@ -402,18 +465,20 @@ def _starts(
     beta: float,
     m: int,
     feasible: Any,
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Best of a few constructive starts, the Lagrangian prices and bound.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Best constructive start, the search's start, the Lagrangian prices and bound.
 
     Starts: regret greedy on priced costs ``W + r L`` (r = mean cost / mean
     load, a load-aware desirability), the same on the Lagrangian prices, and
     the Lagrangian relaxation's own choice per task (may overflow; the search
-    repairs it). Feasible beats infeasible, then the lower score wins.
+    repairs it). Feasible beats infeasible, then the lower score wins. The search
+    itself starts from the relaxation's choice (near the LP optimum).
     """
     fin = np.isfinite(W)
     n = W.shape[0]
     if n == 0:
-        return np.zeros(0, np.int64), np.zeros(W.shape[1]), 0.0
+        empty = np.zeros(0, np.int64)
+        return empty, empty, np.zeros(W.shape[1]), 0.0
     lpos = L[fin]
     ratio = float(np.abs(W[fin]).mean() / max(lpos.mean(), 1e-9)) if lpos.size else 0.0
     first = regret_greedy(W + ratio * L, L, cap)
@@ -421,14 +486,15 @@ def _starts(
     prices, bound = lagrangian_prices(W, L, cap, target)
     options = [first, regret_greedy(W + prices[None, :] * L, L, cap)]
     relaxed = np.where(fin, W + prices[None, :] * L, np.inf).argmin(axis=1).astype(np.int64)
-    options.append(relaxed)
+    repaired = repair_choice(relaxed, W, L, cap, prices)
+    options.append(repaired)
 
     def key(a: np.ndarray) -> tuple[float, float]:
         used = np.zeros(W.shape[1])
         np.add.at(used, a, L[np.arange(n), a])
         return (float(np.maximum(used - cap, 0.0).sum()), float(score(W, D, beta, a, m)))
 
-    return min(options, key=key), prices, bound
+    return min(options, key=key), repaired, prices, bound
 
 
 def _primary_bound(problem: Problem, lp_bound: float | None) -> float | None:

@@ -186,7 +186,7 @@ def solve_scheduling(
                 time_limit=max(0.05, deadline - time.perf_counter()),
                 seed=seed,
                 warm_start=seed_plan,
-                stop=stop,
+                stop=inner_stop,
                 progress=progress,
             )
             results["cpsat"] = sol
@@ -196,9 +196,14 @@ def solve_scheduling(
         threads.append(threading.Thread(target=run_cpsat, daemon=True))
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=max(0.0, deadline - time.perf_counter()) + 2.0)
+    # wait for the deadline, the caller's stop, or both racers to finish
+    while any(t.is_alive() for t in threads) and time.perf_counter() < deadline:
+        if stop is not None and stop.is_set():
+            break
+        time.sleep(0.01)
     inner_stop.set()
+    for t in threads:
+        t.join(timeout=1.0)
     cp_sol = results.get("cpsat")
     if cp_sol is not None:
         stats["cpsat_value"] = cp_sol.objectives.get(problem.objectives[0].value)

@@ -162,8 +162,16 @@ def _search(
     f: np.ndarray,
     iters: int,
     seed: int,
+    n_exact: int,
+    tenure_base: int,
+    restart_after: int,
 ) -> int:
-    """``iters`` tabu iterations in place; ``f = [best, iteration, stall]``."""
+    """``iters`` tabu iterations in place; ``f = [best, iteration, stall]``.
+
+    ``n_exact`` best-estimated moves are evaluated exactly per iteration; the
+    tabu tenure is ``tenure_base`` plus a random part of the same size;
+    ``restart_after`` iterations without a new best trigger a shaken restart.
+    """
     if seed >= 0:
         np.random.seed(seed)
     n, m = P.shape
@@ -176,8 +184,8 @@ def _search(
     it = int(f[1])
     stall = int(f[2])
     improved = 0
-    tenure = 4 + int(np.sqrt(n))
-    max_c = 4096
+    tenure = tenure_base
+    max_c = 32768
     cv = np.empty(max_c, np.int64)
     ck = np.empty(max_c, np.int64)
     cu = np.empty(max_c, np.int64)
@@ -271,7 +279,7 @@ def _search(
             if val < chosen_val - 1e-9:
                 chosen_val = val
                 chosen = c
-            if tried >= 6:
+            if tried >= n_exact:
                 break
         if chosen < 0:
             stall += 1
@@ -291,7 +299,7 @@ def _search(
                 stall = 0
             else:
                 stall += 1
-        if stall > 400 + 4 * n:
+        if stall > restart_after:
             # restart from the best plan, shaken by a few random feasible moves
             mach[:] = best_mach
             mp[:] = best_mp
@@ -340,9 +348,14 @@ def shop_tabu(
     stop: threading.Event | None,
     inner_stop: threading.Event | None = None,
     max_iterations: int | None = None,
+    n_exact: int = 3,
+    tenure: int | None = None,
+    restart_after: int | None = None,
 ) -> tuple[dict[str, str], Schedule, dict[str, Any]]:
     """Improve a complete plan of a shop-like problem until ``deadline``; returns the best."""
     n, m = comp.n, comp.m
+    tenure = 4 + int(np.sqrt(n)) if tenure is None else tenure
+    restart_after = 400 + 4 * n if restart_after is None else restart_after
     P = np.where(comp.elig, comp.dur, np.inf)
     succ: list[list[int]] = [[] for _ in range(n)]
     for i, ps in enumerate(comp.preds):
@@ -389,6 +402,7 @@ def shop_tabu(
         _search(
             P, jp_ptr, jp_idx, js_ptr, js_idx, mach, mp, ms, head,
             best[0], best[1], best[2], best[3], tabu, f, steps, chunk_seed,
+            n_exact, tenure, restart_after,
         )  # fmt: skip
         chunk_seed = -1
         if left is not None:

@@ -84,7 +84,7 @@ def solve_subproblem(
     for r in range(1, rounds + 1):
         bqm, one_hot = _build(W, L, cap, pairs, lam, rho)
         ss = sampler.sample(bqm, **_kwargs(sampler, num_reads, seed + r, num_sweeps))
-        decoded = _decode(ss.first.sample, W, L, tasks, agents, lam)
+        decoded = _decode(ss.first.sample, pairs, W, L, tasks, agents, lam)
         load = np.zeros(W.shape[1])
         np.add.at(load, decoded, L[tasks, decoded])
         over = np.where(in_sub, load - cap, 0.0)
@@ -120,53 +120,70 @@ def _build(
     lam: np.ndarray,
     rho: np.ndarray,
 ) -> tuple[dimod.BinaryQuadraticModel, float]:
-    bqm = dimod.BinaryQuadraticModel("BINARY")
-    by_task: dict[int, list[int]] = {}
-    for i, j in pairs:
-        by_task.setdefault(i, []).append(j)
+    """The subproblem's BQM over variables ``0..len(pairs)-1`` (built from numpy vectors)."""
+    pi = np.array([p[0] for p in pairs], dtype=np.int64)
+    pj = np.array([p[1] for p in pairs], dtype=np.int64)
+    k = pi.size
+    priced = W[pi, pj] + lam[pj] * L[pi, pj]
+    # per-task constant shift keeps each task's argmin and shrinks the range
+    order = np.lexsort((pj, pi))
+    pi, pj, priced = pi[order], pj[order], priced[order]
+    starts = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
+    lo = np.minimum.reduceat(priced, starts)
+    hi = np.maximum.reduceat(priced, starts)
+    counts = np.diff(np.r_[starts, k])
+    shifted = priced - np.repeat(lo, counts)
     # exact one-hot weight: above the largest spread of a task's priced costs
-    spreads = []
-    priced: dict[tuple[int, int], float] = {}
-    for i, js in by_task.items():
-        vals = [W[i, j] + lam[j] * L[i, j] for j in js]
-        lo = min(vals)
-        for j, v in zip(js, vals, strict=True):
-            priced[i, j] = v - lo  # per-task constant shift keeps argmin, shrinks the range
-        spreads.append(max(vals) - lo)
-    a = 1.0 + max(spreads, default=0.0)
-    for i, js in by_task.items():
-        for j in js:
-            bqm.add_variable((i, j), priced[i, j] - a)
-        for k1 in range(len(js)):
-            for k2 in range(k1 + 1, len(js)):
-                bqm.add_interaction((i, js[k1]), (i, js[k2]), 2.0 * a)
-        bqm.offset += a
+    a = 1.0 + float((hi - lo).max(initial=0.0))
+    linear = shifted - a
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    for s0, c in zip(starts, counts, strict=True):
+        if c > 1:
+            r, q = np.triu_indices(c, 1)
+            rows.append(s0 + r)
+            cols.append(s0 + q)
+            vals.append(np.full(r.size, 2.0 * a))
+    offset = a * starts.size
     for j in np.flatnonzero(rho > 0):
-        j = int(j)
-        members = [i for i in by_task if j in by_task[i]]
+        members = np.flatnonzero(pj == j)
+        if members.size == 0:
+            continue
+        li = L[pi[members], j]
         c = float(cap[j])
-        for i in members:
-            li = float(L[i, j])
-            bqm.add_variable((i, j), rho[j] * (li * li - 2.0 * c * li))
-        for k1 in range(len(members)):
-            for k2 in range(k1 + 1, len(members)):
-                i1, i2 = members[k1], members[k2]
-                bqm.add_interaction((i1, j), (i2, j), 2.0 * rho[j] * L[i1, j] * L[i2, j])
-        bqm.offset += rho[j] * c * c
+        linear[members] += rho[j] * (li * li - 2.0 * c * li)
+        r, q = np.triu_indices(members.size, 1)
+        rows.append(members[r])
+        cols.append(members[q])
+        vals.append(2.0 * rho[j] * li[r] * li[q])
+        offset += rho[j] * c * c
+    quad = (
+        (np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))
+        if rows
+        else (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    )
+    bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(linear, quad, offset, "BINARY")
+    pairs[:] = list(zip(pi.tolist(), pj.tolist(), strict=True))
     return bqm, a
 
 
 def _decode(
     sample: dict,
+    pairs: list[tuple[int, int]],
     W: np.ndarray,
     L: np.ndarray,
     tasks: np.ndarray,
     agents: np.ndarray,
     lam: np.ndarray,
 ) -> np.ndarray:
+    on: dict[int, list[int]] = {}
+    for v, (i, j) in enumerate(pairs):
+        if sample.get(v, 0) == 1:
+            on.setdefault(i, []).append(j)
     out = np.empty(tasks.size, dtype=np.int64)
     for k, i in enumerate(tasks):
-        on = [j for j in agents if sample.get((int(i), int(j)), 0) == 1]
-        pool = on or [j for j in agents if np.isfinite(W[i, j])]
+        i = int(i)
+        pool = on.get(i) or [int(j) for j in agents if np.isfinite(W[i, j])]
         out[k] = min(pool, key=lambda j, i=i: W[i, j] + lam[j] * L[i, j])
     return out
