@@ -78,6 +78,9 @@ class BackendOps:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._checker: Any = None  # a one-process pool running the probes
+        self._first_round = threading.Event()
+        self._wake = threading.Event()  # a switch asks for a fresh round now
+        self.first_wait = 30.0
         self.last_error: str | None = None
 
     def _module(self, name: str = "quantum_planner.backends") -> Any:
@@ -132,8 +135,13 @@ class BackendOps:
         result = mod.switch_backend(name, enabled=enabled)
         self.store.set(name, enabled)  # also when the backends layer keeps its own copy
         entry = self._health[1].get(name) if self._health is not None else None
-        if entry is not None:  # the snapshot shows the switch at once
+        if entry is not None:  # the snapshot shows the switch at once; a fresh round follows
             entry["enabled"] = enabled
+            if isinstance(entry["detail"], dict):
+                entry["detail"]["enabled"] = enabled
+                if not enabled:
+                    entry["detail"]["status"] = "disabled"
+        self._wake.set()
         return {"name": name, "enabled": enabled, "result": to_jsonable(result)}
 
     def test_credentials(self) -> dict[str, Any]:
@@ -153,14 +161,18 @@ class BackendOps:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     def _refresh_loop(self) -> None:
         while not self._stop.is_set():
             try:
                 self.health(fresh=True)
+                self.last_error = None
             except Exception as e:  # no backends layer: readiness reports it
                 self.last_error = f"{type(e).__name__}: {e}"
-            self._stop.wait(self.health_ttl)
+            self._first_round.set()
+            self._wake.wait(self.health_ttl)
+            self._wake.clear()
 
     def health(self, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
         """``{backend: {"healthy", "enabled", "detail"}}``.
@@ -169,6 +181,9 @@ class BackendOps:
         before the first one); otherwise computed here, cached ``health_ttl`` seconds.
         """
         if not fresh and self._thread is not None and self._thread.is_alive():
+            if self._health is None:
+                # just started: an early caller gets the first round's answer, not a guess
+                self._first_round.wait(self.first_wait)
             if self._health is None:
                 raise BackendsPending(
                     self.last_error or "the first backend health check is running"
@@ -187,6 +202,13 @@ class BackendOps:
                 enabled = stored.get(name)
                 if enabled is None and isinstance(detail, dict) and "enabled" in detail:
                     enabled = bool(detail["enabled"])
+                if isinstance(detail, dict) and enabled is not None:
+                    # the database is the truth: the probe process may have read it a moment ago
+                    detail["enabled"] = enabled
+                    if not enabled:
+                        detail["status"] = "disabled"
+                    elif detail.get("status") == "disabled":
+                        detail["status"] = "unknown"  # re-enabled since; the next round probes it
                 out[str(name)] = {
                     "healthy": _healthy(status),
                     "enabled": True if enabled is None else enabled,
