@@ -174,14 +174,15 @@ class BackendOps:
             self._wake.wait(self.health_ttl)
             self._wake.clear()
 
-    def health(self, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
+    def health(self, *, fresh: bool = False, wait: bool = True) -> dict[str, dict[str, Any]]:
         """``{backend: {"healthy", "enabled", "detail"}}``.
 
-        With the background thread running, the latest snapshot (``BackendsPending``
-        before the first one); otherwise computed here, cached ``health_ttl`` seconds.
+        With the background thread running, the latest snapshot (before the first one,
+        waiting for it if ``wait``, else ``BackendsPending``); otherwise computed here,
+        cached ``health_ttl`` seconds.
         """
         if not fresh and self._thread is not None and self._thread.is_alive():
-            if self._health is None:
+            if self._health is None and wait:
                 # just started: an early caller gets the first round's answer, not a guess
                 self._first_round.wait(self.first_wait)
             if self._health is None:
