@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from backend_fakes import make_problem
+
+pytest.importorskip("qiskit_aer", reason="needs the [azure] extra")
+
 from qiskit_aer import AerSimulator
 
 from quantum_planner.backends import get_backend

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dimod
 import pytest
 from backend_fakes import PlanBackend, make_problem
+
+pytest.importorskip("dwave.system", reason="needs the [dwave] extra")
+
 from dwave.system.testing import MockDWaveSampler
 
 from quantum_planner.backends import BreakerBoard, FailoverExecutor, InMemoryCounters
@@ -128,3 +131,44 @@ def test_auth_errors_become_credentials_errors_with_token_masked(monkeypatch):
     with pytest.raises(CredentialsError) as e:
         backend.solve(make_problem(5, 2), time_limit=2)
     assert "0123456789abcdef" not in str(e.value)
+
+
+def test_uncoupled_variables_get_their_own_qubit():
+    # capacities add slack bits; some variables then have no coupler at all
+    from quantum_planner.model import Agent, Problem, Task
+
+    problem = Problem(
+        agents=[Agent("a1", skills=["py"], capacity=3), Agent("a2", skills=["js"], capacity=2)],
+        tasks=[Task("api", required_skills=["py"], duration=2), Task("ui", required_skills=["js"])],
+    )
+    bqm = formulate(problem).bqm
+    coupled = {v for e in bqm.quadratic for v in e}
+    assert set(bqm.variables) - coupled  # the case under test
+    sols = DWaveBackend(sampler=mock()).solve(problem, time_limit=5, seed=0)
+    assert not candidate_problems(problem, sols[0])
+    assert sols[0].metadata["embedding"]["physical_qubits"] >= len(bqm.variables)
+
+
+def test_corrupted_samples_fail_over():
+    from quantum_planner.backends.base import InvalidResultError
+
+    class Garbage:  # a hybrid service answering with non-binary values
+        def sample(self, bqm, time_limit, label):
+            return dimod.SampleSet.from_samples(
+                [dict.fromkeys(bqm.variables, 3)], vartype="INTEGER", energy=[0.0]
+            )
+
+    backend = DWaveBackend(sampler=mock(), hybrid_sampler=Garbage(), mode="hybrid")
+    with pytest.raises(InvalidResultError, match="non-binary"):
+        backend.solve(make_problem(6, 2), time_limit=1)
+    ex = FailoverExecutor(
+        Settings(failover_last_resort=None),
+        breakers=BreakerBoard(Settings()),
+        counters=InMemoryCounters(),
+        alert=lambda *a, **k: None,
+        resolve={"dwave": backend, "fake_plan": PlanBackend()}.__getitem__,
+        enabled=lambda n: True,
+    )
+    sol = ex.solve(make_problem(6, 2), ["dwave", "fake_plan"], time_limit=3)
+    assert sol.backend_used == "fake_plan"
+    assert sol.backends_tried[0].outcome == "invalid"

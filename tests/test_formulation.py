@@ -384,3 +384,17 @@ def test_optional_prerequisite_of_a_done_task_is_done():
     assert feasible and key == (4.0,) == brute_force(p)
     # repair adds the missing prerequisite
     assert repair(p, {"t1": "a0"}) == {"t1": "a0", "t0": "a0"}
+
+
+def test_lagrangian_capacity_has_no_slack_and_prices_loads():
+    agents = [Agent("a0", capacity=2), Agent("a1", capacity=2)]
+    tasks = [Task(f"t{j}", loads={"a0": 1, "a1": 2}, costs={"a0": 1, "a1": 3}) for j in range(3)]
+    p = Problem(agents=agents, tasks=tasks, objective="minimize_cost")
+    b = QUBOBuilder(p, capacity="lagrangian")
+    assert not any(v[0] == "slack" for v in b.labels) and "capacity_limit" not in b.penalties
+    x = b.x_matrix([b.encode({"t0": "a0", "t1": "a0", "t2": "a0"})])[0]
+    assert b.violations(x)["capacity_limit"] == 1.0  # load 3 on capacity 2
+    assert list(b.overflow(x)) == [1.0, 0.0]
+    before = b.bqm.get_linear(("x", "t0", "a0"))
+    b.set_multipliers(np.array([5.0, 0.0]), np.array([0.0, 0.0]))
+    assert b.bqm.get_linear(("x", "t0", "a0")) == pytest.approx(before + 5.0)

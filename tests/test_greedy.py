@@ -284,3 +284,21 @@ def test_gap_like_problem_solved_to_optimum_fast() -> None:
     )
     sol = LocalSearchSolver().solve(p, time_limit=5, seed=0)
     assert validate(p, sol) == [] and sol.objectives["minimize_cost"] == best
+
+
+def test_kicks_toggle_optional_tasks() -> None:
+    # balance is best (0.25) only by doing the optional t2 AND moving two tasks:
+    # a0 = {t2, t3} (7), a1 = {t0, t1, t4} (8); no single move reaches it
+    p = Problem(
+        agents=[Agent("a0", skills=["x"], capacity=2), Agent("a1", skills=["x", "y"])],
+        tasks=[
+            Task("t0", required_skills=["x"], duration=4),
+            Task("t1", duration=2, dependencies=["t0"]),
+            Task("t2", required_skills=["x"], duration=5, dependencies=["t1"], optional=True),
+            Task("t3", required_skills=["x"], duration=2, dependencies=["t0"]),
+            Task("t4", duration=2),
+        ],
+        objective="balance_load",
+    )
+    sol = LocalSearchSolver().solve(p, time_limit=5, seed=0)
+    assert validate(p, sol) == [] and sol.objectives["balance_load"] == 0.25

@@ -33,7 +33,7 @@ def registered():
     old = set_state_store(InMemoryStateStore())
     names = [
         register_backend(PlanBackend("h_ok")),
-        register_backend(FaultyBackend("h_hang", "hang", hang=30)),
+        register_backend(FaultyBackend("h_hang", "hang", hang=4)),
         register_backend(FaultyBackend("h_broken", "unavailable")),
         register_backend(PlanBackend("h_off")),
         register_backend(NeedsToken()),

@@ -6,6 +6,8 @@ import dimod
 import pytest
 from backend_fakes import make_problem
 
+pytest.importorskip("qiskit_aer", reason="needs the [ibm] extra")
+
 from quantum_planner.backends.base import InvalidResultError
 from quantum_planner.backends.ibm import IBMQAOABackend
 from quantum_planner.backends.integrity import candidate_problems

@@ -109,7 +109,8 @@ def test_solvers_return_valid_plans(solver_cls, make):
     sol = solver.solve(p, time_limit=5, seed=3)
     assert_valid(p, sol)
     assert sol.backend_used == solver_cls.name
-    assert sol.penalties and all(w > 0 for w in sol.penalties.values())
+    assert sol.penalties["assignment"] > 0
+    assert all(w >= 0 for w in sol.penalties.values())
     assert sol.seed == 3
 
 
@@ -266,3 +267,14 @@ def test_feasible_flag_is_truthful_on_random_problems(problem):
     assert sol.feasible == (found == []), found
     if validate is not None:
         assert (validate(problem, sol) == []) == sol.feasible
+
+
+@pytest.mark.parametrize("capacity", ["slack", "lagrangian"])
+def test_both_capacity_encodings_give_valid_plans(capacity):
+    p = capacitated()
+    sol = SimulatedAnnealingQUBOSolver(builder_options={"capacity": capacity}).solve(
+        p, time_limit=5, seed=2
+    )
+    assert_valid(p, sol)
+    assert sol.metadata["qubo"]["capacity"] == capacity
+    assert ("capacity_limit" in sol.penalties) == (capacity == "slack")

@@ -18,6 +18,7 @@ then is reported ``down``. Statuses:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterable
@@ -34,6 +35,7 @@ from quantum_planner.backends.base import (
 from quantum_planner.backends.breaker import BreakerBoard, get_breakers
 from quantum_planner.backends.credentials import mask
 from quantum_planner.backends.integrity import candidate_problems
+from quantum_planner.backends.threads import spawn
 from quantum_planner.config import Settings, get_settings
 from quantum_planner.model import Agent, Problem, Task
 
@@ -41,15 +43,15 @@ __all__ = ["BackendStatus", "check_all_backends", "check_backend", "probe_proble
 
 
 def warm_up() -> None:
-    """Import the heavy backend SDKs (qiskit) now, in this thread.
+    """Create every registered backend now, in this thread (importing qiskit, OR-Tools...).
 
-    Done when this module is imported, so neither the first bounded health check pays
-    for it nor does qiskit get imported in a probe thread (which crashed the
-    interpreter in our tests). Services should import this module at start-up.
+    Done when this module is imported, so the first bounded health check does not pay
+    for the imports and no SDK is imported in a probe thread (importing qiskit there
+    crashed the interpreter in our tests). Services should import this module at start-up.
     """
-    from quantum_planner.backends.ibm import _qaoa
-
-    _qaoa()
+    for name in registry.list_backends():
+        with contextlib.suppress(Exception):  # a broken backend is reported by the check
+            registry.get_backend(name)
 
 
 warm_up()
@@ -84,7 +86,7 @@ def probe_problem() -> Problem:
     )
 
 
-def _probe(backend: Backend, timeout: float) -> None:
+def _probe(backend: Backend, timeout: float, stop: threading.Event) -> None:
     custom = getattr(backend, "probe", None)
     if callable(custom):
         custom(timeout)
@@ -92,7 +94,8 @@ def _probe(backend: Backend, timeout: float) -> None:
     custom_problem = getattr(backend, "probe_problem", None)
     problem = custom_problem() if callable(custom_problem) else probe_problem()
     sols = as_candidates(
-        backend.solve(problem, time_limit=max(0.05, timeout / 2), seed=0), backend.name
+        backend.solve(problem, time_limit=min(0.5, max(0.05, timeout / 4)), seed=0, stop=stop),
+        backend.name,
     )
     if not any(not candidate_problems(problem, s) for s in sols):
         raise ValueError("probe returned no valid plan")
@@ -141,7 +144,7 @@ def check_all_backends(
     start = time.monotonic()
     deadline = start + timeout
     report: dict[str, BackendStatus] = {}
-    running: dict[str, tuple[threading.Thread, dict[str, Any]]] = {}
+    running: dict[str, tuple[threading.Thread, dict[str, Any], threading.Event]] = {}
     for name in list(names) if names is not None else registry.list_backends():
         try:
             backend = registry.get_backend(name)
@@ -160,20 +163,23 @@ def check_all_backends(
             st.update(status="unconfigured", detail=mask(why))
             continue
         box: dict[str, Any] = {}
+        stop = threading.Event()
 
-        def run(b: Backend = backend, box: dict[str, Any] = box) -> None:
+        def run(
+            b: Backend = backend, box: dict[str, Any] = box, stop: threading.Event = stop
+        ) -> None:
             t0 = time.monotonic()
             try:
-                _probe(b, max(0.05, deadline - time.monotonic()))
+                _probe(b, max(0.05, deadline - time.monotonic()), stop)
                 box["latency"] = time.monotonic() - t0
             except BaseException as e:
                 box["error"] = f"{type(e).__name__}: {mask(e)}"
 
-        t = threading.Thread(target=run, name=f"qp-health-{name}", daemon=True)
-        t.start()
-        running[name] = (t, box)
-    for name, (t, box) in running.items():
+        running[name] = (spawn(run, f"qp-health-{name}", stop), box, stop)
+    for name, (t, box, stop) in running.items():
         t.join(max(0.0, deadline - time.monotonic()))
+        if t.is_alive():
+            stop.set()  # ask it to finish; it is reported down either way
         st = report[name]
         if "latency" in box:
             st["latency_ms"] = round(box["latency"] * 1000, 1)

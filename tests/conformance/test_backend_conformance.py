@@ -67,7 +67,10 @@ MARGIN = 2.0  # thread start, imports, first-call JIT
 
 @pytest.fixture(scope="module", params=NAMES)
 def backend(request) -> Backend:
-    b = _offline(request.param)
+    try:
+        b = _offline(request.param)
+    except ImportError as e:  # an optional extra (dwave, ibm, azure) is not installed
+        pytest.skip(f"{request.param}: {e}")
     why = configuration_problem(b)
     if why:
         pytest.skip(f"{request.param}: {why}")
@@ -113,12 +116,10 @@ def test_solves_a_small_problem_with_valid_candidates_in_time(backend):
 
 # Known overruns, found by this suite (the failover executor still bounds them in use):
 KNOWN_SLOW = {
-    "hybrid": "returns ~2 s after its time limit (1 s -> 3.0 s, 2 s -> 4.0 s, 5 s -> 6.0 s "
-    "on the 2-core test machine under load)",
-    "simulated_annealing": "dwave-samplers computes its default beta range in pure Python "
-    "over every coupler (~7 s for 40 tasks); solvers/qubo.py should pass beta_range",
-    "tabu": "TabuSampler.sample ran ~5.6 s on a 1.7 s per-call budget (40 tasks, 2 cores "
-    "under load); solvers/qubo.py's timeout per read does not bound the call",
+    "hybrid": "returned 1-2 s after its time limit (1 s -> 1.4-3.0 s, 2 s -> 3.1-4.0 s) on "
+    "the 2-core test machine under load",
+    "simulated_annealing": "overran a 2 s limit by ~1.7 s on 40 tasks under load (it was "
+    "~10 s before solvers/qubo.py started passing beta_range)",
 }
 
 

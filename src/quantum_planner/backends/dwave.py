@@ -182,6 +182,23 @@ class DWaveBackend(BaseBackend):
             raise _translate(e, self.name) from None
         return f"Leap: {len(solvers)} solver(s) available"
 
+    def probe(self, timeout: float) -> None:
+        """Health probe without spending QPU time on Leap: the solver must be reachable and
+        online. Offline (mock), a small embedded sample of the probe problem."""
+        qpu = self.qpu()
+        if not self.offline:
+            if not getattr(getattr(qpu, "solver", None), "online", True):
+                raise BackendUnavailableError("dwave: the QPU solver is offline", backend=self.name)
+            return
+        from quantum_planner.health import probe_problem
+
+        f = formulate(probe_problem())
+        emb, _ = self._embedding(f.bqm, qpu, max(0.5, timeout / 2), 0)
+        from dwave.system import FixedEmbeddingComposite
+
+        ss = FixedEmbeddingComposite(qpu, emb).sample(f.bqm, num_reads=10)
+        decode_best(f, [dict(x) for x in ss.samples()], self.name, limit=1)
+
     # -- solving -----------------------------------------------------------------
     def solve(
         self,
@@ -222,15 +239,16 @@ class DWaveBackend(BaseBackend):
             timeout=max(0.5, timeout),
             random_seed=seed if seed is not None else 0,
         )
-        missing = [v for v in bqm.variables if v not in emb]
-        if missing and bqm.quadratic:
+        coupled = {v for edge in bqm.quadratic for v in edge}
+        if any(v not in emb for v in coupled):  # minorminer gives {} when it fails
             raise BackendUnavailableError(
                 f"dwave: no embedding found for {len(bqm.variables)} variables / "
                 f"{len(bqm.quadratic)} couplers on {qpu.properties.get('topology')}",
                 backend=self.name,
             )
-        nodes = iter(q for q in qpu.nodelist if q not in {x for c in emb.values() for x in c})
-        for v in missing:  # isolated variables (no couplers): one free qubit each
+        used = {q for chain in emb.values() for q in chain}
+        nodes = iter(q for q in qpu.nodelist if q not in used)
+        for v in (v for v in bqm.variables if v not in emb):  # uncoupled: a free qubit each
             emb[v] = (next(nodes),)
         emb = {v: tuple(c) for v, c in emb.items()}
         with self._lock:

@@ -44,6 +44,7 @@ from quantum_planner.backends.breaker import BreakerBoard, get_breakers
 from quantum_planner.backends.counters import Counters, get_counters
 from quantum_planner.backends.credentials import mask
 from quantum_planner.backends.integrity import candidate_violations, summary
+from quantum_planner.backends.threads import spawn
 from quantum_planner.config import Settings, get_settings
 from quantum_planner.errors import BackendUnavailableError, CredentialsError
 from quantum_planner.model import BackendAttempt, Problem, Solution, Violation
@@ -154,20 +155,20 @@ class FailoverExecutor:
         attempts: list[BackendAttempt] = []
         best_invalid: Solution | None = None
         deferred: list[tuple[str, _Failure, Any]] = []
-        for i, (name, backend, last_resort) in enumerate(entries):
+        for i, (name, backend, is_last_resort) in enumerate(entries):
             if stop is not None and stop.is_set():
                 break
             skip = self._skip_reason(name, backend, problem)
             breaker = self.breakers.get(name)
             # the last resort is the safety net: its breaker is not consulted
-            if skip is None and not breaker.allow() and not last_resort:
+            if skip is None and not breaker.allow() and not is_last_resort:
                 skip = f"circuit breaker {breaker.state.value}"
             if skip is not None:
                 attempts.append(BackendAttempt(backend=name, outcome="skipped", reason=skip))
                 self.counters.inc("backend_solves_total", backend=name, outcome="skipped")
                 continue
             remaining = deadline - self.clock()
-            if remaining <= 0 and not last_resort:
+            if remaining <= 0 and not is_last_resort:
                 breaker.release_trial()
                 attempts.append(
                     BackendAttempt(backend=name, outcome="timeout", reason="no time left")
@@ -176,7 +177,7 @@ class FailoverExecutor:
             budget = self._budget(
                 name, remaining, later=self._viable_after(entries[i + 1 :], problem)
             )
-            if last_resort:
+            if is_last_resort:
                 budget = max(budget, _MIN_LAST_RESORT)
             t0 = self.clock()
             result = self._attempt(name, backend, problem, budget, seed, warm_start, stop, progress)
@@ -329,8 +330,8 @@ class FailoverExecutor:
             finally:
                 done.set()
 
-        # a daemon thread: a hung backend cannot keep the process alive or block the caller
-        threading.Thread(target=run, name=f"qp-backend-{backend.name}", daemon=True).start()
+        # a daemon thread: a hung backend cannot block the caller
+        spawn(run, f"qp-backend-{backend.name}", stop)
         end = self.clock() + budget
         while not done.is_set():
             left = end - self.clock()

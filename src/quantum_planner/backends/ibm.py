@@ -107,7 +107,7 @@ class QAOABackend(BaseBackend):
             shots=s.ibm_shots,
             maxiter=s.ibm_maxiter,
             # keep time for sampling and decoding
-            deadline=time.monotonic() + 0.7 * time_limit,
+            deadline=time.monotonic() + 0.5 * time_limit,
             seed=seed,
             run_counts=self._counts_fn(),
             stop=stop,

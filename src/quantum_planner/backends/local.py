@@ -6,6 +6,8 @@ formulation with quantum-inspired samplers; the others are classical.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import threading
 from typing import Any
 
@@ -46,6 +48,18 @@ def one_to_one_probe() -> Problem:
     )
 
 
+def _import_solver(name: str) -> None:
+    """Import the solver's module now, in the creating thread: heavy native extensions
+    (OR-Tools, numba) are better loaded once, up front, than inside a worker thread that
+    may be abandoned at its deadline."""
+    from quantum_planner.solvers.registry import _BUILTIN
+
+    target = _BUILTIN.get(name)
+    if target is not None:
+        with contextlib.suppress(ImportError):  # reported by solve(), as a fail-over
+            importlib.import_module(target.split(":")[0])
+
+
 class SolverBackend(BaseBackend):
     """Backend ``name`` running the solver ``solver`` (default: the same name)."""
 
@@ -53,6 +67,7 @@ class SolverBackend(BaseBackend):
         self.name = name
         self.solver_name = solver or name
         self.options = options
+        _import_solver(self.solver_name)
         self.properties = BackendProperties(
             kind=_KINDS.get(self.solver_name, BackendKind.CLASSICAL),
             native_constraints=self.solver_name in _NATIVE,

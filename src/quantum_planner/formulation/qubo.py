@@ -100,6 +100,13 @@ class QUBOBuilder:
         Assignment mode only: ``"proxy"`` (sum of squared agent finish times, no
         extra variables) or ``"exact"`` (a binary-encoded makespan variable bounded
         below by every agent's finish time).
+    capacity:
+        ``"slack"`` (default): each capacity is an equality with slack bits, exact
+        under ``penalty_strategy="safe"``. ``"lagrangian"``: no slack; loads are
+        priced by per-agent multipliers ``lambda_a * load_a`` plus
+        ``rho_a * (load_a - capacity_a)**2`` (both start at 0 and are raised by the
+        solver where samples overflow, :meth:`set_multipliers`). Fewer variables and
+        a smoother landscape, but no ground-state guarantee.
     penalty_strategy:
         ``"local"`` (default): each weight is ``margin`` times the most one
         variable flip can change the objective, so a violation always costs
@@ -122,6 +129,7 @@ class QUBOBuilder:
         max_interactions: int = 20_000_000,
         mode: Mode = "auto",
         makespan: Literal["proxy", "exact"] = "proxy",
+        capacity: Literal["slack", "lagrangian"] = "slack",
         penalty_strategy: Literal["local", "safe"] = "local",
         margin: float = 1.5,
     ) -> None:
@@ -135,6 +143,13 @@ class QUBOBuilder:
         self.time_unit: float = 1.0
         self.horizon: int | None = None
         self.makespan_encoding = makespan if self.mode == "assignment" else "end_time"
+        if capacity not in ("slack", "lagrangian"):
+            raise InvalidValueError(f"unknown capacity encoding {capacity!r}", field="capacity")
+        self.capacity_encoding = capacity
+        # lagrangian capacity: per binding agent (agent index, variables, loads, capacity)
+        self._lagrange_terms: list[tuple[int, np.ndarray, np.ndarray, float]] = []
+        self.multipliers = np.zeros(len(problem.agents))  # lambda per agent
+        self.rho = np.zeros(len(problem.agents))  # quadratic weight per agent
         self.labels: list[Any] = []
         self._make_x_variables(time_slots, time_unit, max_slots)
         self.n_x = len(self.labels)
@@ -194,7 +209,27 @@ class QUBOBuilder:
         total.extend(self.objective)
         for kind, poly in self._constraints.items():
             total.extend(poly, weights[kind])
+        for ai, idx, w, cap in self._lagrange_terms:
+            if self.multipliers[ai]:
+                total.add_linear(idx, self.multipliers[ai] * w)
+                total.offset -= self.multipliers[ai] * cap
+            if self.rho[ai]:
+                total.add_square(idx, w, cap, float(self.rho[ai]))
         return total
+
+    def set_multipliers(self, multipliers: np.ndarray, rho: np.ndarray) -> None:
+        """Set the lagrangian capacity weights (one per agent, in problem order)."""
+        self.multipliers = np.asarray(multipliers, dtype=float).copy()
+        self.rho = np.asarray(rho, dtype=float).copy()
+        self._bqm = None
+
+    def overflow(self, x: np.ndarray) -> np.ndarray:
+        """Load above capacity per agent (0 where it fits) for one sample row."""
+        x = np.asarray(x).reshape(-1)
+        over = np.zeros(len(self.problem.agents))
+        for ai, idx, w, cap in self._lagrange_terms:
+            over[ai] = max(0.0, float(x[idx] @ w) - cap)
+        return over
 
     def beta_range(self) -> tuple[float, float]:
         """Annealing inverse temperatures for the current BQM, computed vectorised.
@@ -243,6 +278,8 @@ class QUBOBuilder:
                 out[kind] = float(sum(max(0.0, f(x)) for f in self._slack_checks[kind]))
             else:
                 out[kind] = float(poly.energy(self.n, x)[0])
+        if self._lagrange_terms:
+            out["capacity_limit"] = float(self.overflow(x).sum())
         return out
 
     def encode(
@@ -290,6 +327,7 @@ class QUBOBuilder:
             "interactions": bqm.num_interactions,
             "penalties": dict(self.penalties),
             "makespan": self.makespan_encoding,
+            "capacity": self.capacity_encoding,
             "notes": list(self.notes),
         }
 
@@ -489,7 +527,13 @@ class QUBOBuilder:
                 ]
             )
             caps = {i: a.capacity for i, a in enumerate(p.agents) if a.capacity is not None}
-            self._add_budget("capacity_limit", loads, caps)
+            if self.capacity_encoding == "lagrangian":
+                for ai, cap in caps.items():
+                    idx = self.agent_vars[ai]
+                    if idx.size and loads[idx].sum() > cap + 1e-9:
+                        self._lagrange_terms.append((ai, idx, loads[idx], float(cap)))
+            else:
+                self._add_budget("capacity_limit", loads, caps)
         if self.mode == "assignment":
             bounds: dict[int, float] = {}
             offsets = np.zeros(len(p.agents))
@@ -642,6 +686,10 @@ class QUBOBuilder:
             default=0,
         )
         upper = int(max(finish_ub, default=0))
+        if any(round(o * q) > lower for o in offs):
+            # the bound o_a + busy_a <= M also holds for an idle agent, so a late
+            # available_from raises M even when that agent does nothing
+            self.notes.append("makespan: exact encoding counts available_from of idle agents too")
         mcoefs = _slack_coefficients(max(upper - lower, 0))
         mbits = self._new_vars([("makespan", k) for k in range(len(mcoefs))])
         self.makespan_bits = (mbits, np.asarray(mcoefs, dtype=float), lower, q)

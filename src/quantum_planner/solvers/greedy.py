@@ -524,7 +524,7 @@ class _Search:
             moved = {**self.assignments, tid: aid}
             ranks = [self.rank]
             earlier = self._earlier_on(aid, mine, ancestors) if self.timing_matters else []
-            for t in sorted(earlier, key=lambda x: self.rank[x]):
+            for t in _nearest(earlier, self.rank):
                 ranks.append(_renumber({**self.rank, tid: self.rank[t] - 0.5}))
             for rank in ranks:
                 if self.out_of_time():
@@ -562,7 +562,7 @@ class _Search:
         if not self.timing_matters:
             return False
         before = self._earlier_on(self.assignments[tid], self.rank[tid], self._ancestors(tid))
-        for t in sorted(before, key=lambda x: self.rank[x]):
+        for t in _nearest(before, self.rank):
             if self.out_of_time():
                 return False
             rank = {**self.rank, tid: self.rank[t] - 0.5}
@@ -608,6 +608,14 @@ def _timing_matters(problem: Problem) -> bool:
         or (c.time_windows and any(t.latest_finish is not None for t in problem.tasks))
         or (c.availability and any(a.available_until is not None for a in problem.agents))
     )
+
+
+_POSITIONS = 8  # insertion points tried per move: the nearest earlier ones in the order
+
+
+def _nearest(tasks: list[str], rank: Mapping[str, float]) -> list[str]:
+    """The ``_POSITIONS`` tasks of ``tasks`` latest in ``rank``, earliest first."""
+    return sorted(tasks, key=rank.__getitem__)[-_POSITIONS:]
 
 
 def _renumber(rank: Mapping[str, float]) -> dict[str, float]:
@@ -770,6 +778,24 @@ def _additive_descent(
     return passes
 
 
+def _additive_kick(
+    st: _Additive, problem: Problem, eligible: Mapping[str, list[str]], rng: random.Random
+) -> None:
+    """Move one to three tasks at random: to another agent, or in/out if optional."""
+    pool = [t.id for t in problem.tasks if eligible[t.id] and (t.optional or t.id in st.assign)]
+    for t in rng.sample(pool, min(len(pool), rng.randint(1, 3))):
+        a = st.assign.get(t)
+        b: str | None = rng.choice(eligible[t])
+        if problem.task(t).optional and rng.random() < 0.5:
+            b = None if a is not None else b  # toggle
+        if b is None and any(t in problem.prerequisites(x) for x in st.assign):
+            continue  # a done task depends on it
+        if a is None and any(d not in st.assign for d in problem.prerequisites(t)):
+            continue  # its prerequisites are not done
+        if a != b:
+            st.apply([(t, a, b)], st.score([(t, a, b)]))
+
+
 def _take_best(st: _Additive, moves: list[Change], counter: list[int]) -> bool:
     """Apply the best of ``moves`` if it improves the key."""
     best, best_key = None, st.key
@@ -922,10 +948,7 @@ class LocalSearchSolver:
             kicks += 1
             stale += 1
             st.reset(best[1])  # also clears float drift of the running totals
-            for t in rng.sample(list(st.assign), min(len(st.assign), rng.randint(1, 3))):
-                a, b = st.assign[t], rng.choice(eligible[t])
-                if a != b:
-                    st.apply([(t, a, b)], st.score([(t, a, b)]))
+            _additive_kick(st, problem, eligible, rng)
             passes += _additive_descent(st, problem, eligible, rng, out_of_time, counter)
         if st.key < best[0]:
             best = (st.key, dict(st.assign))
@@ -949,9 +972,21 @@ class LocalSearchSolver:
     def _kick(self, search: _Search, best: tuple, rng: random.Random) -> None:
         """Restart from ``best`` with a few tasks moved at random (agent and/or order)."""
         assignments, rank = dict(best[1]), dict(best[2])
-        tasks = list(assignments)
-        for tid in rng.sample(tasks, min(len(tasks), rng.randint(1, 3))):
-            if rng.random() < 0.5 and len(search.eligible[tid]) > 1:
+        p = search.p
+        pool = [
+            t.id for t in p.tasks if search.eligible[t.id] and (t.optional or t.id in assignments)
+        ]
+        for tid in rng.sample(pool, min(len(pool), rng.randint(1, 3))):
+            if p.task(tid).optional and rng.random() < 0.3:  # take it in or out
+                if tid in assignments:
+                    if not any(tid in p.prerequisites(x) for x in assignments):
+                        del assignments[tid]
+                elif all(d in assignments for d in p.prerequisites(tid)):
+                    assignments[tid] = rng.choice(search.eligible[tid])
+                    rank[tid] = rng.uniform(-1.0, len(rank))
+            elif tid not in assignments:
+                continue
+            elif rng.random() < 0.5 and len(search.eligible[tid]) > 1:
                 assignments[tid] = rng.choice(search.eligible[tid])
             else:
                 rank[tid] = rng.uniform(-1.0, len(rank))
