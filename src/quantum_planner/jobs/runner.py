@@ -52,8 +52,9 @@ def _grace(time_limit: float) -> float:
 class _Running:
     job_id: str
     future: Future[dict[str, Any]]
-    deadline: float
+    deadline: float  # submission + allowance until the solve starts, then start + limit
     problem_id: str
+    time_limit: float
     cancelled: bool = False
     last_beat: float = field(default_factory=time.monotonic)
 
@@ -268,6 +269,9 @@ class LocalJobRunner:
                 msg = self._progress.get_nowait()
             except (queue.Empty, EOFError, OSError):
                 break
+            if msg.get("started") and msg["job_id"] in self._running:
+                r = self._running[msg["job_id"]]
+                r.deadline = time.monotonic() + r.time_limit + _grace(r.time_limit)
             prev = latest.get(msg["job_id"])
             if prev is not None and msg["solution"] is None:
                 msg["solution"] = prev["solution"]  # keep the newest plan of the batch
@@ -392,8 +396,10 @@ class LocalJobRunner:
                 self._progress,
                 self._cancel,
             )
+            # until the solver process reports the start, allow for it to spawn and queue
+            start_allowance = 120.0
             self._running[job_id] = _Running(
-                job_id, fut, time.monotonic() + tl + _grace(tl), problem_id
+                job_id, fut, time.monotonic() + start_allowance + tl + _grace(tl), problem_id, tl
             )
             self.log.info("job %s started", job_id, extra={"job_id": job_id})
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import os
 import threading
 import time
@@ -17,10 +18,6 @@ from typing import Any
 
 DEFAULT_ENTRY = "quantum_planner.jobs.worker:planner_solve"
 _PROGRESS_EVERY = 0.25  # seconds between progress messages per job
-
-
-class _Cancelled(Exception):
-    """Raised from the progress callback to stop a cancelled solve."""
 
 
 def init_worker(parent_pid: int, database_url: str | None = None) -> None:
@@ -84,6 +81,18 @@ def _resolve(entry: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), attr)
 
 
+class _Cancelled(Exception):
+    """Raised from the progress callback of an entry that takes no ``stop`` event."""
+
+
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
 def run_solve(
     entry: str,
     problem_json: str,
@@ -92,7 +101,12 @@ def run_solve(
     progress_queue: Any = None,
     cancel_flags: Any = None,
 ) -> dict[str, Any]:
-    """Solve one problem; never raises (errors come back as ``{"ok": False, ...}``)."""
+    """Solve one problem; never raises (errors come back as ``{"ok": False, ...}``).
+
+    Cancellation (``cancel_flags.get(job_id)`` turning true) reaches an entry that takes
+    a ``stop`` event through it, so the solver returns its best plan; an entry without
+    one is stopped by an exception raised from its progress callback.
+    """
     from quantum_planner.errors import PlannerError
     from quantum_planner.model import Problem
 
@@ -100,21 +114,18 @@ def run_solve(
     last = [0.0]
     stop = threading.Event()
     done = threading.Event()
+    cancellable = job_id is not None and cancel_flags is not None
 
     def watch_cancel() -> None:
-        # the solver polls ``stop``; this turns a cancellation made anywhere into it
         while not done.wait(0.2):
             if cancel_flags.get(job_id):
                 stop.set()
                 return
 
-    if job_id is not None and cancel_flags is not None:
-        threading.Thread(target=watch_cancel, daemon=True, name="qp-cancel-watch").start()
-
     def progress(p: Any) -> None:
         if job_id is None:
             return
-        if cancel_flags is not None and cancel_flags.get(job_id):
+        if stop.is_set() and not takes_stop:
             raise _Cancelled
         now = time.monotonic()
         if progress_queue is None or now - last[0] < _PROGRESS_EVERY:
@@ -132,16 +143,34 @@ def run_solve(
             }
         )
 
+    takes_stop = False
     try:
         problem = Problem.from_json(problem_json)
         solve = _resolve(entry)
+        takes_stop = _accepts(solve, "stop")
+        if cancellable:
+            threading.Thread(target=watch_cancel, daemon=True, name="qp-cancel-watch").start()
+        if job_id is not None and progress_queue is not None:
+            # tells the runner the solve has begun: its time limit counts from now
+            progress_queue.put(
+                {
+                    "job_id": job_id,
+                    "started": True,
+                    "elapsed": 0.0,
+                    "fraction": 0.0,
+                    "best": None,
+                    "message": "started",
+                    "solution": None,
+                }
+            )
+        kwargs: dict[str, Any] = {"stop": stop} if takes_stop else {}
         solution = solve(
             problem,
             time_limit=float(options["time_limit"]),
             seed=options.get("seed"),
             backend=options.get("backend"),
             progress=progress,
-            stop=stop,
+            **kwargs,
         )
         return {
             "ok": True,
@@ -152,7 +181,7 @@ def run_solve(
     except _Cancelled:
         return _error("cancelled", "cancelled at the caller's request", t0)
     except PlannerError as e:
-        if isinstance(e.__context__, _Cancelled) or isinstance(e.__cause__, _Cancelled):
+        if isinstance(e.__context__, _Cancelled):
             return _error("cancelled", "cancelled at the caller's request", t0)
         details = _jsonable(e.details)
         out = _error(_refine_code(e.code, details), e.message, t0, field=e.field)

@@ -170,7 +170,7 @@ def create_app(
         try:
             yield
         finally:
-            state.backends.stop()
+            state.backends.close()
             if state.runner is not None:
                 state.runner.stop()
             db.dispose()

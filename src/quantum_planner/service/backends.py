@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import multiprocessing as mp
+import os
 import threading
 import time
 from enum import Enum
@@ -75,6 +77,10 @@ class BackendOps:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._checker: Any = None  # a one-process pool running the probes
+        self._first_round = threading.Event()
+        self._wake = threading.Event()  # a switch asks for a fresh round now
+        self.first_wait = 30.0
         self.last_error: str | None = None
 
     def _module(self, name: str = "quantum_planner.backends") -> Any:
@@ -129,8 +135,13 @@ class BackendOps:
         result = mod.switch_backend(name, enabled=enabled)
         self.store.set(name, enabled)  # also when the backends layer keeps its own copy
         entry = self._health[1].get(name) if self._health is not None else None
-        if entry is not None:  # the snapshot shows the switch at once
+        if entry is not None:  # the snapshot shows the switch at once; a fresh round follows
             entry["enabled"] = enabled
+            if isinstance(entry["detail"], dict):
+                entry["detail"]["enabled"] = enabled
+                if not enabled:
+                    entry["detail"]["status"] = "disabled"
+        self._wake.set()
         return {"name": name, "enabled": enabled, "result": to_jsonable(result)}
 
     def test_credentials(self) -> dict[str, Any]:
@@ -150,22 +161,30 @@ class BackendOps:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     def _refresh_loop(self) -> None:
         while not self._stop.is_set():
             try:
                 self.health(fresh=True)
+                self.last_error = None
             except Exception as e:  # no backends layer: readiness reports it
                 self.last_error = f"{type(e).__name__}: {e}"
-            self._stop.wait(self.health_ttl)
+            self._first_round.set()
+            self._wake.wait(self.health_ttl)
+            self._wake.clear()
 
-    def health(self, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
+    def health(self, *, fresh: bool = False, wait: bool = True) -> dict[str, dict[str, Any]]:
         """``{backend: {"healthy", "enabled", "detail"}}``.
 
-        With the background thread running, the latest snapshot (``BackendsPending``
-        before the first one); otherwise computed here, cached ``health_ttl`` seconds.
+        With the background thread running, the latest snapshot (before the first one,
+        waiting for it if ``wait``, else ``BackendsPending``); otherwise computed here,
+        cached ``health_ttl`` seconds.
         """
         if not fresh and self._thread is not None and self._thread.is_alive():
+            if self._health is None and wait:
+                # just started: an early caller gets the first round's answer, not a guess
+                self._first_round.wait(self.first_wait)
             if self._health is None:
                 raise BackendsPending(
                     self.last_error or "the first backend health check is running"
@@ -175,15 +194,22 @@ class BackendOps:
             now = time.monotonic()
             if not fresh and self._health is not None and now - self._health[0] < self.health_ttl:
                 return self._health[1]
-            mod = self._module("quantum_planner.health")
-            raw = mod.check_all_backends()
+            self._module("quantum_planner.health")  # a clear error if it is missing
+            raw = self._check_isolated()
             stored = self.store.all()
             out: dict[str, dict[str, Any]] = {}
-            for name, status in dict(raw).items():
-                detail = to_jsonable(status)
+            for name, detail in raw.items():
+                status = detail
                 enabled = stored.get(name)
                 if enabled is None and isinstance(detail, dict) and "enabled" in detail:
                     enabled = bool(detail["enabled"])
+                if isinstance(detail, dict) and enabled is not None:
+                    # the database is the truth: the probe process may have read it a moment ago
+                    detail["enabled"] = enabled
+                    if not enabled:
+                        detail["status"] = "disabled"
+                    elif detail.get("status") == "disabled":
+                        detail["status"] = "unknown"  # re-enabled since; the next round probes it
                 out[str(name)] = {
                     "healthy": _healthy(status),
                     "enabled": True if enabled is None else enabled,
@@ -191,3 +217,43 @@ class BackendOps:
                 }
             self._health = (now, out)
             return out
+
+    def _check_isolated(self) -> dict[str, Any]:
+        """``check_all_backends()`` in a separate process.
+
+        Probes run real solves (native code: qiskit-aer, OR-Tools, numba) in threads; a
+        crash there must cost a health round, never the API process.
+        """
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        from quantum_planner.jobs import worker
+
+        if self._checker is None:
+            self._checker = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=mp.get_context("spawn"),
+                initializer=worker.init_worker,
+                initargs=(os.getpid(), self.db.url),
+            )
+        try:
+            return self._checker.submit(_check_all_backends).result(timeout=120)
+        except BrokenProcessPool:
+            self._checker = None
+            raise ConfigurationError(
+                "the backend health check process crashed (a backend probe failed in native "
+                "code); it is retried on the next round"
+            ) from None
+
+    def close(self) -> None:
+        self.stop()
+        if self._checker is not None:
+            self._checker.shutdown(wait=False, cancel_futures=True)
+            self._checker = None
+
+
+def _check_all_backends() -> dict[str, Any]:
+    """Runs in the health-check process: statuses as plain JSON."""
+    from quantum_planner.health import check_all_backends
+
+    return to_jsonable(dict(check_all_backends()))

@@ -20,9 +20,9 @@ async def health() -> Health:
     return Health(status="ok", checks={"process": Check(ok=True)})
 
 
-def _backend_health(state: ServiceState) -> dict[str, dict]:
-    """Backend health (cached a few seconds by BackendOps), mirrored in backend_up."""
-    status = state.backends.health()
+def _backend_health(state: ServiceState, wait: bool = True) -> dict[str, dict]:
+    """Backend health (the background snapshot), mirrored in backend_up."""
+    status = state.backends.health(wait=wait)
     for name, s in status.items():
         state.metrics.backend_up.labels(backend=name).set(1 if s["enabled"] and s["healthy"] else 0)
     return status
@@ -77,5 +77,5 @@ def metrics(state: ServiceState = Depends(get_state)) -> Response:
         state.logger.warning("metrics: cannot count jobs (database unreachable)")
     # no backends layer: backend_up stays empty, and readiness says why
     with contextlib.suppress(Exception):
-        _backend_health(state)
+        _backend_health(state, wait=False)  # a scrape never waits for probes
     return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
