@@ -225,13 +225,20 @@ def test_metrics(deployment: Deployment) -> None:
     with deployment.client(deployment.alice) as c:
         assert c.post("/api/optimize", json={"problem": make_problem(2, 3), "time_limit": 0.5})
         c.post("/api/optimize", json={"problem": 5})
+    # readiness waits for the first backend health round; scrapes never wait for probes
+    httpx.get(deployment.url + "/health/ready", timeout=60)
     text = httpx.get(deployment.url + "/metrics").text
     assert 'quantum_planner_requests_total{route="/api/optimize",status="200"}' in text
     assert 'quantum_planner_requests_total{route="/api/optimize",status="422"}' in text
     assert 'quantum_planner_errors_total{kind="invalid_problem"}' in text
     assert "quantum_planner_solve_duration_seconds_bucket{backend=" in text
     assert 'quantum_planner_jobs{state="succeeded"}' in text
-    assert "quantum_planner_backend_up" in text
+    assert 'quantum_planner_backend_up{backend="local_search"} 1.0' in text
+    # what the alert rules in deploy/prometheus need beside it
+    assert 'quantum_planner_backend_enabled{backend="local_search"} 1.0' in text
+    assert 'quantum_planner_circuit_breaker_open{backend="local_search"} 0.0' in text
+    workers = [ln for ln in text.splitlines() if ln.startswith("quantum_planner_workers ")]
+    assert workers and float(workers[0].split()[1]) >= 1
 
 
 def test_tampered_solution_is_reported_corrupted(deployment: Deployment) -> None:

@@ -44,6 +44,23 @@ class Metrics:
             ["backend"],
             registry=r,
         )
+        self.backend_enabled = Gauge(
+            "quantum_planner_backend_enabled",
+            "1 if the backend is enabled (switch_backend), 0 if an operator disabled it.",
+            ["backend"],
+            registry=r,
+        )
+        self.breaker_open = Gauge(
+            "quantum_planner_circuit_breaker_open",
+            "1 while the backend's circuit breaker is open or half-open, else 0.",
+            ["backend"],
+            registry=r,
+        )
+        self.workers = Gauge(
+            "quantum_planner_workers",
+            "Job workers available (solver processes, or live Celery workers).",
+            registry=r,
+        )
         self.jobs = Gauge(
             "quantum_planner_jobs", "Jobs in the database, by state.", ["state"], registry=r
         )

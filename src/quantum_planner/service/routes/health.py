@@ -23,8 +23,14 @@ async def health() -> Health:
 def _backend_health(state: ServiceState, wait: bool = True) -> dict[str, dict]:
     """Backend health (the background snapshot), mirrored in backend_up."""
     status = state.backends.health(wait=wait)
+    m = state.metrics
     for name, s in status.items():
-        state.metrics.backend_up.labels(backend=name).set(1 if s["enabled"] and s["healthy"] else 0)
+        m.backend_up.labels(backend=name).set(1 if s["enabled"] and s["healthy"] else 0)
+        m.backend_enabled.labels(backend=name).set(1 if s["enabled"] else 0)
+        detail = s.get("detail")
+        circuit = detail.get("circuit") if isinstance(detail, dict) else None
+        if circuit is not None:
+            m.breaker_open.labels(backend=name).set(0 if circuit == "closed" else 1)
     return status
 
 
@@ -75,6 +81,8 @@ def metrics(state: ServiceState = Depends(get_state)) -> Response:
                 state.metrics.jobs.labels(state=st).set(n)
     except Exception:  # a scrape must still answer when the database is down
         state.logger.warning("metrics: cannot count jobs (database unreachable)")
+    with contextlib.suppress(Exception):
+        state.metrics.workers.set(int(getattr(state.runner, "capacity", 0) or 0))
     # no backends layer: backend_up stays empty, and readiness says why
     with contextlib.suppress(Exception):
         _backend_health(state, wait=False)  # a scrape never waits for probes
