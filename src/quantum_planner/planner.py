@@ -20,9 +20,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from quantum_planner.errors import (
+    BackendDisabledError,
+    BackendUnavailableError,
     InfeasibleProblemError,
     PlannerError,
     SolverError,
+    SolveTimeoutError,
     UnknownBackendError,
 )
 from quantum_planner.model import Agent, BackendAttempt, Problem, Solution, Task
@@ -245,7 +248,6 @@ def _run_chain(
     """
     from quantum_planner.backends import FailoverExecutor
     from quantum_planner.backends.local import SolverBackend
-    from quantum_planner.errors import BackendUnavailableError
 
     chain: list[Any] = [
         SolverBackend(n, **planner.options[n]) if planner.options.get(n) else n for n in names
@@ -281,6 +283,22 @@ def _no_plan(best: Solution | None, attempts: list[BackendAttempt]) -> PlannerEr
     tried = [a.model_dump() for a in attempts]
     if best is None:
         reasons = "; ".join(f"{a.backend} {a.outcome} ({a.reason})" for a in attempts)
+        outcomes = {a.outcome for a in attempts}
+        # say which kind of "no plan" it was, so callers (the HTTP API) can answer 503/504
+        if outcomes == {"skipped"}:
+            disabled = all("disabled" in (a.reason or "") for a in attempts)
+            cls = BackendDisabledError if disabled else BackendUnavailableError
+            return cls(
+                f"no backend could serve: {reasons}; enable one (switch_backend) or name "
+                "another backend",
+                backends_tried=tried,
+            )
+        if outcomes <= {"skipped", "timeout"} and "timeout" in outcomes:
+            return SolveTimeoutError(
+                f"no backend produced a plan within the time limit: {reasons}; raise the "
+                "time limit",
+                backends_tried=tried,
+            )
         return SolverError(f"no backend produced a plan: {reasons}", backends_tried=tried)
     return InfeasibleProblemError(
         f"no backend found a plan that satisfies every constraint; the best plan "

@@ -184,7 +184,7 @@ def run_solve(
         if isinstance(e.__context__, _Cancelled):
             return _error("cancelled", "cancelled at the caller's request", t0)
         details = _jsonable(e.details)
-        out = _error(_refine_code(e.code, details), e.message, t0, field=e.field)
+        out = _error(e.code, e.message, t0, field=e.field)
         out["error"]["details"] = details
         return out
     except Exception as e:  # a bug in a solver: reported, never a traceback to the caller
@@ -193,25 +193,6 @@ def run_solve(
         return out
     finally:
         done.set()
-
-
-def _refine_code(code: str, details: dict[str, Any]) -> str:
-    """Say *why* no backend produced a plan when every attempt failed the same way.
-
-    The planner reports "no plan" as a solver error; when every backend it tried was
-    skipped (disabled, unconfigured) or ran out of time, that is not a fault of ours but
-    an unavailable backend (503) or too short a time limit (504).
-    """
-    tried = details.get("backends_tried")
-    if code != "solver_error" or not isinstance(tried, list) or not tried:
-        return code
-    outcomes = {t.get("outcome") for t in tried if isinstance(t, dict)}
-    if outcomes == {"skipped"}:
-        reasons = " ".join(str(t.get("reason", "")) for t in tried)
-        return "backend_disabled" if "disabled" in reasons else "backend_unavailable"
-    if outcomes == {"timeout"}:
-        return "timeout"
-    return code
 
 
 def _error(code: str, message: str, t0: float, field: str | None = None) -> dict[str, Any]:
