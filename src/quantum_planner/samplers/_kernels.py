@@ -25,7 +25,7 @@ _clock_gettime = types.ExternalFunction("clock_gettime", types.int32(types.int32
 CLOCK_ID = int(getattr(time, "CLOCK_MONOTONIC", 1))
 
 # Metropolis acceptance exp(-y) is read from a table of y in [0, ACCEPT_YMAX)
-# with ACCEPT_BINS bins per unit (bin midpoints; relative error <= 0.2%); beyond
+# with ACCEPT_BINS bins per unit (bin midpoints; relative error <= 0.4%); beyond
 # ACCEPT_YMAX the probability (< 2e-9) is taken as 0. Thresholds are compared
 # with the top 32 bits of a xorshift draw, so no exp/log/float draw per attempt.
 ACCEPT_BINS = 128
