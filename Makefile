@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 TEST_EXTRAS ?= test,viz,service,workers,dwave,ibm
 
-.PHONY: demo test lint format clean bench-samplers bench-planner
+.PHONY: demo test lint format clean bench-samplers bench-planner bench-service
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,17 @@ format: $(VENV)/.test
 
 test: lint
 	$(PY) -m pytest
+
+# Benchmarks print ratios against anchors measured side by side (minutes; see benchmarks/README.md)
+bench-samplers: $(VENV)/.test
+	$(PIP) install -q -e '.[bench]'
+	$(PY) benchmarks/samplers.py --quick
+
+bench-planner: $(VENV)/.test
+	$(PY) benchmarks/planner.py --quick
+
+bench-service: $(VENV)/.test
+	$(PY) benchmarks/service.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info src/*.egg-info
