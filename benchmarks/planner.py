@@ -242,7 +242,7 @@ def warm_up() -> None:
         tasks=[Task(f"t{i}", costs={"a0": i + 1, "a1": 3 - i}) for i in range(3)],
         objective="minimize_cost",
     )
-    HybridSolver(max_iterations=50, use_qubo=False).solve(tiny, time_limit=5)
+    HybridSolver(max_iterations=50, use_qubo=False).solve(tiny, time_limit=600)
     shop = Problem(
         agents=[Agent("m0"), Agent("m1")],
         tasks=[
@@ -256,7 +256,7 @@ def warm_up() -> None:
 
     comp = compile_problem(shop)
     a, s = eft_schedule(comp)
-    shop_tabu(comp, a, s, time.perf_counter() + 5, 0, None, max_iterations=20)
+    shop_tabu(comp, a, s, time.perf_counter() + 600, 0, None, max_iterations=20)
 
 
 def _fmt(x: float | None, spec: str = ".2f") -> str:
