@@ -171,6 +171,17 @@ def _reference(set_name: str, name: str, problem: Problem) -> tuple[float | None
     return (row.value if row else None), "min"
 
 
+def _belongs(set_name: str, name: str) -> bool:
+    """Whether an instance name given with ``--instances`` is one of ``set_name``'s."""
+    if set_name == "synthetic":
+        return name.startswith("synth")
+    if set_name == "small":
+        return name.startswith("gap")
+    if set_name == "gap":
+        return name in best_known("gap") and not name.startswith("gap")
+    return name in best_known(set_name)
+
+
 def _load(set_name: str, name: str) -> Problem:
     if set_name == "synthetic":
         return synthetic_problem()
@@ -327,14 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[Run] = []
     for set_name in sets:
         pool = (QUICK_INSTANCES if args.quick else DEFAULT_INSTANCES)[set_name]
-        names = [n for n in (chosen or pool) if n in DEFAULT_INSTANCES[set_name] or chosen]
+        names = [n for n in chosen if _belongs(set_name, n)] if chosen else pool
         for name in names:
-            try:
-                problem = _load(set_name, name)
-            except Exception as e:  # a name from another set: skip it
-                if chosen:
-                    continue
-                raise e
+            problem = _load(set_name, name)
             ref, direction = _reference(set_name, name, problem)
             for limit in limits:
                 for s in solvers:

@@ -177,3 +177,17 @@ def test_accepts_any_dimod_sampler() -> None:
         problem, time_limit=20
     )
     assert validate(problem, sol) == []
+
+
+def test_scheduling_with_deadlines_and_capacity_is_valid() -> None:
+    # the list schedule puts "long" first (longer tail) and misses the deadline of
+    # "late"; that start must lose to the CP-SAT racer's feasible plan
+    agents = [Agent("a", capacity=3)]
+    tasks = [Task("long", duration=5), Task("late", duration=1, latest_finish=2)]
+    problem = Problem(agents=agents, tasks=tasks, objective="minimize_makespan")
+    comp = compile_problem(problem)
+    _, sched = eft_schedule(comp)
+    assert sched["a"]["late"][1] > 2  # the start really is infeasible
+    sol = HybridSolver().solve(problem, time_limit=5, seed=0)
+    assert validate(problem, sol) == []
+    assert sol.interval_of("late")[1] <= 2

@@ -517,7 +517,8 @@ def _starts(
     lpos = L[fin]
     ratio = float(np.abs(W[fin]).mean() / max(lpos.mean(), 1e-9)) if lpos.size else 0.0
     first = regret_greedy(W + ratio * L, L, cap)
-    target = score(W, D, beta, first, m) if feasible(first) else np.inf
+    # Polyak target: the greedy plan's value (an estimate even when it overflows)
+    target = score(W, D, beta, first, m)
     prices, bound = lagrangian_prices(W, L, cap, target)
     options = [first, regret_greedy(W + prices[None, :] * L, L, cap)]
     relaxed = np.where(fin, W + prices[None, :] * L, np.inf).argmin(axis=1).astype(np.int64)
