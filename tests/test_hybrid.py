@@ -177,6 +177,9 @@ def test_accepts_any_dimod_sampler() -> None:
         problem, time_limit=20
     )
     assert validate(problem, sol) == []
+    stats = sol.metadata["hybrid"]
+    assert stats["qubo_subproblems"] >= 1  # the stalled search did sample subproblems
+    assert sol.penalties["one_hot"] > 0 and "capacity_limit" in sol.penalties
 
 
 def test_scheduling_with_deadlines_and_capacity_is_valid() -> None:

@@ -238,6 +238,7 @@ class HybridSolver:
         stall = 0
         qubo_time = 0.0
         qubo_longest = 0.0
+        qubo_on = self.use_qubo
         sampler = None
         rng = np.random.default_rng(seed)
         while True:
@@ -309,17 +310,31 @@ class HybridSolver:
                 restart = state.best.copy()
                 elapsed = time.perf_counter() - t0
                 room = deadline - time.perf_counter() > 3.0 * max(0.3, qubo_longest)
-                if self.use_qubo and m >= 2 and room and qubo_time <= self.qubo_share * elapsed:
+                if qubo_on and m >= 2 and room and qubo_time <= self.qubo_share * elapsed:
                     tq = time.perf_counter()
+                    # its own generator: a step cut off in its thread must not share ours
+                    sub_rng = np.random.default_rng(int(rng.integers(2**62)))
+                    step_args = (W, L, D, cap, beta, m, state.best, sampler, sub_rng, stats, cand)
                     if sampler is None:
+                        # the first step may import and compile the sampler: bounded by the
+                        # time limit; a sampler that is not ready in time is not used again
                         sampler = self.sampler or default_sampler()
-                    better, plan = self._qubo_step(
-                        W, L, D, cap, beta, m, state, sampler, rng, stats, cand
-                    )
-                    if better:
-                        any_time.improved(float(state.f[1]), "hybrid: QUBO subproblem")
-                    if plan is not None:
-                        restart = plan
+                        step_args = (*step_args[:7], sampler, *step_args[8:])
+                        out = call_before(deadline, self._qubo_step, step_args)
+                    else:
+                        out = self._qubo_step(*step_args)
+                    if out is None:
+                        stats["qubo_timeout"] = True
+                        qubo_on = False
+                    else:
+                        val, plan = out
+                        if plan is not None and val < state.f[1] - 1e-9:
+                            stats["qubo_accepted"] += 1
+                            state.f[1] = val
+                            state.best[:] = plan
+                            any_time.improved(val, "hybrid: QUBO subproblem")
+                        if plan is not None:
+                            restart = plan
                     took = time.perf_counter() - tq
                     qubo_time += took
                     qubo_longest = max(qubo_longest, took)
@@ -369,17 +384,21 @@ class HybridSolver:
         cap: np.ndarray,
         beta: float,
         m: int,
-        state: TabuState,
+        best: np.ndarray,
         sampler: Any,
         rng: np.random.Generator,
         stats: dict[str, Any],
         cand: np.ndarray,
-    ) -> tuple[bool, np.ndarray | None]:
-        """One QUBO subproblem on the best plan: (improved?, the decoded feasible plan)."""
+    ) -> tuple[float, np.ndarray | None]:
+        """One QUBO subproblem on the best plan: (score, decoded feasible plan or None).
+
+        Reads ``best`` and never writes it, so a step cut off by the time limit in its
+        thread cannot touch the plan being returned.
+        """
         k = min(self.qubo_agents, m)
         # agents that share candidate tasks make a neighbourhood where moves are possible
         first = int(rng.integers(m))
-        tasks_first = np.flatnonzero(state.best == first)
+        tasks_first = np.flatnonzero(best == first)
         pool = [first]
         if tasks_first.size:
             # the agents its tasks would most like to move to (candidate lists), noisy
@@ -390,22 +409,14 @@ class HybridSolver:
             pool += [int(j) for j in np.argsort(-counts)[: k - 1] if counts[j] > 0]
         agents = np.array(sorted(set(pool)), dtype=np.int64)
         stats["qubo_subproblems"] += 1
-        res = solve_subproblem(
-            W, L, cap, state.best, agents, sampler, seed=int(rng.integers(2**31 - 1))
-        )
+        res = solve_subproblem(W, L, cap, best, agents, sampler, seed=int(rng.integers(2**31 - 1)))
         stats["qubo_last_penalties"] = res.penalties
         if res.assign is None:
-            return False, None
+            return np.inf, None
         stats["qubo_feasible"] += 1
-        cand_plan = state.best.copy()
+        cand_plan = best.copy()
         cand_plan[res.tasks] = res.assign
-        val = score(W, D, beta, cand_plan, m)
-        if val < state.f[1] - 1e-9:
-            stats["qubo_accepted"] += 1
-            state.f[1] = val
-            state.best[:] = cand_plan
-            return True, cand_plan
-        return False, cand_plan
+        return float(score(W, D, beta, cand_plan, m)), cand_plan
 
     def _assignment_solution(
         self,
