@@ -301,36 +301,36 @@ def tabu_search(
                     break
                 if a2 == a1 or tabu[i1, a2] > it:
                     continue
-                for t2 in range(cnt[a2]):
-                    i2 = members[a2, t2]
+                for q2 in range(cnt[a2]):
+                    i2 = members[a2, q2]
                     if W[i2, a1] == np.inf or tabu[i2, a1] > it:
                         continue
-                        u1 = used[a1] - L[i1, a1] + L[i2, a1]
-                        u2 = used[a2] - L[i2, a2] + L[i1, a2]
-                        dov = (
-                            _ov(u1, cap[a1])
-                            - _ov(used[a1], cap[a1])
-                            + _ov(u2, cap[a2])
-                            - _ov(used[a2], cap[a2])
-                        )
-                        dobj = W[i1, a2] + W[i2, a1] - W[i1, a1] - W[i2, a2]
-                        if beta != 0.0:
-                            t1 = s1
-                            t2 = s2
-                            if a1 < m:
-                                nb = busy[a1] - D[i1, a1] + D[i2, a1]
-                                t1 += nb - busy[a1]
-                                t2 += nb * nb - busy[a1] ** 2
-                            if a2 < m:
-                                nb = busy[a2] - D[i2, a2] + D[i1, a2]
-                                t1 += nb - busy[a2]
-                                t2 += nb * nb - busy[a2] ** 2
-                            dobj += beta * ((t2 / m - (t1 / m) ** 2) - var_now)
-                        d = dobj + alpha * dov
-                        if d < bd - 1e-12:
-                            bd = d
-                            ties = 1
-                            bk, bi, bj, bi2, bobj, bov = 2, i1, a2, i2, dobj, dov
+                    u1 = used[a1] - L[i1, a1] + L[i2, a1]
+                    u2 = used[a2] - L[i2, a2] + L[i1, a2]
+                    dov = (
+                        _ov(u1, cap[a1])
+                        - _ov(used[a1], cap[a1])
+                        + _ov(u2, cap[a2])
+                        - _ov(used[a2], cap[a2])
+                    )
+                    dobj = W[i1, a2] + W[i2, a1] - W[i1, a1] - W[i2, a2]
+                    if beta != 0.0:
+                        t1 = s1
+                        t2 = s2
+                        if a1 < m:
+                            nb = busy[a1] - D[i1, a1] + D[i2, a1]
+                            t1 += nb - busy[a1]
+                            t2 += nb * nb - busy[a1] ** 2
+                        if a2 < m:
+                            nb = busy[a2] - D[i2, a2] + D[i1, a2]
+                            t1 += nb - busy[a2]
+                            t2 += nb * nb - busy[a2] ** 2
+                        dobj += beta * ((t2 / m - (t1 / m) ** 2) - var_now)
+                    d = dobj + alpha * dov
+                    if d < bd - 1e-12:
+                        bd = d
+                        ties = 1
+                        bk, bi, bj, bi2, bobj, bov = 2, i1, a2, i2, dobj, dov
         if bk == 0:
             break
         # ---- apply

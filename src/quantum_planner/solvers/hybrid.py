@@ -104,6 +104,7 @@ class HybridSolver:
         stall_iterations: int = 500,
         kick: float = 0.01,
         qubo_share: float = 0.15,
+        swap_samples: int | None = None,
     ) -> None:
         """``max_iterations`` bounds the local search (deterministic runs); time still caps it.
 
@@ -122,6 +123,7 @@ class HybridSolver:
         self.stall_iterations = stall_iterations
         self.kick = kick
         self.qubo_share = qubo_share
+        self.swap_samples = swap_samples
         self.stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ API
@@ -275,7 +277,7 @@ class HybridSolver:
             steps = self.chunk if iters_left is None else min(self.chunk, iters_left)
             # swap samples: about 40,000 pair evaluations per iteration
             per_sample = max(1, self.candidates_k * n // max(m, 1))
-            swaps = min(n, 400, max(10, 40_000 // per_sample))
+            swaps = self.swap_samples or min(n, 400, max(10, 40_000 // per_sample))
             args = (
                 W, L, D, cap, beta, m,
                 state.assign, state.used, state.busy, state.tabu, state.best, state.f,
