@@ -194,3 +194,24 @@ def test_scheduling_with_deadlines_and_capacity_is_valid() -> None:
     sol = HybridSolver().solve(problem, time_limit=5, seed=0)
     assert validate(problem, sol) == []
     assert sol.interval_of("late")[1] <= 2
+
+
+def test_kernel_swap_move_exchanges_two_tasks() -> None:
+    from quantum_planner.solvers.gap_search import TabuState, candidates, tabu_search
+
+    # two full agents; only exchanging the tasks improves, a shift would overflow
+    W = np.array([[5.0, 1.0, np.inf], [1.0, 5.0, np.inf]])
+    L = np.ones((2, 3))
+    L[:, 2] = 0.0
+    D = np.ones((2, 3))
+    cap = np.array([1.0, 1.0, np.inf])
+    state = TabuState(W, L, D, cap, np.array([0, 1]))
+    state.f[0] = 1e9  # overflow is prohibitive: one iteration must pick the swap
+    state.f[1] = 10.0
+    cand = candidates(W, 2)
+    tabu_search(
+        W, L, D, cap, 0.0, 2, state.assign, state.used, state.busy, state.tabu, state.best,
+        state.f, cand, state.members, state.cnt, state.pos, 1, 2, 0,
+    )  # fmt: skip
+    assert list(state.assign) == [1, 0]
+    assert state.f[1] == pytest.approx(2.0)
