@@ -192,3 +192,46 @@ def test_python_dash_m_works() -> None:
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
     assert r.returncode == 0 and r.stdout.startswith("quantum-planner ")
+
+
+def test_broken_plugin_is_skipped_with_a_warning(monkeypatch, capsys) -> None:
+    import importlib
+
+    from quantum_planner import cli
+
+    real = importlib.import_module
+
+    def fake(name, *a, **kw):
+        if name == "quantum_planner.jobs.cli":
+            raise RuntimeError("bad plugin")
+        if name == "quantum_planner.service.cli":
+            raise ImportError("not installed")
+        return real(name, *a, **kw)
+
+    monkeypatch.setattr(cli.importlib, "import_module", fake)
+    cli._register_plugins(cli.typer.Typer())
+    err = capsys.readouterr().err
+    assert "quantum_planner.jobs.cli" in err and "bad plugin" in err
+    assert "service" not in err  # missing modules are skipped silently
+
+
+@pytest.mark.benchmarks
+@pytest.mark.parametrize(
+    ("fmt", "rel", "extra"),
+    [
+        ("gap", "gap/orlib/gap1.txt", ["--instance", "2"]),
+        ("fjsp", "fjsp/brandimarte/mk01.fjs", []),
+    ],
+)
+def test_solve_benchmark_formats(fmt: str, rel: str, extra: list[str]) -> None:
+    from quantum_planner.benchmarks import load_fjsp, load_gap
+    from quantum_planner.benchmarks.loaders import benchmarks_dir
+
+    path = benchmarks_dir() / rel
+    if not path.is_file():
+        pytest.skip(f"{path} not present")
+    r = run("solve", str(path), "--format", fmt, "--json", "--time-limit", "2", *extra)
+    assert r.exit_code == 0, r.stderr
+    sol = Solution.model_validate_json(r.stdout)
+    problem = load_gap(path, instance=2) if fmt == "gap" else load_fjsp(path)
+    assert sol.feasible and validate(problem, sol) == []

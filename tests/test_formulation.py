@@ -22,6 +22,9 @@ from quantum_planner.scheduling import build_schedule
 
 
 def _feasible(problem: Problem, assign: dict[str, str], sched) -> bool:
+    for t in assign:
+        if any(d not in assign for d in problem.prerequisites(t)):
+            return False  # a done task's prerequisites must be done
     for a in problem.agents:
         mine = [t for t, ag in assign.items() if ag == a.id]
         used = sum(problem.task(t).load_on(a.id) for t in mine)
@@ -328,3 +331,70 @@ def test_bqm_builds_fast_for_a_medium_instance():
     bqm = b.bqm
     assert time.perf_counter() - t0 < 2.0
     assert sum(1 for v in bqm.variables if v[0] == "x") == 1000
+
+
+def test_too_large_models_are_refused_before_building():
+    from quantum_planner.errors import BackendUnavailableError
+
+    agents = [Agent(f"a{i}", capacity=5) for i in range(4)]
+    tasks = [Task(f"t{j}", loads={a.id: 1 for a in agents}) for j in range(60)]
+    p = Problem(agents=agents, tasks=tasks, objective="minimize_cost")
+    with pytest.raises(BackendUnavailableError) as err:
+        QUBOBuilder(p, max_interactions=1000)
+    assert err.value.code == "backend_unavailable" and "interactions" in err.value.message
+    assert QUBOBuilder(p).n_x == 240
+
+
+def test_long_horizon_gets_a_coarse_grid_that_stays_feasible():
+    agents = [Agent("a0"), Agent("a1")]
+    tasks = [
+        Task("t0", duration=130),
+        Task("t1", duration=70, dependencies=["t0"]),
+        Task("t2", duration=95),
+        Task("t3", duration=40, dependencies=["t2"]),
+    ]
+    p = Problem(agents=agents, tasks=tasks, objective="minimize_makespan")
+    b = QUBOBuilder(p, max_slots=20)
+    assert b.mode == "time" and b.time_unit > 1
+    assert b.horizon <= 40
+    assert any("rounded up" in n for n in b.notes)
+    # a plan on the grid decodes to a feasible plan in real time, no later than the grid
+    plan = {"t0": "a0", "t1": "a0", "t2": "a1", "t3": "a1"}
+    u = b.time_unit
+    starts = {"t0": 0, "t1": math.ceil(130 / u) * u, "t2": 0, "t3": math.ceil(95 / u) * u}
+    sample = b.encode(plan, starts)
+    x = b.x_matrix([sample])[0]
+    assert all(v == 0 for v in b.violations(x).values())
+    sol = decode(b, x, do_repair=False)
+    assert sol.feasible and sol.makespan == 200.0
+
+
+def test_optional_prerequisite_of_a_done_task_is_done():
+    # t0 is optional and costs something, but mandatory t1 needs it: the optimum does both
+    agents = [Agent("a0"), Agent("a1")]
+    tasks = [
+        Task("t0", optional=True, costs={"a0": 3, "a1": 4}),
+        Task("t1", dependencies=["t0"], costs={"a0": 1, "a1": 2}),
+        Task("t2", optional=True, costs={"a0": 1, "a1": 1}),
+    ]
+    p = Problem(agents=agents, tasks=tasks, objective="minimize_cost")
+    b = QUBOBuilder(p)
+    assert b.mode == "assignment" and "precedence" in b.penalties
+    key, feasible = ground_state_key(b)
+    assert feasible and key == (4.0,) == brute_force(p)
+    # repair adds the missing prerequisite
+    assert repair(p, {"t1": "a0"}) == {"t1": "a0", "t0": "a0"}
+
+
+def test_lagrangian_capacity_has_no_slack_and_prices_loads():
+    agents = [Agent("a0", capacity=2), Agent("a1", capacity=2)]
+    tasks = [Task(f"t{j}", loads={"a0": 1, "a1": 2}, costs={"a0": 1, "a1": 3}) for j in range(3)]
+    p = Problem(agents=agents, tasks=tasks, objective="minimize_cost")
+    b = QUBOBuilder(p, capacity="lagrangian")
+    assert not any(v[0] == "slack" for v in b.labels) and "capacity_limit" not in b.penalties
+    x = b.x_matrix([b.encode({"t0": "a0", "t1": "a0", "t2": "a0"})])[0]
+    assert b.violations(x)["capacity_limit"] == 1.0  # load 3 on capacity 2
+    assert list(b.overflow(x)) == [1.0, 0.0]
+    before = b.bqm.get_linear(("x", "t0", "a0"))
+    b.set_multipliers(np.array([5.0, 0.0]), np.array([0.0, 0.0]))
+    assert b.bqm.get_linear(("x", "t0", "a0")) == pytest.approx(before + 5.0)

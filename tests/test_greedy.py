@@ -214,10 +214,91 @@ def test_fast_evaluator_agrees_with_build_schedule_and_plan_key() -> None:
     rng = random.Random(0)
     p = random_problem(25, 4, seed=9, time_horizon=60)
     ev = _Evaluator(p)
-    for _ in range(30):
+    for i in range(60):
+        insert = i % 2 == 1  # both list-scheduling modes
         assignments = {t.id: rng.choice(p.agents).id for t in p.tasks if rng.random() < 0.9}
         rank = {t: rng.random() for t in assignments}
         order = sorted(assignments, key=rank.get)
-        schedule = build_schedule(p, assignments, order)
-        assert ev.key(assignments, rank) == plan_key(p, assignments, schedule)
-        assert build_schedule(p, assignments, ev.sequence(assignments, rank)) == schedule
+        schedule = build_schedule(p, assignments, order, insert=insert)
+        assert ev.key(assignments, rank, insert=insert) == plan_key(p, assignments, schedule)
+        seq = ev.sequence(assignments, rank)
+        assert build_schedule(p, assignments, seq, insert=insert) == schedule
+
+
+def test_additive_scores_agree_with_plan_key() -> None:
+    """Where order cannot matter, O(1) move scores equal the full evaluation."""
+    import random
+
+    from quantum_planner.scheduling import build_schedule
+    from quantum_planner.solvers.greedy import _Additive, _Evaluator, _timing_matters
+
+    rng = random.Random(1)
+    p = Problem(
+        agents=[Agent(f"a{i}", capacity=rng.randint(2, 6), cost_rate=i + 1) for i in range(4)],
+        tasks=[
+            Task(f"t{j}", load=rng.randint(1, 3), duration=rng.randint(1, 5),
+                 priority=rng.randint(0, 9), optional=j % 3 == 0)
+            for j in range(12)
+        ],
+        objective=["balance_load", "minimize_cost", "maximize_priority"],
+    )  # fmt: skip
+    assert not _timing_matters(p)
+    ev = _Evaluator(p)
+    st = _Additive(p, {t.id: rng.choice(p.agents).id for t in p.tasks}, ev)
+    for _ in range(200):
+        t = rng.choice(p.tasks).id
+        src = st.assign.get(t)
+        dst = None if (t.endswith(("0", "3", "6", "9")) and rng.random() < 0.3) else (
+            rng.choice(p.agents).id
+        )  # fmt: skip
+        if src == dst:
+            continue
+        change = [(t, src, dst)]
+        key = st.score(change)
+        st.apply(change, key)
+        full = plan_key(p, st.assign, build_schedule(p, st.assign))
+        assert key == full[:-1] and full[-1] == 0.0
+
+
+def test_gap_like_problem_solved_to_optimum_fast() -> None:
+    import itertools
+    import random
+
+    rng = random.Random(4)
+    p = Problem(
+        agents=[Agent(f"a{i}", capacity=9) for i in range(3)],
+        tasks=[
+            Task(f"t{j}", loads={f"a{i}": rng.randint(1, 5) for i in range(3)},
+                 costs={f"a{i}": rng.randint(1, 20) for i in range(3)})
+            for j in range(8)
+        ],
+        objective="minimize_cost",
+    )  # fmt: skip
+    best = min(
+        sum(t.costs[a] for t, a in zip(p.tasks, choice, strict=True))
+        for choice in itertools.product([a.id for a in p.agents], repeat=len(p.tasks))
+        if all(
+            sum(t.load_on(a) for t, x in zip(p.tasks, choice, strict=True) if x == a) <= 9
+            for a in ("a0", "a1", "a2")
+        )
+    )
+    sol = LocalSearchSolver().solve(p, time_limit=5, seed=0)
+    assert validate(p, sol) == [] and sol.objectives["minimize_cost"] == best
+
+
+def test_kicks_toggle_optional_tasks() -> None:
+    # balance is best (0.25) only by doing the optional t2 AND moving two tasks:
+    # a0 = {t2, t3} (7), a1 = {t0, t1, t4} (8); no single move reaches it
+    p = Problem(
+        agents=[Agent("a0", skills=["x"], capacity=2), Agent("a1", skills=["x", "y"])],
+        tasks=[
+            Task("t0", required_skills=["x"], duration=4),
+            Task("t1", duration=2, dependencies=["t0"]),
+            Task("t2", required_skills=["x"], duration=5, dependencies=["t1"], optional=True),
+            Task("t3", required_skills=["x"], duration=2, dependencies=["t0"]),
+            Task("t4", duration=2),
+        ],
+        objective="balance_load",
+    )
+    sol = LocalSearchSolver().solve(p, time_limit=5, seed=0)
+    assert validate(p, sol) == [] and sol.objectives["balance_load"] == 0.25

@@ -21,10 +21,14 @@ from quantum_planner.errors import FormatError
 from quantum_planner.model import Objective
 
 ROOT = benchmarks_dir()
-needs_benchmarks = pytest.mark.skipif(
+_skip_absent = pytest.mark.skipif(
     not (ROOT / "gap").is_dir(), reason=f"benchmarks not found at {ROOT}"
 )
-pytestmark = pytest.mark.benchmarks
+
+
+def needs_benchmarks(test):
+    """Mark a test as reading ../shared/benchmarks and skip it when they are absent."""
+    return pytest.mark.benchmarks(_skip_absent(test))
 
 
 def _n_jobs(problem) -> int:

@@ -188,11 +188,15 @@ def test_budget_is_shared_along_the_chain(fake_solvers, snippet_problem) -> None
 
     register_solver("sleeper", Sleeper)
     try:
-        with pytest.raises(SolverError) as e:
-            QuantumTaskPlanner(backend="sleeper", fallback="greedy").solve(
-                snippet_problem, time_limit=0.2
-            )
-        assert [a["outcome"] for a in e.value.details["backends_tried"]] == ["failed", "timeout"]
+        # the failover executor keeps a share of the budget for the fallback (backends
+        # layer, QP_FAILOVER_RESERVE_FRACTION), so greedy still serves within the limit
+        t0 = time.monotonic()
+        sol = QuantumTaskPlanner(backend="sleeper", fallback="greedy").solve(
+            snippet_problem, time_limit=0.2
+        )
+        assert time.monotonic() - t0 < 0.2 + 0.05
+        assert [a.outcome for a in sol.backends_tried] == ["failed", "success"]
+        assert sol.backends_tried[0].seconds < 0.2 * 0.8
     finally:
         _EXTRA.pop("sleeper", None)
 
@@ -224,3 +228,67 @@ def test_solution_round_trip_after_planner(team_problem: Problem) -> None:
     sol = QuantumTaskPlanner().solve(team_problem)
     assert Solution.from_json(sol.to_json()) == sol
     assert validate(team_problem, Solution.from_json(sol.to_json())) == []
+
+
+def test_readme_python_block_runs_unchanged() -> None:
+    """The README's quick start is the issue's snippet; run it as printed."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert 'planner = QuantumTaskPlanner(backend="auto", fallback="simulated_annealing")' in code
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["sol"].schedule == {"a1": {"fix": (0.0, 2.0)}}
+
+
+@pytest.mark.parametrize("name", ["team", "worked", "gap_small", "shop"])
+def test_examples_solve_feasibly(name: str) -> None:
+    from conftest import EXAMPLES
+
+    p = Problem.load(EXAMPLES / f"{name}.json")
+    sol = QuantumTaskPlanner().solve(p, time_limit=10)
+    assert sol.feasible and validate(p, sol) == [] and sol.wall_time < 3
+
+
+def test_worked_example_matches_docs() -> None:
+    """docs/MODEL.md quotes this plan and these values."""
+    from conftest import EXAMPLES
+
+    p = Problem.load(EXAMPLES / "worked.json")
+    sol = QuantumTaskPlanner().solve(p)
+    assert sol.unassigned == ["docs"]
+    assert sol.objectives == {
+        "minimize_makespan": 6.0,
+        "maximize_priority": 18.0,
+        "balance_load": 0.0,
+        "minimize_cost": 120.0,
+    }
+    assert sol.schedule == {
+        "ana": {"clean": (2.0, 5.0), "report": (5.0, 6.0)},
+        "ben": {"extract": (0.0, 2.0), "dashboard": (2.0, 4.0)},
+    }
+
+
+def test_gap_example_reaches_brute_force_optimum() -> None:
+    import itertools
+
+    from conftest import EXAMPLES
+
+    p = Problem.load(EXAMPLES / "gap_small.json")
+    best = float("inf")
+    for choice in itertools.product([a.id for a in p.agents], repeat=len(p.tasks)):
+        used: dict[str, float] = {}
+        cost = 0.0
+        for t, a in zip(p.tasks, choice, strict=True):
+            used[a] = used.get(a, 0) + t.load_on(a)
+            cost += t.costs[a]
+        if all(used[a.id] <= a.capacity for a in p.agents if a.id in used):
+            best = min(best, cost)
+    assert QuantumTaskPlanner().solve(p).objectives["minimize_cost"] == best
+
+
+def test_tiny_time_limit_still_returns_the_greedy_plan(team_problem: Problem) -> None:
+    t0 = time.monotonic()
+    sol = QuantumTaskPlanner().solve(team_problem, time_limit=0.001)
+    assert sol.feasible and time.monotonic() - t0 < 0.5

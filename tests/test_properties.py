@@ -71,23 +71,9 @@ def problems(draw, max_tasks: int = 7, max_agents: int = 4) -> Problem:
 
 
 def _feasible_by_brute_force(problem: Problem) -> bool:
-    """Every assignment (or leaving an optional task out) x every order, semi-active schedules.
-
-    Semi-active schedules over all orders include a feasible plan whenever one exists
-    (release times, deadlines and precedence are all regular constraints).
-    """
-    options = [
-        [a.id for a in problem.agents] + ([None] if t.optional else []) for t in problem.tasks
-    ]
-    ids = [t.id for t in problem.tasks]
-    for choice in itertools.product(*options):
-        assignments = {t: a for t, a in zip(ids, choice, strict=True) if a is not None}
-        for order in itertools.permutations(assignments):
-            schedule = build_schedule(problem, assignments, list(order))
-            sol = make_solution(problem, assignments, schedule, backend="brute")
-            if not validate(problem, sol):
-                return True
-    return False
+    """Semi-active schedules over all orders include a feasible plan whenever one exists
+    (release times, deadlines and precedence are all regular constraints)."""
+    return _brute_force_best(problem) is not None
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
@@ -113,3 +99,62 @@ def test_never_reports_infeasible_when_a_plan_exists(problem: Problem) -> None:
     except InfeasibleProblemError:
         event("reported infeasible")
         assert not _feasible_by_brute_force(problem)
+
+
+def _brute_force_best(problem: Problem) -> tuple[float, ...] | None:
+    """Best objective key over every assignment (or leaving an optional task out) and
+    every order, as semi-active schedules; None if no plan is valid."""
+    from quantum_planner.objectives import objective_key
+
+    best = None
+    options = [
+        [a.id for a in problem.agents] + ([None] if t.optional else []) for t in problem.tasks
+    ]
+    for choice in itertools.product(*options):
+        assignments = {t.id: a for t, a in zip(problem.tasks, choice, strict=True) if a}
+        for order in itertools.permutations(assignments):
+            schedule = build_schedule(problem, assignments, list(order))
+            sol = make_solution(problem, assignments, schedule, backend="brute")
+            if not validate(problem, sol):
+                key = objective_key(problem, sol.objectives)
+                best = key if best is None or key < best else best
+    return best
+
+
+def test_local_search_reaches_the_optimum_on_tiny_problems() -> None:
+    """A fixed sample (deterministic): 4 tasks, 2 agents, every objective kind."""
+    import random
+
+    from quantum_planner.objectives import objective_key
+    from quantum_planner.solvers.greedy import LocalSearchSolver
+
+    rng = random.Random(2)
+    objectives = [*OBJECTIVES, ["maximize_priority", "minimize_makespan"]]
+    checked = 0
+    for i in range(40):
+        agents = [
+            Agent(f"a{k}", skills=rng.sample(SKILLS[:2], rng.randint(1, 2)),
+                  capacity=rng.choice([None, 2, 3]), cost_rate=rng.randint(0, 3))
+            for k in range(2)
+        ]  # fmt: skip
+        tasks = [
+            Task(f"t{j}", required_skills=rng.sample(SKILLS[:2], rng.randint(0, 1)),
+                 duration=rng.randint(1, 6), priority=rng.randint(1, 5),
+                 dependencies=[f"t{d}" for d in rng.sample(range(j), min(j, rng.randint(0, 1)))],
+                 optional=rng.random() < 0.25)
+            for j in range(4)
+        ]  # fmt: skip
+        try:
+            p = Problem(agents=agents, tasks=tasks, objective=objectives[i % len(objectives)],
+                        time_horizon=rng.choice([None, 12, 20]))  # fmt: skip
+        except ProblemError:
+            continue
+        best = _brute_force_best(p)
+        if best is None:
+            continue
+        sol = LocalSearchSolver().solve(p, time_limit=5, seed=0)
+        assert validate(p, sol) == []
+        got = objective_key(p, sol.objectives)
+        assert [round(x, 6) for x in got] == [round(x, 6) for x in best], p.model_dump_json()
+        checked += 1
+    assert checked >= 25

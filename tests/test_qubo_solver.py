@@ -7,6 +7,8 @@ import time
 
 import dimod
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quantum_planner.benchmarks import benchmarks_dir, load_instance
 from quantum_planner.model import Agent, Problem, Solution, Task, TimeWindowTask
@@ -107,7 +109,8 @@ def test_solvers_return_valid_plans(solver_cls, make):
     sol = solver.solve(p, time_limit=5, seed=3)
     assert_valid(p, sol)
     assert sol.backend_used == solver_cls.name
-    assert sol.penalties and all(w > 0 for w in sol.penalties.values())
+    assert sol.penalties["assignment"] > 0
+    assert all(w >= 0 for w in sol.penalties.values())
     assert sol.seed == 3
 
 
@@ -180,9 +183,98 @@ def test_time_limit_honoured():
     assert sol.assignments
 
 
+@pytest.mark.benchmarks
 @pytest.mark.skipif(not (benchmarks_dir() / "gap").is_dir(), reason="benchmarks absent")
 def test_gap_benchmark_plan_is_valid():
     p = load_instance("gap", "gap1-1")
     sol = SimulatedAnnealingQUBOSolver().solve(p, time_limit=5, seed=0)
     assert_valid(p, sol)
     assert sol.objectives["minimize_cost"] >= 261  # the proven optimum
+
+
+@pytest.mark.parametrize("solver_cls", [SimulatedAnnealingQUBOSolver, TabuQUBOSolver])
+def test_edge_problems(solver_cls):
+    empty = Problem(agents=[Agent("a")], tasks=[])
+    sol = solver_cls().solve(empty, time_limit=2, seed=0)
+    assert sol.assignments == {} and sol.feasible
+    frac = Problem(
+        agents=[Agent("a", capacity=1.5), Agent("b", capacity=1.0)],
+        tasks=[
+            Task("t", load=0.5, duration=1.5),
+            Task("u", load=1.0, duration=0.25),
+            Task("v", load=0.7),
+        ],
+        objective="balance_load",
+    )
+    assert_valid(frac, solver_cls().solve(frac, time_limit=2, seed=0))
+    horizon = Problem(
+        agents=[Agent("a"), Agent("b")],
+        tasks=[Task("t", duration=3), Task("u", duration=2), Task("v", duration=2)],
+        objective="minimize_cost",
+        time_horizon=4,
+    )
+    sol = solver_cls().solve(horizon, time_limit=2, seed=0)
+    assert_valid(horizon, sol)
+    assert "horizon" in sol.penalties
+
+
+@st.composite
+def small_problems(draw):
+    n_agents = draw(st.integers(1, 3))
+    agents = [
+        Agent(
+            f"a{i}",
+            skills=draw(st.lists(st.sampled_from(["s0", "s1"]), unique=True)),
+            capacity=draw(st.one_of(st.none(), st.integers(1, 4))),
+        )
+        for i in range(n_agents)
+    ]
+    agents[0] = agents[0].model_copy(update={"skills": ["s0", "s1"]})
+    tasks = []
+    for j in range(draw(st.integers(1, 5))):
+        deps = [f"t{k}" for k in range(j) if draw(st.booleans())][:1]
+        duration = draw(st.integers(1, 3))
+        window = draw(st.booleans())
+        kw = {}
+        if window:
+            es = draw(st.integers(0, 4))
+            kw = {"earliest_start": es, "latest_finish": es + duration + draw(st.integers(0, 6))}
+        tasks.append(
+            Task(
+                f"t{j}",
+                required_skills=draw(st.lists(st.sampled_from(["s0", "s1"]), max_size=1)),
+                duration=duration,
+                dependencies=deps,
+                optional=draw(st.booleans()),
+                priority=draw(st.integers(0, 5)),
+                costs={a.id: draw(st.integers(0, 4)) for a in agents},
+                **kw,
+            )
+        )
+    objective = draw(
+        st.sampled_from(["minimize_makespan", "minimize_cost", "balance_load", "maximize_priority"])
+    )
+    return Problem(agents=agents, tasks=tasks, objective=objective, time_horizon=30)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(small_problems())
+def test_feasible_flag_is_truthful_on_random_problems(problem):
+    sol = SimulatedAnnealingQUBOSolver(num_reads=4, num_sweeps=200).solve(
+        problem, time_limit=5, seed=0
+    )
+    found = hard_violations(problem, sol)
+    assert sol.feasible == (found == []), found
+    if validate is not None:
+        assert (validate(problem, sol) == []) == sol.feasible
+
+
+@pytest.mark.parametrize("capacity", ["slack", "lagrangian"])
+def test_both_capacity_encodings_give_valid_plans(capacity):
+    p = capacitated()
+    sol = SimulatedAnnealingQUBOSolver(builder_options={"capacity": capacity}).solve(
+        p, time_limit=5, seed=2
+    )
+    assert_valid(p, sol)
+    assert sol.metadata["qubo"]["capacity"] == capacity
+    assert ("capacity_limit" in sol.penalties) == (capacity == "slack")

@@ -17,6 +17,7 @@ import contextlib
 import importlib
 import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -130,14 +131,24 @@ def _progress(enabled: bool) -> Iterator[Any]:
     if not enabled:
         yield None
         return
-    console = _stderr()
-    with console.status("solving...") as status:
+    line = _StatusLine()
+    with _stderr().status(line):
+        yield line.update
 
-        def update(p: Any) -> None:
-            best = f", best {p.best:g}" if p.best is not None else ""
-            status.update(f"solving... {p.elapsed:.1f}s{best} {p.message}")
 
-        yield update
+class _StatusLine:
+    """Rendered on every spinner refresh, so the clock runs between progress reports."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.text = ""
+
+    def update(self, p: Any) -> None:
+        best = f"best {p.best:g}, " if p.best is not None else ""
+        self.text = f"{best}{p.message}"
+
+    def __rich__(self) -> str:
+        return f"solving... {time.monotonic() - self.t0:.1f}s {self.text}"
 
 
 @app.command()
@@ -267,6 +278,9 @@ def _register_plugins(target: typer.Typer) -> None:
             module = importlib.import_module(name)
         except ImportError:
             continue  # that part (or its extra) is not installed
+        except Exception as e:  # a broken plugin must not take the core commands down
+            typer.echo(f"warning: commands of {name} not loaded: {type(e).__name__}: {e}", err=True)
+            continue
         register = getattr(module, "register", None)
         if callable(register):
             register(target)

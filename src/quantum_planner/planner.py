@@ -20,19 +20,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from quantum_planner.errors import (
+    BackendDisabledError,
+    BackendUnavailableError,
     InfeasibleProblemError,
     PlannerError,
     SolverError,
+    SolveTimeoutError,
     UnknownBackendError,
 )
 from quantum_planner.model import Agent, BackendAttempt, Problem, Solution, Task
 from quantum_planner.solvers.base import ProgressCallback
-from quantum_planner.solvers.registry import get_solver, solver_names
-from quantum_planner.validate import check
+from quantum_planner.solvers.registry import solver_names
 
 __all__ = ["QuantumTaskPlanner", "resolve_auto"]
-
-_MIN_SLICE = 0.01  # seconds: a backend offered less than this is not started
 
 
 def resolve_auto(problem: Problem, time_limit: float) -> tuple[list[str], str]:
@@ -56,9 +56,12 @@ def _as_chain(fallback: str | Sequence[str] | None) -> list[str]:
 
 
 def _known(name: str) -> None:
-    if name != "auto" and name not in solver_names():
+    from quantum_planner.backends import list_backends
+
+    known = [*solver_names(), *(n for n in list_backends() if n not in solver_names())]
+    if name != "auto" and name not in known:
         raise UnknownBackendError(
-            f"unknown backend {name!r}; use 'auto' or one of: {', '.join(solver_names())}",
+            f"unknown backend {name!r}; use 'auto' or one of: {', '.join(known)}",
             field="backend",
         )
 
@@ -235,63 +238,37 @@ def _run_chain(
     warm_start: Solution | None,
     stop: threading.Event | None,
 ) -> Solution | None:
-    """Try each backend in turn within the shared deadline; first valid plan wins.
+    """Run ``names`` through the backends layer's failover executor within the deadline.
 
-    Appends one :class:`BackendAttempt` per backend to ``attempts`` and returns the
-    first valid plan, else the invalid plan with fewest violations, else ``None``.
-    (The backends layer replaces this with a failover executor.)
+    The executor skips disabled backends and open circuit breakers, bounds each
+    backend's time, retries transient errors, validates every candidate and alerts on
+    failovers (see :mod:`quantum_planner.backends.failover`). Appends one
+    :class:`BackendAttempt` per backend to ``attempts`` and returns the first valid
+    plan, else the invalid plan with fewest violations, else ``None``.
     """
-    best: Solution | None = None
-    for name in names:
-        started = time.monotonic()
-        remaining = deadline - started
-        if remaining < _MIN_SLICE or (stop is not None and stop.is_set()):
-            attempts.append(BackendAttempt(backend=name, outcome="timeout", reason="no time left"))
-            continue
-        try:
-            solver = get_solver(name, **planner.options.get(name, {}))
-            raw = solver.solve(
-                problem,
-                time_limit=remaining,
-                seed=seed,
-                warm_start=warm_start,
-                progress=progress,
-                stop=stop,
-            )
-        except Exception as e:  # any failure of one backend is recorded; the next serves
-            attempts.append(
-                BackendAttempt(
-                    backend=name,
-                    outcome="failed",
-                    reason=_describe(e),
-                    seconds=time.monotonic() - started,
-                )
-            )
-            continue
-        seconds = time.monotonic() - started
-        candidate = check(problem, raw.model_copy(update={"backend_used": name}))
-        if candidate.feasible:
-            attempts.append(BackendAttempt(backend=name, outcome="success", seconds=seconds))
-            return candidate
-        attempts.append(
-            BackendAttempt(
-                backend=name,
-                outcome="invalid",
-                reason=_summary(candidate),
-                seconds=seconds,
-            )
+    from quantum_planner.backends import FailoverExecutor
+    from quantum_planner.backends.local import SolverBackend
+
+    chain: list[Any] = [
+        SolverBackend(n, **planner.options[n]) if planner.options.get(n) else n for n in names
+    ]
+    try:
+        sol = FailoverExecutor().solve(
+            problem,
+            chain,
+            time_limit=max(0.0, deadline - time.monotonic()),
+            seed=seed,
+            warm_start=warm_start,
+            stop=stop,
+            progress=progress,
+            # one backend named and no fallback: the caller asked for that backend only
+            last_resort=None if planner.backend != "auto" and not planner.fallback else "",
         )
-        if best is None or len(candidate.violations) < len(best.violations):
-            best = candidate
-    return best
-
-
-def _describe(e: Exception) -> str:
-    if isinstance(e, PlannerError):
-        return f"{e.code}: {e.message}"
-    if isinstance(e, ImportError):
-        return f"not installed or not importable: {e}"
-    return f"{type(e).__name__}: {e}"
+    except BackendUnavailableError as e:
+        attempts.extend(BackendAttempt(**a) for a in e.details.get("attempts", []))
+        return getattr(e, "best_invalid", None)
+    attempts.extend(sol.backends_tried)
+    return sol
 
 
 def _summary(sol: Solution, limit: int = 5) -> str:
@@ -306,6 +283,22 @@ def _no_plan(best: Solution | None, attempts: list[BackendAttempt]) -> PlannerEr
     tried = [a.model_dump() for a in attempts]
     if best is None:
         reasons = "; ".join(f"{a.backend} {a.outcome} ({a.reason})" for a in attempts)
+        outcomes = {a.outcome for a in attempts}
+        # say which kind of "no plan" it was, so callers (the HTTP API) can answer 503/504
+        if outcomes == {"skipped"}:
+            disabled = all("disabled" in (a.reason or "") for a in attempts)
+            cls = BackendDisabledError if disabled else BackendUnavailableError
+            return cls(
+                f"no backend could serve: {reasons}; enable one (switch_backend) or name "
+                "another backend",
+                backends_tried=tried,
+            )
+        if outcomes <= {"skipped", "timeout"} and "timeout" in outcomes:
+            return SolveTimeoutError(
+                f"no backend produced a plan within the time limit: {reasons}; raise the "
+                "time limit",
+                backends_tried=tried,
+            )
         return SolverError(f"no backend produced a plan: {reasons}", backends_tried=tried)
     return InfeasibleProblemError(
         f"no backend found a plan that satisfies every constraint; the best plan "

@@ -7,6 +7,7 @@ with the same code), but constraints stay constraints: no penalties, no slack bi
 * ``capacity[agent]``: ``sum(load * x) <= capacity`` (only where it can bind).
 * ``horizon[agent]`` (assignment mode): busy time fits the horizon / availability.
 * ``busy[agent,t]`` (time mode): at most one task runs on ``agent`` during slot ``t``.
+* ``done[task,prerequisite]``: a done task's optional prerequisite is done too.
 * ``precedence[task,prerequisite]`` (time mode): start of task >= end of prerequisite.
 * ``makespan[agent]`` (``makespan="exact"``): agent finish <= the makespan bits' value.
 """
@@ -66,6 +67,7 @@ def build_cqm(
                 rhs=a.capacity,
                 label=f"capacity[{a.id}]",
             )
+    _prerequisites_done(cqm, b)
     if b.mode == "assignment":
         _horizon(cqm, b)
     else:
@@ -97,6 +99,20 @@ def _horizon(cqm: dimod.ConstrainedQuadraticModel, b: QUBOBuilder) -> None:
         cqm.add_constraint_from_iterable(
             [(b.labels[i], b.duration[i]) for i in idx], "<=", rhs=hi - lo, label=f"horizon[{a.id}]"
         )
+
+
+def _prerequisites_done(cqm: dimod.ConstrainedQuadraticModel, b: QUBOBuilder) -> None:
+    """``done(task) <= done(prerequisite)`` where the prerequisite is optional."""
+    p = b.problem
+    index = {t.id: i for i, t in enumerate(p.tasks)}
+    for ti, t in enumerate(p.tasks):
+        after = b.task_vars[ti]
+        for dep in p.prerequisites(t.id):
+            if after.size == 0 or not p.tasks[index[dep]].optional:
+                continue
+            terms = [(b.labels[i], 1.0) for i in after]
+            terms += [(b.labels[i], -1.0) for i in b.task_vars[index[dep]]]
+            cqm.add_constraint_from_iterable(terms, "<=", rhs=0, label=f"done[{t.id},{dep}]")
 
 
 def _busy(cqm: dimod.ConstrainedQuadraticModel, b: QUBOBuilder) -> None:

@@ -123,9 +123,10 @@ def repair(problem: Problem, assignments: Mapping[str, str | Sequence[str]]) -> 
        the problem's objective); unknown tasks and ineligible agents are dropped.
     2. Agents over capacity (or over their busy-time budget: horizon,
        availability) shed tasks, largest load first, until they fit.
-    3. Unassigned mandatory tasks (hardest first) go to the best eligible agent
-       with room; under ``maximize_priority`` optional tasks are added by
-       priority where they fit.
+    3. Unassigned mandatory tasks and their prerequisites (hardest first) go to the
+       best eligible agent with room, else make room by moving one task elsewhere;
+       under ``maximize_priority`` optional tasks are added by priority where they fit.
+    4. Optional tasks whose prerequisites are not done are dropped.
     Tasks that fit nowhere stay unassigned (the plan then reports them).
     """
     budget = _Budget(problem)
@@ -153,7 +154,8 @@ def repair(problem: Problem, assignments: Mapping[str, str | Sequence[str]]) -> 
             budget.remove(problem.task(tid), a.id)
             del out[tid]
     # 3. place what is missing
-    missing = [t for t in problem.tasks if t.id not in out and not t.optional]
+    required = _required(problem)
+    missing = [t for t in problem.tasks if t.id not in out and t.id in required]
     missing.sort(key=lambda t: -min((t.load_on(a.id) for a in problem.agents), default=0.0))
     extra: list[Task] = []
     if problem.objectives[0] is Objective.MAXIMIZE_PRIORITY:
@@ -166,7 +168,51 @@ def repair(problem: Problem, assignments: Mapping[str, str | Sequence[str]]) -> 
             a = min(fits, key=lambda ag: budget.score(t, ag.id))
             out[t.id] = a.id
             budget.add(t, a.id)
+        elif t.id in required:
+            _eject(problem, budget, out, t)
+    # 4. a done task needs its prerequisites done: drop optional tasks that lack one
+    changed = True
+    while changed:
+        changed = False
+        for tid in list(out):
+            t = problem.task(tid)
+            if t.optional and any(d not in out for d in problem.prerequisites(tid)):
+                budget.remove(t, out.pop(tid))
+                changed = True
     return out
+
+
+def _required(problem: Problem) -> set[str]:
+    """Mandatory tasks and, transitively, their prerequisites (optional or not)."""
+    todo = [t.id for t in problem.tasks if not t.optional]
+    seen = set(todo)
+    while todo:
+        for d in problem.prerequisites(todo.pop()):
+            if d not in seen:
+                seen.add(d)
+                todo.append(d)
+    return seen
+
+
+def _eject(problem: Problem, budget: _Budget, out: dict[str, str], t: Task) -> bool:
+    """Make room for ``t`` by moving one task to another agent (a one-step ejection chain)."""
+    for a in sorted(problem.eligible_agents(t), key=lambda ag: budget.score(t, ag.id)):
+        for uid in [u for u, ag in out.items() if ag == a.id]:
+            u = problem.task(uid)
+            budget.remove(u, a.id)
+            if budget.fits(t, a.id):
+                budget.add(t, a.id)
+                dest = [
+                    b for b in problem.eligible_agents(u) if b.id != a.id and budget.fits(u, b.id)
+                ]
+                if dest:
+                    b = min(dest, key=lambda ag: budget.score(u, ag.id))
+                    budget.add(u, b.id)
+                    out[uid], out[t.id] = b.id, a.id
+                    return True
+                budget.remove(t, a.id)
+            budget.add(u, a.id)
+    return False
 
 
 class _Budget:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import dimod
 import numpy as np
 
-from quantum_planner.errors import InvalidValueError
+from quantum_planner.errors import BackendUnavailableError, InvalidValueError
 from quantum_planner.formulation.poly import Poly
 from quantum_planner.model import Objective, Problem
 
@@ -37,7 +37,7 @@ CONSTRAINT_KINDS = (
     "capacity_limit",  # sum of loads <= capacity (slack bits)
     "horizon",  # assignment mode: busy time fits the horizon / availability (slack bits)
     "overlap",  # time mode: an agent runs one task at a time
-    "precedence",  # time mode: a task starts after its prerequisites end
+    "precedence",  # prerequisites of a done task are done; time mode: and end before it
     "makespan_bound",  # makespan="exact": every agent's finish <= the makespan variable
 )
 
@@ -85,9 +85,13 @@ class QUBOBuilder:
         The problem.
     penalties:
         Overrides of the automatic weights, by kind (see :data:`CONSTRAINT_KINDS`).
-    time_slots:
-        Horizon in time units for time-indexed mode (default: ``problem.time_horizon``,
-        else the makespan of a quick list schedule, at least every finite deadline).
+    time_slots, time_unit, max_slots:
+        The time grid of time-indexed mode: ``time_slots`` slots over the horizon, or
+        slots of length ``time_unit``; by default one time unit per slot when the
+        horizon fits ``max_slots`` slots, coarser otherwise (see :meth:`_time_grid`).
+    max_variables, max_interactions:
+        Size limits: a model that would exceed them raises
+        :class:`~quantum_planner.errors.BackendUnavailableError` before it is built.
     mode:
         ``"assignment"`` (variables per task and agent), ``"time"`` (per task,
         agent and start slot) or ``"auto"``: time-indexed when tasks have time
@@ -96,6 +100,13 @@ class QUBOBuilder:
         Assignment mode only: ``"proxy"`` (sum of squared agent finish times, no
         extra variables) or ``"exact"`` (a binary-encoded makespan variable bounded
         below by every agent's finish time).
+    capacity:
+        ``"slack"`` (default): each capacity is an equality with slack bits, exact
+        under ``penalty_strategy="safe"``. ``"lagrangian"``: no slack; loads are
+        priced by per-agent multipliers ``lambda_a * load_a`` plus
+        ``rho_a * (load_a - capacity_a)**2`` (both start at 0 and are raised by the
+        solver where samples overflow, :meth:`set_multipliers`). Fewer variables and
+        a smoother landscape, but no ground-state guarantee.
     penalty_strategy:
         ``"local"`` (default): each weight is ``margin`` times the most one
         variable flip can change the objective, so a violation always costs
@@ -112,8 +123,13 @@ class QUBOBuilder:
         penalties: Mapping[str, float] | None = None,
         time_slots: int | None = None,
         *,
+        time_unit: float | None = None,
+        max_slots: int = 100,
+        max_variables: int = 200_000,
+        max_interactions: int = 20_000_000,
         mode: Mode = "auto",
         makespan: Literal["proxy", "exact"] = "proxy",
+        capacity: Literal["slack", "lagrangian"] = "slack",
         penalty_strategy: Literal["local", "safe"] = "local",
         margin: float = 1.5,
     ) -> None:
@@ -121,10 +137,21 @@ class QUBOBuilder:
         self.notes: list[str] = []
         self._task_index = {t.id: i for i, t in enumerate(problem.tasks)}
         self._agent_index = {a.id: i for i, a in enumerate(problem.agents)}
+        self.max_variables = int(max_variables)
+        self.max_interactions = int(max_interactions)
         self.mode: Literal["assignment", "time"] = self._resolve_mode(mode)
+        self.time_unit: float = 1.0
+        self.horizon: int | None = None
         self.makespan_encoding = makespan if self.mode == "assignment" else "end_time"
+        if capacity not in ("slack", "lagrangian"):
+            raise InvalidValueError(f"unknown capacity encoding {capacity!r}", field="capacity")
+        self.capacity_encoding = capacity
+        # lagrangian capacity: per binding agent (agent index, variables, loads, capacity)
+        self._lagrange_terms: list[tuple[int, np.ndarray, np.ndarray, float]] = []
+        self.multipliers = np.zeros(len(problem.agents))  # lambda per agent
+        self.rho = np.zeros(len(problem.agents))  # quadratic weight per agent
         self.labels: list[Any] = []
-        self._make_x_variables(time_slots)
+        self._make_x_variables(time_slots, time_unit, max_slots)
         self.n_x = len(self.labels)
         self.objective_parts: dict[str, Poly] = {}
         self._constraints: dict[str, Poly] = {}
@@ -174,12 +201,50 @@ class QUBOBuilder:
 
     def build(self, penalties: Mapping[str, float] | None = None) -> dimod.BinaryQuadraticModel:
         """A fresh BQM: objective plus each constraint kind times its weight."""
+        return self._to_bqm(self._total(penalties))
+
+    def _total(self, penalties: Mapping[str, float] | None = None) -> Poly:
         weights = {**self.penalties, **(penalties or {})}
         total = Poly()
         total.extend(self.objective)
         for kind, poly in self._constraints.items():
             total.extend(poly, weights[kind])
-        return self._to_bqm(total)
+        for ai, idx, w, cap in self._lagrange_terms:
+            if self.multipliers[ai]:
+                total.add_linear(idx, self.multipliers[ai] * w)
+                total.offset -= self.multipliers[ai] * cap
+            if self.rho[ai]:
+                total.add_square(idx, w, cap, float(self.rho[ai]))
+        return total
+
+    def set_multipliers(self, multipliers: np.ndarray, rho: np.ndarray) -> None:
+        """Set the lagrangian capacity weights (one per agent, in problem order)."""
+        self.multipliers = np.asarray(multipliers, dtype=float).copy()
+        self.rho = np.asarray(rho, dtype=float).copy()
+        self._bqm = None
+
+    def overflow(self, x: np.ndarray) -> np.ndarray:
+        """Load above capacity per agent (0 where it fits) for one sample row."""
+        x = np.asarray(x).reshape(-1)
+        over = np.zeros(len(self.problem.agents))
+        for ai, idx, w, cap in self._lagrange_terms:
+            over[ai] = max(0.0, float(x[idx] @ w) - cap)
+        return over
+
+    def beta_range(self) -> tuple[float, float]:
+        """Annealing inverse temperatures for the current BQM, computed vectorised.
+
+        Hot: the largest one-flip energy change is accepted with probability 1/2;
+        cold: the smallest nonzero coefficient with probability 1/100 (the rule
+        dwave-samplers uses by default, whose pure-Python version takes seconds
+        on a million interactions).
+        """
+        total = self._total()
+        big = float(total.local_field_bound(self.n).max()) if self.n else 1.0
+        small = _resolution_min(total, self.n)
+        big = big if big > 0 else 1.0
+        small = small if small > 0 else big
+        return (math.log(2) / big, max(math.log(100) / small, math.log(2) / big))
 
     def objective_bqm(self) -> dimod.BinaryQuadraticModel:
         """The combined objective alone (what the CQM export minimises)."""
@@ -198,11 +263,7 @@ class QUBOBuilder:
 
     def energies(self, x: np.ndarray) -> np.ndarray:
         """BQM energy of each row of ``x``."""
-        total = Poly()
-        total.extend(self.objective)
-        for kind, poly in self._constraints.items():
-            total.extend(poly, self.penalties[kind])
-        return total.energy(self.n, x)
+        return self._total().energy(self.n, x)
 
     def violations(self, x: np.ndarray) -> dict[str, float]:
         """Unit-weight penalty of each kind for one sample row (0 = satisfied).
@@ -217,6 +278,8 @@ class QUBOBuilder:
                 out[kind] = float(sum(max(0.0, f(x)) for f in self._slack_checks[kind]))
             else:
                 out[kind] = float(poly.energy(self.n, x)[0])
+        if self._lagrange_terms:
+            out["capacity_limit"] = float(self.overflow(x).sum())
         return out
 
     def encode(
@@ -224,8 +287,9 @@ class QUBOBuilder:
     ) -> dict[Any, int]:
         """The sample of a plan: its ``x`` variables, slack bits set to fit where possible.
 
-        In time mode ``starts`` (task -> start time) picks the slot; a task whose
-        start has no variable is left out (the sample then violates ``assignment``).
+        In time mode ``starts`` (task -> start time) picks the slot (start / time_unit,
+        rounded); a task whose slot has no variable is left out (the sample then
+        violates ``assignment``).
         """
         x = np.zeros(self.n, dtype=np.int8)
         for v in range(self.n_x):
@@ -235,7 +299,7 @@ class QUBOBuilder:
                 continue
             if self.mode == "time":
                 s = None if starts is None else starts.get(t)
-                if s is None or round(s) != self.var.start[v]:
+                if s is None or round(s / self.time_unit) != self.var.start[v]:
                     continue
             x[v] = 1
         for fill in self._slack_fillers:
@@ -263,6 +327,7 @@ class QUBOBuilder:
             "interactions": bqm.num_interactions,
             "penalties": dict(self.penalties),
             "makespan": self.makespan_encoding,
+            "capacity": self.capacity_encoding,
             "notes": list(self.notes),
         }
 
@@ -286,7 +351,9 @@ class QUBOBuilder:
         makespan = Objective.MINIMIZE_MAKESPAN in p.objectives
         return "time" if has_prec and (makespan or time_bound) else "assignment"
 
-    def _make_x_variables(self, time_slots: int | None) -> None:
+    def _make_x_variables(
+        self, time_slots: int | None, time_unit: float | None, max_slots: int
+    ) -> None:
         p = self.problem
         tasks, agents, starts, ends = [], [], [], []
         if self.mode == "assignment":
@@ -297,20 +364,22 @@ class QUBOBuilder:
                     self.labels.append(("x", t.id, a.id))
             starts = ends = [-1] * len(tasks)
         else:
-            self.horizon = self._horizon(time_slots)
+            self.time_unit, self.horizon = self._time_grid(time_slots, time_unit, max_slots)
+            u = self.time_unit
+            self._check_size_time(u)
             for ti, t in enumerate(p.tasks):
                 for a in p.eligible_agents(t):
-                    d = math.ceil(t.duration_on(a.id) - 1e-9)
+                    d = math.ceil(t.duration_on(a.id) / u - 1e-9)
                     lo, hi = p.window_on(t, a)
-                    hi_end = self.horizon if hi is None else min(self.horizon, math.floor(hi))
-                    for s in range(math.ceil(lo - 1e-9), hi_end - d + 1):
+                    hi_end = self.horizon if hi is None else min(self.horizon, _floor(hi / u))
+                    for k in range(math.ceil(lo / u - 1e-9), hi_end - d + 1):
                         tasks.append(ti)
                         agents.append(self._agent_index[a.id])
-                        starts.append(s)
-                        ends.append(s + d)
-                        self.labels.append(("x", t.id, a.id, s))
-            if any(abs(d - round(d)) > 1e-9 for t in p.tasks for d in _durations(p, t)):
-                self.notes.append("durations rounded up to whole time slots")
+                        starts.append(k)
+                        ends.append(k + d)
+                        self.labels.append(("x", t.id, a.id, k))
+            if any(abs(d / u - round(d / u)) > 1e-9 for t in p.tasks for d in _durations(p, t)):
+                self.notes.append(f"durations rounded up to whole slots of {u:g}")
         self.var = VarInfo(
             task=np.asarray(tasks, dtype=np.int64),
             agent=np.asarray(agents, dtype=np.int64),
@@ -320,6 +389,9 @@ class QUBOBuilder:
         n_tasks = len(p.tasks)
         self.task_vars = _group(self.var.task, n_tasks)
         self.agent_vars = _group(self.var.agent, len(p.agents))
+        if self.mode == "assignment":
+            groups = [*self.task_vars, *self.agent_vars]
+            self._refuse_if_large(len(tasks), sum(g.size * (g.size - 1) // 2 for g in groups))
         self.duration = np.array(
             [
                 p.tasks[ti].duration_on(p.agents[ai].id)
@@ -328,31 +400,104 @@ class QUBOBuilder:
             dtype=float,
         )
 
-    def _horizon(self, time_slots: int | None) -> int:
-        p = self.problem
-        if time_slots is not None:
-            if time_slots <= 0:
-                raise InvalidValueError("time_slots must be positive", field="time_slots")
-            return int(time_slots)
-        if p.time_horizon is not None:
-            return math.floor(p.time_horizon)
-        # a quick list schedule gives a horizon that holds at least one plan
-        from quantum_planner.scheduling import build_schedule
+    def _time_grid(
+        self, time_slots: int | None, time_unit: float | None, max_slots: int
+    ) -> tuple[float, int]:
+        """Slot length and number of slots.
 
+        The horizon is ``problem.time_horizon`` (hard) or else the makespan of a
+        quick greedy list schedule (at least every deadline). The slot length is
+        ``time_unit``, else ``horizon / time_slots``, else 1 when the horizon has at
+        most ``max_slots`` units and ``ceil(horizon / max_slots)`` otherwise. Starts
+        are whole slots and durations round up, so a plan on the grid stays
+        feasible when the list scheduler later shifts it left in real time.
+        """
+        p = self.problem
+        if time_slots is not None and time_slots <= 0:
+            raise InvalidValueError("time_slots must be positive", field="time_slots")
+        if time_unit is not None and not time_unit > 0:
+            raise InvalidValueError("time_unit must be positive", field="time_unit")
+        assign, order = self._greedy_assignment()
+        deadlines = [t.latest_finish for t in p.tasks if t.latest_finish is not None]
+        if p.time_horizon is not None:
+            span = p.time_horizon
+        else:
+            span = max(self._slot_makespan(assign, order, 1.0), *deadlines, 1.0)
+        if time_unit is not None:
+            unit = float(time_unit)
+        elif time_slots is not None:
+            unit = span / time_slots
+        else:
+            unit = 1.0 if span <= max_slots else float(math.ceil(span / max_slots))
+        if p.time_horizon is not None:
+            return unit, _floor(p.time_horizon / unit)
+        slots = self._slot_makespan(assign, order, unit)
+        return unit, max(int(slots), *(_floor(d / unit) for d in deadlines), 1)
+
+    def _greedy_assignment(self) -> tuple[dict[str, str], list[str]]:
+        p = self.problem
         assign: dict[str, str] = {}
         busy = {a.id: a.available_from for a in p.agents}
-        for tid in p.topological_order():
+        order = p.topological_order()
+        for tid in order:
             t = p.task(tid)
             elig = p.eligible_agents(t)
-            if not elig:
+            if elig:
+                a = min(elig, key=lambda a: busy[a.id] + t.duration_on(a.id))
+                busy[a.id] += t.duration_on(a.id)
+                assign[tid] = a.id
+        return assign, order
+
+    def _slot_makespan(self, assign: Mapping[str, str], order: list[str], unit: float) -> float:
+        """Makespan (in slots) of a serial schedule of ``assign`` on the grid."""
+        p = self.problem
+        ready: dict[str, float] = {}
+        end: dict[str, float] = {}
+        for tid in order:
+            if tid not in assign:
                 continue
-            a = min(elig, key=lambda a: busy[a.id] + t.duration_on(a.id))
-            busy[a.id] += t.duration_on(a.id)
-            assign[tid] = a.id
-        sched = build_schedule(p, assign, insert=True)
-        ms = max((e for ts in sched.values() for _, e in ts.values()), default=0.0)
-        deadlines = [t.latest_finish for t in p.tasks if t.latest_finish is not None]
-        return max(math.ceil(ms - 1e-9), *(math.floor(d) for d in deadlines), 1)
+            t, a = p.task(tid), assign[tid]
+            lo, _ = p.window_on(t, p.agent(a))
+            start = max(
+                [math.ceil(lo / unit - 1e-9), ready.get(a, 0.0)]
+                + [end[d] for d in p.prerequisites(tid) if d in end]
+            )
+            end[tid] = start + math.ceil(t.duration_on(a) / unit - 1e-9)
+            ready[a] = end[tid]
+        return max(end.values(), default=0.0)
+
+    def _check_size_time(self, unit: float) -> None:
+        """Refuse a time-indexed model too large to build (before building it)."""
+        p = self.problem
+        per_agent = dict.fromkeys(range(len(p.agents)), 0)
+        n_x = 0
+        for t in p.tasks:
+            for a in p.eligible_agents(t):
+                lo, hi = p.window_on(t, a)
+                hi_end = self.horizon if hi is None else min(self.horizon, _floor(hi / unit))
+                k = max(0, hi_end - math.ceil(t.duration_on(a.id) / unit - 1e-9) + 1)
+                k -= min(k, math.ceil(lo / unit - 1e-9))
+                per_agent[self._agent_index[a.id]] += k
+                n_x += k
+        pairs = sum(k * (k - 1) // 2 for k in per_agent.values())
+        self._refuse_if_large(n_x, pairs)
+
+    def _refuse_if_large(self, n_x: int, pairs: int) -> None:
+        if n_x > self.max_variables or pairs > self.max_interactions:
+            raise BackendUnavailableError(
+                f"the QUBO would have {n_x} decision variables and up to {pairs} "
+                f"interactions (limits {self.max_variables} and {self.max_interactions}); "
+                + (
+                    "use a coarser time grid (time_unit / time_slots), "
+                    if self.mode == "time"
+                    else ""
+                )
+                + "raise the limits, or use a solver that does not build a QUBO (greedy, "
+                "cpsat, hybrid)",
+                backend="qubo",
+                variables=n_x,
+                interactions=pairs,
+            )
 
     def _new_vars(self, labels: list[Any]) -> np.ndarray:
         start = len(self.labels)
@@ -382,7 +527,13 @@ class QUBOBuilder:
                 ]
             )
             caps = {i: a.capacity for i, a in enumerate(p.agents) if a.capacity is not None}
-            self._add_budget("capacity_limit", loads, caps)
+            if self.capacity_encoding == "lagrangian":
+                for ai, cap in caps.items():
+                    idx = self.agent_vars[ai]
+                    if idx.size and loads[idx].sum() > cap + 1e-9:
+                        self._lagrange_terms.append((ai, idx, loads[idx], float(cap)))
+            else:
+                self._add_budget("capacity_limit", loads, caps)
         if self.mode == "assignment":
             bounds: dict[int, float] = {}
             offsets = np.zeros(len(p.agents))
@@ -397,7 +548,7 @@ class QUBOBuilder:
             self._add_budget("horizon", self.duration, bounds)
         else:
             self._add_overlap()
-            self._add_precedence()
+        self._add_precedence()
 
     def _add_budget(self, kind: str, weight: np.ndarray, bounds: Mapping[int, float]) -> None:
         """``sum_v weight_v x_v <= bound`` per agent, as ``(sum + slack - bound)^2``."""
@@ -437,14 +588,28 @@ class QUBOBuilder:
         self._constraints["overlap"] = poly
 
     def _add_precedence(self) -> None:
+        """A done task's prerequisites are done (both modes) and end first (time mode).
+
+        "Done" only needs a term when the prerequisite is optional:
+        ``y_t (1 - y_u)`` with ``y = sum of the task's variables`` (0/1 under one-hot).
+        """
         p = self.problem
         poly = Poly()
         any_prec = False
         for ti, t in enumerate(p.tasks):
             after = self.task_vars[ti]
+            if after.size == 0:
+                continue
             for dep in p.prerequisites(t.id):
-                before = self.task_vars[self._task_index[dep]]
-                if after.size == 0 or before.size == 0:
+                di = self._task_index[dep]
+                before = self.task_vars[di]
+                if p.tasks[di].optional or before.size == 0:
+                    any_prec = True
+                    poly.add_linear(after, 1.0)
+                    if before.size:
+                        i, j = np.meshgrid(after, before, indexing="ij")
+                        poly.add_quadratic(i.ravel(), j.ravel(), -1.0)
+                if self.mode != "time" or before.size == 0:
                     continue
                 any_prec = True
                 # conflict: the successor starts before the prerequisite ends
@@ -521,6 +686,10 @@ class QUBOBuilder:
             default=0,
         )
         upper = int(max(finish_ub, default=0))
+        if any(round(o * q) > lower for o in offs):
+            # the bound o_a + busy_a <= M also holds for an idle agent, so a late
+            # available_from raises M even when that agent does nothing
+            self.notes.append("makespan: exact encoding counts available_from of idle agents too")
         mcoefs = _slack_coefficients(max(upper - lower, 0))
         mbits = self._new_vars([("makespan", k) for k in range(len(mcoefs))])
         self.makespan_bits = (mbits, np.asarray(mcoefs, dtype=float), lower, q)
@@ -575,7 +744,7 @@ class QUBOBuilder:
             w = base ** (ends - ends.min())
             self.notes.append("makespan: exact (exponential end-time weights)")
         else:
-            w = ends
+            w = ends * self.time_unit
             self.notes.append("makespan: approximated by the sum of end times of final tasks")
         poly.add_linear(sink_vars, w)
         return poly
@@ -632,6 +801,10 @@ class QUBOBuilder:
 # -- helpers ---------------------------------------------------------------------------
 
 
+def _floor(x: float) -> int:
+    return math.floor(x + 1e-9)
+
+
 def _durations(problem: Problem, task: Any) -> list[float]:
     return [task.duration, *task.durations.values()]
 
@@ -661,6 +834,13 @@ def _resolution(poly: Poly, n: int) -> float:
     if exact:
         return math.gcd(*(int(v) for v in np.round(vals * q))) / q
     return float(vals.min())
+
+
+def _resolution_min(poly: Poly, n: int) -> float:
+    lin, _, _, w = poly.compact(n)
+    vals = np.abs(np.concatenate([lin, w]))
+    vals = vals[vals > 1e-12]
+    return float(vals.min()) if vals.size else 0.0
 
 
 def _over(idx: np.ndarray, w: np.ndarray, upper: int):

@@ -5,26 +5,36 @@ dwave-samplers' ``SimulatedAnnealingSampler`` and ``TabuQUBOSolver`` (``tabu``)
 its ``TabuSampler``; both accept ``sampler=`` any :class:`dimod.Sampler`, so our
 own samplers plug in. Penalties are adaptive: while the lowest-energy samples
 break a constraint kind, that kind's weight is doubled and the BQM re-sampled.
-The final weights are reported in ``Solution.penalties``.
+Capacities are lagrangian by default (a multiplier and a quadratic weight per
+agent, raised where samples overflow). The final weights are reported in
+``Solution.penalties``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
 
-import dimod
-import numpy as np
+_IMPORT_START = time.perf_counter()
 
-from quantum_planner.formulation.decode import best_of, decode
-from quantum_planner.formulation.qubo import QUBOBuilder
-from quantum_planner.model import Problem, Solution
-from quantum_planner.objectives import primary_value
-from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
+from collections.abc import Mapping  # noqa: E402 - timed from here on
+from typing import Any  # noqa: E402
+
+import dimod  # noqa: E402
+import numpy as np  # noqa: E402
+
+from quantum_planner.formulation.decode import best_of, decode  # noqa: E402
+from quantum_planner.formulation.qubo import QUBOBuilder  # noqa: E402
+from quantum_planner.model import Problem, Solution  # noqa: E402
+from quantum_planner.objectives import primary_value  # noqa: E402
+from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution  # noqa: E402
 
 __all__ = ["QUBOSolver", "SimulatedAnnealingQUBOSolver", "TabuQUBOSolver"]
+
+# Importing dimod takes about a second. The planner imports this module inside the
+# timed call of the first solve, so that solve counts the import against its limit.
+_IMPORT_DONE = time.perf_counter()
+_import_debt = [_IMPORT_DONE - _IMPORT_START]
 
 _DECODE_TOP = 4  # decode this many distinct lowest-energy samples per chunk
 
@@ -39,19 +49,23 @@ class QUBOSolver:
     num_reads:
         Reads per penalty round (fewer if the time limit runs out first).
     max_rounds:
-        Most penalty rounds (the first uses the automatic weights).
+        Penalty rounds (the first uses the automatic weights); up to four times as
+        many while no sample has decoded to a feasible plan.
     penalty_growth:
         Factor applied to a violated kind's weight between rounds.
     chunk_reads:
         Reads per sampler call; the clock is checked between calls.
     builder_options:
         Keyword arguments for :class:`QUBOBuilder` (``penalties``, ``mode``,
-        ``makespan``, ``time_slots``...).
+        ``makespan``, ``time_slots``...); ``capacity`` defaults to ``"lagrangian"``
+        here (multipliers raised where samples overflow, reported in
+        ``Solution.penalties`` as ``capacity_lagrange_max`` / ``capacity_rho_max``).
     sampler_params:
         Extra keyword arguments for ``sampler.sample`` (those it accepts).
     """
 
     name = "qubo"
+    _sampling_share = 0.6  # of the time limit; the rest is for decoding and start-up
 
     def __init__(
         self,
@@ -69,7 +83,12 @@ class QUBOSolver:
         self.max_rounds = max(1, int(max_rounds))
         self.penalty_growth = float(penalty_growth)
         self.chunk_reads = max(1, int(chunk_reads))
-        self.builder_options = dict(builder_options or {})
+        self._builder: QUBOBuilder | None = None  # the one being solved
+        self._left = 0.0  # seconds left for sampling when the current chunk starts
+        self._hard_deadline = float("inf")  # samplers that can be interrupted stop here
+        self._stop: threading.Event | None = None
+        # lagrangian capacities sample better than slack bits (docs/FORMULATION.md)
+        self.builder_options = {"capacity": "lagrangian", **(builder_options or {})}
         self.sampler_params = dict(sampler_params or {})
 
     # -- hooks --------------------------------------------------------------------
@@ -83,10 +102,25 @@ class QUBOSolver:
         params = self._params(reads, seed)
         return self.sampler.sample(bqm, **params)
 
+    def _first_read_estimate(self, bqm: dimod.BinaryQuadraticModel) -> float:
+        """Seconds one read is expected to take before any was measured (0: unknown)."""
+        return 0.0
+
     def _params(self, reads: int, seed: int, **extra: Any) -> dict[str, Any]:
         accepted = getattr(self.sampler, "parameters", {}) or {}
-        params: dict[str, Any] = {"num_reads": reads, "seed": seed, **extra, **self.sampler_params}
+        params: dict[str, Any] = {
+            "num_reads": reads,
+            "seed": seed,
+            "interrupt_function": self._interrupted,
+            **extra,
+            **self.sampler_params,
+        }
         return {k: v for k, v in params.items() if k in accepted}
+
+    def _interrupted(self) -> bool:
+        """For samplers that poll between reads: past the hard deadline, or stopped."""
+        stopped = self._stop is not None and self._stop.is_set()
+        return stopped or time.perf_counter() > self._hard_deadline
 
     # -- solve --------------------------------------------------------------------
     def solve(
@@ -101,32 +135,56 @@ class QUBOSolver:
     ) -> Solution:
         """Best plan found within ``time_limit`` seconds (see the class docstring)."""
         t0 = time.perf_counter()
-        deadline = t0 + max(0.0, time_limit) * 0.85
+        if _import_debt[0] and t0 - _IMPORT_DONE < 1.0:  # the import was part of this call
+            time_limit = max(time_limit * 0.3, time_limit - _import_debt[0])
+        _import_debt[0] = 0.0
+        # sampling stops at a share of the limit: decoding the last chunk, building the
+        # Solution and (in the planner) importing the sampler must fit in the rest
+        deadline = t0 + max(0.0, time_limit) * self._sampling_share
+        self._hard_deadline = t0 + max(0.0, time_limit) * 0.8
+        self._stop = stop
         rng = np.random.default_rng(seed)
         builder = QUBOBuilder(problem, **self.builder_options)
+        self._builder = builder
         candidates: list[Solution] = []
         if warm_start is not None and warm_start.assignments:
             candidates.append(
                 decode(builder, builder.encode(warm_start.assignments, _starts(warm_start)))
             )
         reads_total = rounds = 0
+        skipped = None  # why sampling was skipped, if it was
         per_read = None  # seconds, measured
-        for rounds in range(1, self.max_rounds + 1):
+        # past max_rounds only while no feasible plan was found, up to 4x as many
+        for rounds in range(1, 4 * self.max_rounds + 1):
             bqm = builder.bqm
+            if bqm.num_variables == 0:  # nothing to decide (no tasks, or none fits)
+                break
             done = 0
             worst_violation: dict[str, float] = {}
+            over: np.ndarray | None = None  # lagrangian capacity: overflow per agent
             while done < self.num_reads:
                 left = deadline - time.perf_counter()
                 if (stop is not None and stop.is_set()) or (left <= 0 and candidates):
                     break
+                if per_read is None and self._first_read_estimate(bqm) > left:
+                    skipped = (
+                        f"{self.name}: one read of this {bqm.num_variables}-variable BQM would "
+                        f"take about {self._first_read_estimate(bqm):.1f}s, more than the "
+                        f"{max(left, 0):.1f}s left"
+                    )
+                    break
                 # fixed chunk sizes keep a seeded run reproducible; only a binding
                 # time limit shrinks a chunk
-                chunk = min(self.num_reads - done, self.chunk_reads)
+                # the very first call is one read: it measures what a read costs
+                chunk = 1 if per_read is None else min(self.num_reads - done, self.chunk_reads)
                 if per_read is not None and per_read > 0:
+                    if candidates and per_read > left:
+                        break  # not even one more read fits
                     chunk = max(1, min(chunk, int(left / per_read)))
                 ts = time.perf_counter()
-                ss = self._sample(bqm, chunk, int(rng.integers(2**31 - 1)), max(left, 0.01))
-                per_read = (time.perf_counter() - ts) / max(1, len(ss))
+                share = left * chunk / (self.num_reads - done)  # this chunk's part of the time
+                self._left = left
+                ss = self._sample(bqm, chunk, int(rng.integers(2**31 - 1)), max(share, 0.01))
                 done += chunk
                 reads_total += chunk
                 x = builder.x_matrix(ss)
@@ -144,6 +202,11 @@ class QUBOSolver:
                 for kind, amount in builder.violations(x[order[0]]).items():
                     if amount > 0:
                         worst_violation[kind] = max(worst_violation.get(kind, 0.0), amount)
+                if builder.capacity_encoding == "lagrangian":
+                    o = builder.overflow(x[order[0]])
+                    over = o if over is None else np.maximum(over, o)
+                # per read, sampling and decoding together: what the next chunk will cost
+                per_read = (time.perf_counter() - ts) / chunk
                 best = best_of(problem, candidates)
                 if progress is not None:
                     progress(
@@ -155,13 +218,25 @@ class QUBOSolver:
                             solution=best,
                         )
                     )
-            out_of_time = time.perf_counter() >= deadline or (stop is not None and stop.is_set())
+            out_of_time = (
+                skipped is not None
+                or time.perf_counter() >= deadline
+                or (stop is not None and stop.is_set())
+            )
             if not worst_violation or out_of_time:
+                break
+            if rounds >= self.max_rounds and any(c.feasible for c in candidates):
                 break
             # adaptive penalties: the sampler prefers breaking these kinds; make it dearer
             builder.set_penalties(
-                {k: builder.penalties[k] * self.penalty_growth for k in worst_violation}
+                {
+                    k: builder.penalties[k] * self.penalty_growth
+                    for k in worst_violation
+                    if k in builder.penalties
+                }
             )
+            if over is not None and over.any():
+                _raise_multipliers(builder, over, self.penalty_growth)
         if not candidates:  # nothing sampled (no time at all): an empty, repaired plan
             candidates.append(decode(builder, np.zeros(builder.n, dtype=np.int8)))
         best = best_of(problem, candidates)
@@ -173,11 +248,16 @@ class QUBOSolver:
             feasible=best.feasible,
             violations=best.violations,
             status=best.status,
-            penalties=dict(builder.penalties),
+            penalties=_reported_penalties(builder),
             wall_time=time.perf_counter() - t0,
             seed=seed,
             metadata={
-                "qubo": {**builder.summary(), "rounds": rounds, "reads": reads_total},
+                "qubo": {
+                    **builder.summary(),
+                    "rounds": rounds,
+                    "reads": reads_total,
+                    "skipped": skipped,
+                },
             },
         )
 
@@ -191,6 +271,7 @@ class SimulatedAnnealingQUBOSolver(QUBOSolver):
         super().__init__(sampler, **kw)
         self.num_sweeps = int(num_sweeps)
         self._sweep_time: float | None = None  # seconds per sweep per read, measured
+        self._overhead = 0.0  # seconds per sampler call, measured
 
     def _default_sampler(self) -> dimod.Sampler:
         from dwave.samplers import SimulatedAnnealingSampler
@@ -201,15 +282,37 @@ class SimulatedAnnealingQUBOSolver(QUBOSolver):
         self, bqm: dimod.BinaryQuadraticModel, reads: int, seed: int, seconds: float
     ) -> dimod.SampleSet:
         sweeps = self.num_sweeps
+        extra: dict[str, Any] = {}
+        if self._builder is not None and "beta_range" not in self.sampler_params:
+            extra["beta_range"] = self._builder.beta_range()
         if self._sweep_time is None:
-            # probe: a short read tells how long a sweep takes on this BQM
-            probe = max(1, min(sweeps, 50))
-            ts = time.perf_counter()
-            self.sampler.sample(bqm, **self._params(1, seed, num_sweeps=probe))
-            self._sweep_time = (time.perf_counter() - ts) / probe
+            # probes: a 1-sweep read measures the per-call overhead, a 51-sweep read
+            # the sweep itself (the overhead dominates small BQMs and would otherwise
+            # shorten the anneal, and break reproducibility, for no reason)
+            times = []
+            for n in (1, 51, 1):  # the first call also warms up
+                ts = time.perf_counter()
+                self.sampler.sample(bqm, **self._params(1, seed, num_sweeps=n, **extra))
+                times.append(time.perf_counter() - ts)
+                if times[0] > 0.05 * self._left:
+                    break  # probing a big BQM costs too much: estimate instead
+            if len(times) == 3:
+                self._overhead = times[2]
+                self._sweep_time = max(times[1] - times[2], 0.0) / 50
+            else:
+                # measured on mk01 (5,860 variables, 1.08 M interactions): 11 ms a sweep
+                self._overhead = times[0]
+                self._sweep_time = 1e-8 * (bqm.num_interactions + bqm.num_variables)
         if self._sweep_time > 0:
-            sweeps = int(min(sweeps, max(10, seconds / reads / self._sweep_time)))
-        return self.sampler.sample(bqm, **self._params(reads, seed, num_sweeps=sweeps))
+            per_read = (seconds - self._overhead) / reads
+            fit = per_read / self._sweep_time
+            # rather fewer reads of a real anneal than many of a few sweeps: keep at
+            # least 100 sweeps when one such read fits in the time left
+            floor = min(sweeps, 100)
+            if (self._left - self._overhead) / reads >= floor * self._sweep_time:
+                fit = max(fit, floor)
+            sweeps = int(min(sweeps, max(10, fit)))
+        return self.sampler.sample(bqm, **self._params(reads, seed, num_sweeps=sweeps, **extra))
 
     def solve(self, problem: Problem, **kw: Any) -> Solution:  # type: ignore[override]
         self._sweep_time = None
@@ -224,6 +327,7 @@ class TabuQUBOSolver(QUBOSolver):
     """
 
     name = "tabu"
+    _sampling_share = 0.5  # a tabu read cannot be interrupted: keep a wider margin
 
     def __init__(
         self,
@@ -244,12 +348,42 @@ class TabuQUBOSolver(QUBOSolver):
 
         return TabuSampler()
 
+    def _first_read_estimate(self, bqm: dimod.BinaryQuadraticModel) -> float:
+        from dwave.samplers import TabuSampler
+
+        if not isinstance(self.sampler, TabuSampler):
+            return 0.0
+        # TabuSampler converts the BQM to a dense matrix first: measured about
+        # 7.7 s for 5,860 variables and 4.3-6.5 s for 4,712 on the development machine
+        # (n^2 scaling; the factor is on the safe side)
+        return 4e-7 * bqm.num_variables**2
+
     def _sample(
         self, bqm: dimod.BinaryQuadraticModel, reads: int, seed: int, seconds: float
     ) -> dimod.SampleSet:
         ms = max(5, min(self.timeout_ms, int(seconds * 1000 / reads)))
         params = self._params(reads, seed, timeout=ms, num_restarts=self.num_restarts)
         return self.sampler.sample(bqm, **params)
+
+
+def _raise_multipliers(builder: QUBOBuilder, over: np.ndarray, growth: float) -> None:
+    """Subgradient step on the overflowing agents' multipliers; double their rho."""
+    scale = float(builder.objective.local_field_bound(builder.n).max(initial=0.0)) or 1.0
+    caps = np.array([a.capacity if a.capacity is not None else 1.0 for a in builder.problem.agents])
+    caps = np.maximum(caps, 1e-9)
+    viol = over > 1e-9
+    lam, rho = builder.multipliers.copy(), builder.rho.copy()
+    lam[viol] += scale * over[viol] / caps[viol]
+    rho[viol] = np.maximum(rho[viol] * growth, scale / np.maximum(caps[viol], 1.0) ** 2)
+    builder.set_multipliers(lam, rho)
+
+
+def _reported_penalties(builder: QUBOBuilder) -> dict[str, float]:
+    out = dict(builder.penalties)
+    if builder.capacity_encoding == "lagrangian" and builder._lagrange_terms:
+        out["capacity_lagrange_max"] = float(builder.multipliers.max(initial=0.0))
+        out["capacity_rho_max"] = float(builder.rho.max(initial=0.0))
+    return out
 
 
 def _starts(solution: Solution) -> dict[str, float]:

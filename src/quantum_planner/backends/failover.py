@@ -1,0 +1,469 @@
+"""The failover executor: run a problem down a chain of backends until one gives a valid plan.
+
+For each backend in the chain, in order:
+
+1. skip it (recorded as ``skipped``) when it is disabled, unconfigured, too large for
+   the problem, or its circuit breaker is open;
+2. call it in a worker thread with a time budget: the whole remaining time for the last
+   backend, else ``1 - failover_reserve_fraction`` of it, capped by the backend's own
+   timeout. At the budget the executor stops waiting (and sets the call's ``stop``);
+3. transient errors are retried with exponential back-off inside that budget;
+   credentials errors are never retried: they trip the breaker and raise a critical
+   alert; any other failure, a timeout, or candidates that do not validate, fail over;
+4. every candidate is checked by :func:`~quantum_planner.backends.integrity.candidate_violations`
+   (:mod:`quantum_planner.validate`); the best valid one is returned, with ``backends_tried``
+   and ``backend_used`` filled in.
+
+Every failover and breaker opening is logged, counted and alerted. When the whole chain
+fails, ``QP_FAILOVER_LAST_RESORT`` (``greedy``) gets one try, so a request is not lost
+to an outage of the backends the caller preferred.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from quantum_planner.alerts import alert_async
+from quantum_planner.backends import registry
+from quantum_planner.backends.base import (
+    Backend,
+    FailureKind,
+    InvalidResultError,
+    as_candidates,
+    backend_properties,
+    classify,
+    configuration_problem,
+)
+from quantum_planner.backends.breaker import BreakerBoard, get_breakers
+from quantum_planner.backends.counters import Counters, get_counters
+from quantum_planner.backends.credentials import mask
+from quantum_planner.backends.integrity import candidate_violations, summary
+from quantum_planner.backends.threads import spawn
+from quantum_planner.config import Settings, get_settings
+from quantum_planner.errors import BackendUnavailableError, CredentialsError
+from quantum_planner.model import BackendAttempt, Problem, Solution, Violation
+from quantum_planner.objectives import evaluate, objective_key
+
+log = logging.getLogger("quantum_planner.failover")
+
+Validator = Callable[[Problem, Solution], list[Violation]]
+Alert = Callable[..., Any]
+
+# a solver is asked to finish this share of its budget early, so it returns in time
+_SOLVER_SHARE = 0.85
+# the last resort always gets at least this long, even past the deadline (it is fast)
+_MIN_LAST_RESORT = 0.05
+# after a cancel, how long to wait for the backend's best-so-far
+_CANCEL_GRACE = 0.2
+
+
+# violations that mean a broken answer whatever the problem (not an infeasible problem)
+_CORRUPTION = {
+    "corrupted",
+    "unknown_reference",
+    "schedule_mismatch",
+    "duration_mismatch",
+    "objective_mismatch",
+}
+
+
+class _AttemptTimeout(Exception):
+    pass
+
+
+@dataclass
+class _Failure:
+    kind: FailureKind
+    reason: str
+    error: BaseException | None = None
+
+
+class FailoverExecutor:
+    """Runs solves down a backend chain. One per planner, or shared: it holds no per-solve
+    state. Collaborators default to the process-wide ones and can be passed in for tests.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        breakers: BreakerBoard | None = None,
+        counters: Counters | None = None,
+        alert: Alert | None = None,
+        validator: Validator | None = None,
+        resolve: Callable[[str], Backend] | None = None,
+        enabled: Callable[[str], bool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._breakers = breakers
+        self._counters = counters
+        self.alert = alert or self._alert_async
+        self.validator = validator or candidate_violations
+        self.resolve = resolve or registry.get_backend
+        self.enabled = enabled or registry.is_enabled
+        self.clock = clock
+        self.sleep = sleep
+
+    def _alert_async(self, message: str, severity: str, **labels: Any) -> None:
+        alert_async(message, severity, settings=self._settings, **labels)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings or get_settings()
+
+    @property
+    def breakers(self) -> BreakerBoard:
+        return self._breakers or get_breakers()
+
+    @property
+    def counters(self) -> Counters:
+        return self._counters or get_counters()
+
+    # -- public ------------------------------------------------------------
+    def solve(
+        self,
+        problem: Problem,
+        chain: Sequence[str | Backend] | str,
+        *,
+        time_limit: float,
+        seed: int | None = None,
+        warm_start: Solution | None = None,
+        stop: threading.Event | None = None,
+        progress: Callable[[Any], None] | None = None,
+        last_resort: str | None = "",
+    ) -> Solution:
+        """The best valid plan of the first backend in ``chain`` that serves.
+
+        Raises :class:`BackendUnavailableError` (``details['attempts']``; attribute
+        ``best_invalid``: the invalid plan with fewest violations, if any) when none does,
+        and :class:`CredentialsError` when one fails on credentials and
+        ``QP_FAIL_OVER_ON_CREDENTIALS_ERROR`` is off. ``progress`` goes to backends whose
+        ``solve`` accepts it (the local solvers). ``last_resort``: backend tried when the
+        chain failed; ``""`` (default) takes ``QP_FAILOVER_LAST_RESORT``, None turns it off.
+        """
+        start = self.clock()
+        deadline = start + max(0.0, time_limit)
+        entries = self._entries(chain, last_resort)
+        attempts: list[BackendAttempt] = []
+        best_invalid: Solution | None = None
+        deferred: list[tuple[str, _Failure, Any]] = []
+        for i, (name, backend, is_last_resort) in enumerate(entries):
+            if stop is not None and stop.is_set():
+                break
+            skip = self._skip_reason(name, backend, problem)
+            breaker = self.breakers.get(name)
+            # the last resort is the safety net: its breaker is not consulted
+            if skip is None and not breaker.allow() and not is_last_resort:
+                skip = f"circuit breaker {breaker.state.value}"
+            if skip is not None:
+                attempts.append(BackendAttempt(backend=name, outcome="skipped", reason=skip))
+                self.counters.inc("backend_solves_total", backend=name, outcome="skipped")
+                continue
+            remaining = deadline - self.clock()
+            if remaining <= 0 and not is_last_resort:
+                breaker.release_trial()
+                attempts.append(
+                    BackendAttempt(backend=name, outcome="timeout", reason="no time left")
+                )
+                continue
+            budget = self._budget(
+                name, remaining, later=self._viable_after(entries[i + 1 :], problem)
+            )
+            if is_last_resort:
+                budget = max(budget, _MIN_LAST_RESORT)
+            t0 = self.clock()
+            result = self._attempt(name, backend, problem, budget, seed, warm_start, stop, progress)
+            seconds = self.clock() - t0
+            if isinstance(result, Solution):
+                breaker.record_success()
+                attempts.append(BackendAttempt(backend=name, outcome="success", seconds=seconds))
+                self.counters.inc("backend_solves_total", backend=name, outcome="success")
+                # the problem is feasible after all: plans that broke constraints were faults
+                for pending_name, failure, pending_breaker in deferred:
+                    self._blame(pending_name, failure, pending_breaker)
+                return self._finish(problem, result, name, attempts, start, seed)
+            invalid = getattr(result.error, "best_invalid", None)
+            if invalid is not None and (
+                best_invalid is None or len(invalid.violations) < len(best_invalid.violations)
+            ):
+                best_invalid = invalid
+            attempts.append(self._attempt_record(name, result, seconds))
+            if result.kind is FailureKind.INVALID and not getattr(result.error, "corrupted", True):
+                # only constraint violations: maybe the problem is infeasible, not the
+                # backend broken; held against it only if a later backend finds a plan
+                breaker.release_trial()
+                deferred.append((name, result, breaker))
+            else:
+                self._blame(name, result, breaker)
+        if deferred:
+            log.info(
+                "no backend found a valid plan; invalid plans from %s not held against them "
+                "(the problem may be infeasible)",
+                ", ".join(n for n, _, _ in deferred),
+            )
+        err = BackendUnavailableError(
+            "no backend produced a valid plan: "
+            + "; ".join(f"{a.backend} {a.outcome} ({a.reason})" for a in attempts),
+            attempts=[a.model_dump() for a in attempts],
+        )
+        err.best_invalid = best_invalid  # type: ignore[attr-defined]
+        raise err
+
+    # -- chain ---------------------------------------------------------------
+    def _entries(
+        self, chain: Sequence[str | Backend] | str, last_resort: str | None
+    ) -> list[tuple[str, Backend, bool]]:
+        items = [chain] if isinstance(chain, str) else list(chain)
+        out: list[tuple[str, Backend, bool]] = []
+        seen: set[str] = set()
+        for item in items:
+            backend = self.resolve(item) if isinstance(item, str) else item
+            name = item if isinstance(item, str) else backend.name
+            if name not in seen:
+                seen.add(name)
+                out.append((name, backend, False))
+        last = self.settings.failover_last_resort if last_resort == "" else last_resort
+        if last and last not in seen and last in registry.list_backends():
+            out.append((last, self.resolve(last), True))
+        return out
+
+    def _skip_reason(self, name: str, backend: Backend, problem: Problem) -> str | None:
+        if not self.enabled(name):
+            return "disabled"
+        why = configuration_problem(backend)
+        if why:
+            return f"unconfigured: {mask(why)}"
+        props = backend_properties(backend)
+        if props.max_tasks is not None and len(problem.tasks) > props.max_tasks:
+            return f"too large: {len(problem.tasks)} tasks > {props.max_tasks}"
+        return None
+
+    def _viable_after(self, rest: Sequence[tuple[str, Backend, bool]], problem: Problem) -> int:
+        # the last resort does not count: it runs even past the deadline, and is fast
+        return sum(
+            1
+            for name, backend, last_resort in rest
+            if not last_resort
+            and self._skip_reason(name, backend, problem) is None
+            and self.breakers.get(name).would_allow()
+        )
+
+    def _budget(self, name: str, remaining: float, *, later: int) -> float:
+        s = self.settings
+        budget = remaining * (1.0 - s.failover_reserve_fraction) if later else remaining
+        cap = s.backend_timeouts.get(name, s.backend_timeout_seconds)
+        return min(budget, cap) if cap else budget
+
+    # -- one backend -----------------------------------------------------------
+    def _attempt(
+        self,
+        name: str,
+        backend: Backend,
+        problem: Problem,
+        budget: float,
+        seed: int | None,
+        warm_start: Solution | None,
+        stop: threading.Event | None,
+        progress: Callable[[Any], None] | None,
+    ) -> Solution | _Failure:
+        s = self.settings
+        attempt_deadline = self.clock() + budget
+        tries = 0
+        while True:
+            left = attempt_deadline - self.clock()
+            try:
+                raw = self._call(backend, problem, left, seed, warm_start, stop, progress)
+                return self._best_valid(name, problem, as_candidates(raw, name))
+            except _AttemptTimeout:
+                return _Failure(FailureKind.TIMEOUT, f"no answer within {budget:.3g}s")
+            except Exception as e:
+                kind = classify(e)
+                failure = _Failure(kind, f"{type(e).__name__}: {mask(e)}", e)
+            if kind is not FailureKind.RETRY or tries >= s.max_retries:
+                return failure
+            delay = min(s.retry_backoff_seconds * 2**tries, s.retry_backoff_max_seconds)
+            if self.clock() + delay >= attempt_deadline:
+                return failure
+            tries += 1
+            self.counters.inc("backend_retries_total", backend=name)
+            log.info("backend %s: %s; retry %d in %.3gs", name, failure.reason, tries, delay)
+            self.sleep(delay)
+
+    def _call(
+        self,
+        backend: Backend,
+        problem: Problem,
+        budget: float,
+        seed: int | None,
+        warm_start: Solution | None,
+        outer_stop: threading.Event | None,
+        progress: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """``backend.solve`` in a daemon thread; give up waiting after ``budget`` seconds."""
+        if budget <= 0:
+            raise _AttemptTimeout
+        box: dict[str, Any] = {}
+        done = threading.Event()
+        stop = threading.Event()
+        extra = {"progress": progress} if progress and _accepts(backend.solve, "progress") else {}
+
+        def run() -> None:
+            try:
+                box["result"] = backend.solve(
+                    problem,
+                    time_limit=budget * _SOLVER_SHARE,
+                    seed=seed,
+                    warm_start=warm_start,
+                    stop=stop,
+                    **extra,
+                )
+            except BaseException as e:
+                box["error"] = e
+            finally:
+                done.set()
+
+        # a daemon thread: a hung backend cannot block the caller
+        spawn(run, f"qp-backend-{backend.name}", stop)
+        end = self.clock() + budget
+        while not done.is_set():
+            left = end - self.clock()
+            if left <= 0:
+                break
+            if outer_stop is not None and outer_stop.is_set():
+                stop.set()
+                done.wait(_CANCEL_GRACE)
+                break
+            done.wait(min(left, 0.05))
+        if not done.is_set():
+            stop.set()
+            raise _AttemptTimeout
+        if "error" in box:
+            raise box["error"]
+        return box.get("result")
+
+    def _best_valid(self, name: str, problem: Problem, candidates: list[Solution]) -> Solution:
+        best: tuple[tuple[float, ...], Solution] | None = None
+        invalid: Solution | None = None
+        for sol in candidates:
+            try:
+                violations = self.validator(problem, sol)
+                values = {} if violations else evaluate(problem, sol.assignments, sol.schedule)
+            except Exception as e:  # a candidate so broken the checker itself fails
+                violations = [Violation(constraint="corrupted", message=f"{type(e).__name__}: {e}")]
+            if violations:
+                checked = sol.model_copy(
+                    update={
+                        "feasible": False,
+                        "violations": violations,
+                        "status": "infeasible",
+                        "backend_used": name,
+                    }
+                )
+                if invalid is None or len(violations) < len(invalid.violations):
+                    invalid = checked
+                continue
+            key = objective_key(problem, values)
+            if best is None or key < best[0]:
+                best = (key, sol)
+        if best is None:
+            assert invalid is not None
+            err = InvalidResultError(
+                f"{len(candidates)} candidate(s), none valid; best has "
+                + summary(invalid.violations),
+                backend=name,
+            )
+            err.best_invalid = invalid  # type: ignore[attr-defined]
+            err.corrupted = any(  # type: ignore[attr-defined]
+                v.constraint in _CORRUPTION for v in invalid.violations
+            )
+            raise err
+        return best[1]
+
+    # -- bookkeeping -------------------------------------------------------------
+    def _attempt_record(self, name: str, failure: _Failure, seconds: float) -> BackendAttempt:
+        outcome = {FailureKind.TIMEOUT: "timeout", FailureKind.INVALID: "invalid"}.get(
+            failure.kind, "failed"
+        )
+        self.counters.inc("backend_solves_total", backend=name, outcome=outcome)
+        reason = f"{failure.kind.value}: {failure.reason}"
+        return BackendAttempt(backend=name, outcome=outcome, reason=reason, seconds=seconds)
+
+    def _blame(self, name: str, failure: _Failure, breaker: Any) -> None:
+        """Count a failure against ``name``: breaker, log, counters and alerts."""
+        kind = failure.kind
+        reason = f"{kind.value}: {failure.reason}"
+        if kind is FailureKind.CREDENTIALS:
+            self.counters.inc("credentials_errors_total", backend=name)
+            log.error("backend %s: credentials rejected: %s", name, failure.reason)
+            self.alert(
+                f"backend {name}: credentials rejected ({failure.reason}); check them with "
+                "test_credentials() and renew",
+                "critical",
+                alertname="BackendCredentials",
+                backend=name,
+            )
+        opened = breaker.record_failure(reason, trip=kind is FailureKind.CREDENTIALS)
+        if opened:
+            self.counters.inc("breaker_opened_total", backend=name)
+            log.warning(
+                "circuit breaker for backend %s opened (%s); retry after %gs",
+                name,
+                reason,
+                breaker.reset_seconds,
+            )
+            self.alert(
+                f"circuit breaker for backend {name} opened: {reason}",
+                "critical",
+                alertname="BackendCircuitOpen",
+                backend=name,
+            )
+        if kind is FailureKind.CREDENTIALS and not self.settings.fail_over_on_credentials_error:
+            raise CredentialsError(f"backend {name}: {failure.reason}", backend=name)
+        self.counters.inc("backend_failovers_total", backend=name, reason=kind.value)
+        log.warning("failover: backend %s left (%s)", name, reason)
+        self.alert(
+            f"failover: backend {name} left ({reason})",
+            "warning",
+            alertname="BackendFailover",
+            backend=name,
+        )
+
+    def _finish(
+        self,
+        problem: Problem,
+        sol: Solution,
+        name: str,
+        attempts: list[BackendAttempt],
+        start: float,
+        seed: int | None,
+    ) -> Solution:
+        values = sol.objectives
+        update: dict[str, Any] = {
+            "status": "optimal" if sol.status == "optimal" else "feasible",
+            "backend_used": name,
+            "backends_tried": attempts,
+            "wall_time": self.clock() - start,
+            "makespan": values.get("minimize_makespan", sol.makespan),
+            "feasible": True,
+            "violations": [],
+            "unassigned": [t.id for t in problem.tasks if t.id not in sol.assignments],
+        }
+        if seed is not None:
+            update["seed"] = seed
+        return sol.model_copy(update=update)
+
+
+def _accepts(fn: Callable[..., Any], param: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return param in params or any(p.kind is p.VAR_KEYWORD for p in params.values())

@@ -1,0 +1,75 @@
+"""``quantum-planner worker``: run a Celery worker that solves queued jobs.
+
+The core CLI calls :func:`register` when this module imports (Celery is an optional extra).
+"""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``worker`` command to the ``quantum-planner`` CLI."""
+
+    @app.command("worker")
+    def worker(
+        concurrency: int = typer.Option(
+            0, "--concurrency", "-c", help="Solver processes (0: the CPU count)."
+        ),
+        loglevel: str = typer.Option("INFO", "--loglevel", "-l", help="Celery log level."),
+        hostname: str = typer.Option(
+            "", "--hostname", "-n", help="Node name (default celery@<host>)."
+        ),
+        queues: str = typer.Option(
+            "", "--queues", "-Q", help="Comma list of queues (default: jobs and sync solves)."
+        ),
+        max_tasks_per_child: int = typer.Option(
+            0, "--max-tasks-per-child", help="Recycle a solver process after N tasks (0: never)."
+        ),
+        solve_entry: str = typer.Option(
+            "",
+            "--solve-entry",
+            envvar="QP_SOLVE_ENTRY",
+            help="module:function that solves (default: the planner); for tests and plug-ins.",
+        ),
+    ) -> None:
+        """Solve jobs from the Redis queue (QP_REDIS_URL) into the database (QP_DATABASE_URL).
+
+        SIGTERM stops taking jobs and lets running ones finish (warm shutdown); a second
+        SIGTERM or SIGQUIT stops at once, and the jobs it held are re-queued by the API.
+        """
+        from quantum_planner.jobs import celery_app
+
+        if solve_entry:
+            celery_app.app.conf.qp_solve_entry = solve_entry
+        argv = [
+            "worker",
+            f"--loglevel={loglevel}",
+            f"--queues={queues or celery_app.JOB_QUEUE + ',' + celery_app.SYNC_QUEUE}",
+            f"--concurrency={concurrency or os.cpu_count() or 1}",
+            "--without-gossip",  # liveness comes from qp:worker:* keys, not gossip
+            "--without-mingle",
+        ]
+        if hostname:
+            argv.append(f"--hostname={hostname}")
+        if max_tasks_per_child:
+            argv.append(f"--max-tasks-per-child={max_tasks_per_child}")
+        celery_app.app.worker_main(argv)
+
+
+def main() -> None:
+    """Standalone entry (``python -m quantum_planner.jobs.cli worker``) without the core CLI."""
+    cli = typer.Typer(add_completion=False, no_args_is_help=True)
+
+    @cli.callback()
+    def _root() -> None:
+        """quantum-planner job workers."""
+
+    register(cli)
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Code that runs inside a solver process (spawned, so it imports only what it needs).
+
+The result crosses the process boundary as a plain dict, because our typed
+errors take keyword arguments and do not survive pickling intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+DEFAULT_ENTRY = "quantum_planner.jobs.worker:planner_solve"
+_PROGRESS_EVERY = 0.25  # seconds between progress messages per job
+
+
+def init_worker(parent_pid: int, database_url: str | None = None) -> None:
+    """Solver-process start-up: die with the server; read backend switches from the database."""
+    watch_parent(parent_pid)
+    if database_url:
+        install_backend_store(database_url)
+
+
+def install_backend_store(database_url: str) -> bool:
+    """Make this process's planner see the switches every replica shares (False: no backends)."""
+    try:
+        from quantum_planner.backends import set_state_store
+    except ImportError:
+        return False
+    from quantum_planner.store import Database
+    from quantum_planner.store.backend_state import DatabaseBackendStateStore
+
+    set_state_store(DatabaseBackendStateStore(Database(database_url), ttl=2.0))
+    return True
+
+
+def watch_parent(parent_pid: int) -> None:
+    """Exit when the server process dies (SIGKILL leaves no chance to clean up)."""
+
+    def loop() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=loop, daemon=True, name="qp-parent-watch").start()
+
+
+def warm_up(entry: str) -> int:
+    """Import the solver stack ahead of the first request."""
+    _resolve(entry)
+    with contextlib.suppress(ImportError):
+        importlib.import_module("quantum_planner.planner")
+    return os.getpid()
+
+
+def planner_solve(
+    problem: Any,
+    *,
+    time_limit: float,
+    seed: int | None,
+    backend: str | None,
+    progress: Callable[[Any], None] | None,
+    stop: threading.Event | None = None,
+) -> Any:
+    """Default entry: the library's :class:`QuantumTaskPlanner` (imported lazily)."""
+    from quantum_planner.planner import QuantumTaskPlanner
+
+    planner = QuantumTaskPlanner(backend=backend or "auto", time_limit=time_limit, seed=seed)
+    return planner.solve(problem, time_limit=time_limit, seed=seed, progress=progress, stop=stop)
+
+
+def _resolve(entry: str) -> Callable[..., Any]:
+    module, attr = entry.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+class _Cancelled(Exception):
+    """Raised from the progress callback of an entry that takes no ``stop`` event."""
+
+
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def run_solve(
+    entry: str,
+    problem_json: str,
+    options: dict[str, Any],
+    job_id: str | None = None,
+    progress_queue: Any = None,
+    cancel_flags: Any = None,
+) -> dict[str, Any]:
+    """Solve one problem; never raises (errors come back as ``{"ok": False, ...}``).
+
+    Cancellation (``cancel_flags.get(job_id)`` turning true) reaches an entry that takes
+    a ``stop`` event through it, so the solver returns its best plan; an entry without
+    one is stopped by an exception raised from its progress callback.
+    """
+    from quantum_planner.errors import PlannerError
+    from quantum_planner.model import Problem
+
+    t0 = time.monotonic()
+    last = [0.0]
+    stop = threading.Event()
+    done = threading.Event()
+    cancellable = job_id is not None and cancel_flags is not None
+
+    def watch_cancel() -> None:
+        while not done.wait(0.2):
+            if cancel_flags.get(job_id):
+                stop.set()
+                return
+
+    def progress(p: Any) -> None:
+        if job_id is None:
+            return
+        if stop.is_set() and not takes_stop:
+            raise _Cancelled
+        now = time.monotonic()
+        if progress_queue is None or now - last[0] < _PROGRESS_EVERY:
+            return
+        last[0] = now
+        sol = getattr(p, "solution", None)
+        progress_queue.put(
+            {
+                "job_id": job_id,
+                "elapsed": float(getattr(p, "elapsed", now - t0) or 0.0),
+                "fraction": getattr(p, "fraction", None),
+                "best": getattr(p, "best", None),
+                "message": str(getattr(p, "message", ""))[:500],
+                "solution": sol.model_dump_json() if sol is not None else None,
+            }
+        )
+
+    takes_stop = False
+    try:
+        problem = Problem.from_json(problem_json)
+        solve = _resolve(entry)
+        takes_stop = _accepts(solve, "stop")
+        if cancellable:
+            threading.Thread(target=watch_cancel, daemon=True, name="qp-cancel-watch").start()
+        if job_id is not None and progress_queue is not None:
+            # tells the runner the solve has begun: its time limit counts from now
+            progress_queue.put(
+                {
+                    "job_id": job_id,
+                    "started": True,
+                    "elapsed": 0.0,
+                    "fraction": 0.0,
+                    "best": None,
+                    "message": "started",
+                    "solution": None,
+                }
+            )
+        kwargs: dict[str, Any] = {"stop": stop} if takes_stop else {}
+        solution = solve(
+            problem,
+            time_limit=float(options["time_limit"]),
+            seed=options.get("seed"),
+            backend=options.get("backend"),
+            progress=progress,
+            **kwargs,
+        )
+        return {
+            "ok": True,
+            "solution": solution.model_dump_json(),
+            "seconds": time.monotonic() - t0,
+            "backend": solution.backend_used or "unknown",
+        }
+    except _Cancelled:
+        return _error("cancelled", "cancelled at the caller's request", t0)
+    except PlannerError as e:
+        if isinstance(e.__context__, _Cancelled):
+            return _error("cancelled", "cancelled at the caller's request", t0)
+        details = _jsonable(e.details)
+        out = _error(e.code, e.message, t0, field=e.field)
+        out["error"]["details"] = details
+        return out
+    except Exception as e:  # a bug in a solver: reported, never a traceback to the caller
+        out = _error("solver_error", f"the solver failed unexpectedly ({type(e).__name__})", t0)
+        out["trace"] = traceback.format_exc(limit=20)
+        return out
+    finally:
+        done.set()
+
+
+def _error(code: str, message: str, t0: float, field: str | None = None) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "error": {"code": code, "message": message, "field": field},
+        "seconds": time.monotonic() - t0,
+    }
+
+
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    try:
+        json.dumps(details)
+        return details
+    except (TypeError, ValueError):
+        return {k: str(v) for k, v in details.items()}

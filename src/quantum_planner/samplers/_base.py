@@ -1,0 +1,147 @@
+"""What every sampler of this package shares: input parsing, seeding, results."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any
+
+import dimod
+import numba
+import numpy as np
+
+from quantum_planner.samplers import _kernels
+from quantum_planner.samplers._csr import IsingCSR, ising_csr_from_bqm
+
+__all__ = ["NumbaSampler", "Run"]
+
+_SEED_LIMIT = 2**32
+
+
+@dataclass
+class Run:
+    """One call's parsed inputs in kernel form."""
+
+    csr: IsingCSR
+    spins: np.ndarray  # (num_reads, n) int8 in {-1, +1}, C-contiguous, bqm.variables order
+    num_given: int  # how many rows came from the caller's initial_states
+    seed: int
+    seeds: np.ndarray  # one xorshift state per read
+    deadline_ns: int  # 0 means no time limit
+    start_ns: int
+
+    @property
+    def num_reads(self) -> int:
+        return int(self.spins.shape[0])
+
+    def check_every(self, work_per_sweep: int) -> int:
+        """Sweeps between clock reads: roughly one read per 0.5 ms of work."""
+        return max(1, 50_000 // max(1, work_per_sweep))
+
+    def elapsed_s(self) -> float:
+        return (_kernels.now_ns() - self.start_ns) / 1e9
+
+
+class NumbaSampler(dimod.Sampler, dimod.Initialized):
+    """Base of the numba samplers: common parameters, properties and plumbing."""
+
+    #: sampler-specific parameters (name -> list of relevant properties)
+    _own_parameters: dict[str, list[str]] = {}
+    #: one line saying what runs in parallel
+    _parallelism = "reads run in parallel, one per thread"
+
+    @property
+    def parameters(self) -> dict[str, list[str]]:
+        return {
+            "num_reads": [],
+            "seed": [],
+            "initial_states": [],
+            "initial_states_generator": [],
+            "time_limit": [],
+            **self._own_parameters,
+        }
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return {
+            "num_threads": numba.get_num_threads(),
+            "parallelism": self._parallelism,
+            "threading_layer": numba.config.THREADING_LAYER,
+            "time_limit_checked_inside_reads": True,
+        }
+
+    # --- helpers for subclasses ---------------------------------------------------
+
+    def _parse(
+        self,
+        bqm: dimod.BinaryQuadraticModel,
+        num_reads: int | None,
+        seed: int | None,
+        initial_states: Any,
+        initial_states_generator: str,
+        time_limit: float | None,
+    ) -> Run:
+        start = _kernels.now_ns()
+        if seed is None:
+            seed = int(np.random.default_rng().integers(_SEED_LIMIT))
+        elif not isinstance(seed, Integral) or not 0 <= seed < _SEED_LIMIT:
+            raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        seed = int(seed)
+        deadline = 0
+        if time_limit is not None:
+            if not isinstance(time_limit, int | float) or not time_limit > 0:
+                raise ValueError(
+                    f"time_limit must be a positive number of seconds, got {time_limit!r}"
+                )
+            if math.isfinite(time_limit):
+                deadline = start + int(time_limit * 1e9)
+        csr = ising_csr_from_bqm(bqm)
+        parsed = self.parse_initial_states(
+            bqm,
+            initial_states=initial_states,
+            initial_states_generator=initial_states_generator,
+            num_reads=num_reads,
+            seed=seed,
+        )
+        given = 0 if initial_states is None else len(dimod.as_samples(initial_states)[0])
+        init = parsed.initial_states
+        columns = [init.variables.index(v) for v in csr.variables]
+        arr = np.asarray(init.record.sample, dtype=np.int8)[:, columns]
+        if bqm.vartype is dimod.BINARY:
+            arr = (2 * arr - 1).astype(np.int8)
+        spins = np.ascontiguousarray(arr, dtype=np.int8)
+        return Run(
+            csr=csr,
+            spins=spins,
+            num_given=min(given, spins.shape[0]),
+            seed=seed,
+            seeds=_kernels.read_seeds(seed, spins.shape[0]),
+            deadline_ns=deadline,
+            start_ns=start,
+        )
+
+    def _result(
+        self,
+        bqm: dimod.BinaryQuadraticModel,
+        run: Run,
+        spins: np.ndarray,
+        info: dict[str, Any],
+        **vectors: Any,
+    ) -> dimod.SampleSet:
+        """SampleSet in the BQM's vartype; energies come from ``bqm.energies``."""
+        samples = spins if bqm.vartype is dimod.SPIN else (spins + 1) // 2
+        info = {
+            "seed": run.seed,
+            "num_threads": numba.get_num_threads(),
+            "sampling_time_s": run.elapsed_s(),
+            **info,
+        }
+        return dimod.SampleSet.from_samples_bqm(
+            (np.asarray(samples, dtype=np.int8), run.csr.variables), bqm, info=info, **vectors
+        )
+
+    def _empty(self, bqm: dimod.BinaryQuadraticModel, run: Run) -> dimod.SampleSet:
+        """Result for a model without variables: num_reads empty samples."""
+        spins = np.zeros((run.num_reads, 0), dtype=np.int8)
+        return self._result(bqm, run, spins, {"timed_out": False})

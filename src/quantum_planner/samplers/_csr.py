@@ -1,0 +1,124 @@
+"""Binary quadratic model -> Ising model in compressed sparse row (CSR) form.
+
+Every sampler in this package works on spins ``s`` in {-1, +1} with energy
+
+    E(s) = offset + sum_i h_i s_i + sum_{i<j} J_ij s_i s_j
+
+and stores the couplings as a symmetric CSR matrix (both ``J_ij`` and ``J_ji``),
+so the local field ``f_i = h_i + sum_j J_ij s_j`` of a variable is one row. The
+energy change of flipping ``s_i`` is ``-2 s_i f_i``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import dimod
+import numpy as np
+
+__all__ = ["IsingCSR", "default_beta_range", "ising_csr_from_bqm"]
+
+
+@dataclass(frozen=True)
+class IsingCSR:
+    """An Ising model as flat arrays (the form the numba kernels take).
+
+    Attributes:
+        variables: labels, in the order of the arrays.
+        h: linear biases, float64, shape (n,).
+        indptr, indices, data: symmetric coupling matrix in CSR form
+            (uint32, uint32, float64); no diagonal entries.
+        offset: constant energy term of the Ising model.
+    """
+
+    variables: Sequence[Hashable]
+    h: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    offset: float
+
+    @property
+    def num_variables(self) -> int:
+        return int(self.h.shape[0])
+
+    @property
+    def num_couplings(self) -> int:
+        """Number of nonzero couplings ``J_ij`` with ``i < j``."""
+        return int(self.indices.shape[0] // 2)
+
+    def energies(self, spins: np.ndarray) -> np.ndarray:
+        """Ising energies of the rows of ``spins`` (shape (R, n), values +-1)."""
+        s = np.asarray(spins, dtype=np.float64)
+        if s.ndim == 1:
+            s = s[None, :]
+        rows = np.repeat(np.arange(self.num_variables), np.diff(self.indptr))
+        # each coupling appears twice in the symmetric CSR, hence the 0.5
+        pair = 0.5 * (s[:, rows] * s[:, self.indices]) @ self.data
+        return self.offset + s @ self.h + pair
+
+
+def ising_csr_from_bqm(bqm: dimod.BinaryQuadraticModel) -> IsingCSR:
+    """Convert ``bqm`` (SPIN or BINARY, any labels) to an :class:`IsingCSR`.
+
+    Raises:
+        ValueError: a bias is NaN or infinite (no sampler can rank such states).
+    """
+    variables = list(bqm.variables)
+    n = len(variables)
+    spin = bqm.spin if bqm.vartype is dimod.BINARY else bqm
+    ldata, (irow, icol, qdata), offset = spin.to_numpy_vectors(variable_order=variables)
+    h = np.ascontiguousarray(ldata, dtype=np.float64)
+    if not (np.all(np.isfinite(h)) and np.all(np.isfinite(qdata)) and math.isfinite(offset)):
+        raise ValueError("the BQM has a NaN or infinite bias; every bias must be a finite number")
+    keep = qdata != 0.0  # zero couplings cost time and carry no information
+    irow, icol, qdata = irow[keep], icol[keep], qdata[keep]
+    rows = np.concatenate([irow, icol])
+    cols = np.concatenate([icol, irow])
+    vals = np.concatenate([qdata, qdata])
+    order = np.lexsort((cols, rows))
+    counts = np.bincount(rows, minlength=n) if n else np.zeros(0, dtype=np.int64)
+    # unsigned indices spare numba's negative-index wraparound checks in hot loops
+    indptr = np.zeros(n + 1, dtype=np.uint32)
+    np.cumsum(counts, out=indptr[1:])
+    return IsingCSR(
+        variables=variables,
+        h=h,
+        indptr=indptr,
+        indices=np.ascontiguousarray(cols[order], dtype=np.uint32),
+        data=np.ascontiguousarray(vals[order], dtype=np.float64),
+        offset=float(offset),
+    )
+
+
+def default_beta_range(csr: IsingCSR, excitation_rate: float = 0.01) -> tuple[float, float]:
+    """Hot and cold inverse temperatures derived from the biases.
+
+    Same rule as dwave-samplers: at the hot end the largest possible flip cost
+    (twice the sum of a variable's absolute biases) is accepted with
+    probability 1/2; at the cold end the smallest nonzero bias of any
+    variable, counted over the variables that share it, excites with total
+    probability ``excitation_rate``.
+    """
+    n = csr.num_variables
+    if n == 0:
+        return 0.1, 1.0
+    absd = np.abs(csr.data)
+    rowsum = np.abs(csr.h).copy()
+    np.add.at(rowsum, np.repeat(np.arange(n), np.diff(csr.indptr)), absd)
+    max_field = float(rowsum.max())
+    if max_field == 0.0:
+        return 0.1, 1.0  # all biases zero: every state has the same energy
+    hot = math.log(2.0) / (2.0 * max_field)
+    # smallest nonzero |bias| per variable (h or any of its couplings)
+    per_var = np.where(csr.h != 0.0, np.abs(csr.h), np.inf)
+    if absd.size:
+        row_of = np.repeat(np.arange(n), np.diff(csr.indptr))
+        np.minimum.at(per_var, row_of, absd)
+    finite = per_var[np.isfinite(per_var)]
+    min_field = float(finite.min())
+    count = int(np.sum(finite == min_field))
+    cold = math.log(count / excitation_rate) / (2.0 * min_field)
+    return hot, max(cold, hot)

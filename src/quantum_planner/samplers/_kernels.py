@@ -1,0 +1,593 @@
+"""Numba kernels shared by the samplers (compiled once, cached on disk).
+
+Conventions: spins are int8 in {-1, +1}; the model is an Ising CSR
+(``h, indptr, indices, data``, see ``_csr.py``); ``field[i] = h_i + sum_j J_ij s_j``
+is kept up to date as spins flip, so one flip attempt costs O(1) and an accepted
+flip O(degree). Every read has its own xorshift64 generator seeded from the
+sampler seed and the read's index, so results do not depend on how many
+threads run. ``deadline_ns`` is an absolute ``CLOCK_MONOTONIC`` time in
+nanoseconds (0 means none) that the kernels check every ``check_every``
+sweeps, so a time limit is honoured in the middle of a read too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numba as nb
+import numpy as np
+from numba import prange, types
+
+# clock_gettime is resolved by symbol name at link time, so the cached machine
+# code stays valid across processes (a ctypes pointer would not).
+_clock_gettime = types.ExternalFunction("clock_gettime", types.int32(types.int32, types.voidptr))
+CLOCK_ID = int(getattr(time, "CLOCK_MONOTONIC", 1))
+
+# Metropolis acceptance exp(-y) is read from a table of y in [0, ACCEPT_YMAX)
+# with ACCEPT_BINS bins per unit (bin midpoints; relative error <= 0.4%); beyond
+# ACCEPT_YMAX the probability (< 2e-9) is taken as 0. Thresholds are compared
+# with the top 32 bits of a xorshift draw, so no exp/log/float draw per attempt.
+ACCEPT_BINS = 128
+ACCEPT_YMAX = 20
+
+_U13 = np.uint64(13)
+_U7 = np.uint64(7)
+_U17 = np.uint64(17)
+_U32 = np.uint64(32)
+_U11 = np.uint64(11)
+_INV53 = 1.0 / 9007199254740992.0
+
+
+def now_ns() -> int:
+    """Python-side clock matching the kernels' (CLOCK_MONOTONIC nanoseconds)."""
+    return time.clock_gettime_ns(CLOCK_ID)
+
+
+def read_seeds(seed: int, num_reads: int) -> np.ndarray:
+    """One nonzero 64-bit xorshift state per read (splitmix64 of seed and index)."""
+    mask = (1 << 64) - 1
+    out = np.empty(num_reads, dtype=np.uint64)
+    for r in range(num_reads):
+        z = (seed * 0x9E3779B97F4A7C15 + (r + 1) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+        out[r] = z or 0x2545F4914F6CDD1D
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def _xs(x):
+    x ^= x << _U13
+    x ^= x >> _U7
+    x ^= x << _U17
+    return x
+
+
+@nb.njit(cache=True, inline="always")
+def _uniform(x):
+    return float(x >> _U11) * _INV53
+
+
+@nb.njit(cache=True)
+def _clock(buf, clock_id):
+    _clock_gettime(clock_id, buf.ctypes.data)
+    return buf[0] * 1000000000 + buf[1]
+
+
+@nb.njit(cache=True)
+def clock_ns(clock_id):
+    """Kernel clock, exposed for tests."""
+    return _clock(np.zeros(2, np.int64), clock_id)
+
+
+@nb.njit(cache=True)
+def _fields(h, indptr, indices, data, s, field):
+    for i in range(h.shape[0]):
+        acc = h[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            acc += data[p] * s[indices[p]]
+        field[i] = acc
+
+
+@nb.njit(cache=True, inline="always")
+def _flip(indptr, indices, data, s, field, i):
+    si = s[i]
+    s[i] = -si
+    c = 2.0 * si
+    for p in range(indptr[i], indptr[i + 1]):
+        field[indices[p]] -= c * data[p]
+
+
+@nb.njit(cache=True, fastmath=True)
+def _descend(indptr, indices, data, s, field, max_sweeps):
+    """Greedy single-flip descent to a local minimum; returns the energy change."""
+    n = s.shape[0]
+    de_total = 0.0
+    for _ in range(max_sweeps):
+        moved = False
+        for i in range(n):
+            de = -2.0 * s[i] * field[i]
+            if de < 0.0:
+                de_total += de
+                _flip(indptr, indices, data, s, field, i)
+                moved = True
+        if not moved:
+            break
+    return de_total
+
+
+@nb.njit(cache=True, fastmath=True)
+def _metropolis_sweep(indptr, indices, data, s, field, bscaled, x, table):
+    """One sweep in fixed order at scaled inverse temperature ``bscaled``.
+
+    ``bscaled`` is beta * ACCEPT_BINS. Returns (energy change, rng state).
+    """
+    n = s.shape[0]
+    tn = table.shape[0]
+    de_total = 0.0
+    for i in range(n):
+        si = s[i]
+        de = -2.0 * si * field[i]
+        if de > 0.0:
+            y = de * bscaled
+            if y >= tn:
+                continue
+            x = _xs(x)
+            if (x >> _U32) >= table[np.uint32(y)]:
+                continue
+        de_total += de
+        s[i] = -si
+        c = 2.0 * si
+        for p in range(indptr[i], indptr[i + 1]):
+            field[indices[p]] -= c * data[p]
+    return de_total, x
+
+
+# --- simulated annealing -----------------------------------------------------------
+
+
+@nb.njit(cache=True, inline="always")
+def _stage_beta(kind, schedule, k, num_betas):
+    """Scaled beta of stage ``k``: kind 0 reads ``schedule``; 1 geometric and
+    2 linear interpolate between schedule[0] and schedule[1] (no big arrays)."""
+    if kind == 0:
+        return schedule[k]
+    if num_betas == 1:
+        return schedule[1]
+    frac = k / (num_betas - 1)
+    if kind == 1:
+        return schedule[0] * (schedule[1] / schedule[0]) ** frac
+    return schedule[0] + (schedule[1] - schedule[0]) * frac
+
+
+@nb.njit(cache=True)
+def _anneal_one(
+    indptr, indices, data, s, field, kind, schedule, num_betas, sweeps_per_beta, x, table,
+    deadline, check, buf, cid,
+):  # fmt: skip
+    sweeps = 0
+    since = 0
+    for b in range(num_betas):
+        bs = _stage_beta(kind, schedule, b, num_betas)
+        for _ in range(sweeps_per_beta):
+            _, x = _metropolis_sweep(indptr, indices, data, s, field, bs, x, table)
+            sweeps += 1
+            since += 1
+            if deadline > 0 and since >= check:
+                since = 0
+                if _clock(buf, cid) >= deadline:
+                    return sweeps, True
+    return sweeps, False
+
+
+@nb.njit(cache=True, parallel=True)
+def anneal(
+    h, indptr, indices, data, states, kind, schedule, num_betas, sweeps_per_beta, seeds,
+    deadline, check, cid,
+):  # fmt: skip
+    """Simulated annealing of every row of ``states`` (in place).
+
+    The schedule is ``num_betas`` stages of ``sweeps_per_beta`` sweeps; betas
+    are scaled by ACCEPT_BINS (see :func:`_stage_beta` for ``kind``). Returns
+    per read the sweeps done and whether the deadline cut it short (a cut read
+    is finished by a greedy descent so it is a local minimum).
+    """
+    nreads, n = states.shape
+    sweeps = np.zeros(nreads, np.int64)
+    cut = np.zeros(nreads, np.bool_)
+    table = _accept_table()
+    for r in prange(nreads):
+        s = states[r]
+        field = np.empty(n)
+        buf = np.zeros(2, np.int64)
+        _fields(h, indptr, indices, data, s, field)
+        if deadline > 0 and _clock(buf, cid) >= deadline:
+            cut[r] = True
+        else:
+            sw, c = _anneal_one(
+                indptr, indices, data, s, field, kind, schedule, num_betas, sweeps_per_beta,
+                seeds[r], table, deadline, check, buf, cid,
+            )  # fmt: skip
+            sweeps[r] = sw
+            cut[r] = c
+        if cut[r]:
+            _descend(indptr, indices, data, s, field, 1000)
+    return sweeps, cut
+
+
+@nb.njit(cache=True)
+def _accept_table():
+    out = np.empty(ACCEPT_YMAX * ACCEPT_BINS, np.uint64)
+    for k in range(out.shape[0]):
+        out[k] = np.uint64(math.floor(math.exp(-(k + 0.5) / ACCEPT_BINS) * 4294967296.0))
+    return out
+
+
+# --- parallel tempering -------------------------------------------------------------
+
+
+@nb.njit(cache=True)
+def _adapt_ladder(betas, accept, tries):
+    """Respace the inner betas so adjacent swap acceptance evens out.
+
+    Intervals where swaps are accepted often widen, those where they are
+    rejected shrink; both ends stay fixed.
+    """
+    m = betas.shape[0]
+    if m < 3:
+        return
+    gaps = np.empty(m - 1)
+    mean = 0.0
+    for k in range(m - 1):
+        a = accept[k] / max(tries[k], 1.0)
+        gaps[k] = a
+        mean += a
+    mean /= m - 1
+    total = 0.0
+    for k in range(m - 1):
+        w = (betas[k + 1] - betas[k]) * math.sqrt((gaps[k] + 0.02) / (mean + 0.02))
+        gaps[k] = w
+        total += w
+    span = betas[m - 1] - betas[0]
+    for k in range(m - 2):
+        betas[k + 1] = betas[k] + gaps[k] * span / total
+
+
+@nb.njit(cache=True)
+def _temper_one(
+    h,
+    indptr,
+    indices,
+    data,
+    init,
+    betas,
+    rounds,
+    adapt_rounds,
+    adapt_every,
+    x,
+    table,
+    deadline,
+    check,
+    cid,
+    best,
+    ladder_out,
+    accept_out,
+):
+    m = betas.shape[0]
+    n = init.shape[0]
+    spins = np.empty((m, n), np.int8)
+    fields = np.empty((m, n))
+    energy = np.zeros(m)
+    slot = np.arange(m)  # slot[k] = replica at temperature k
+    for k in range(m):
+        for i in range(n):
+            spins[k, i] = init[i]
+        if k > 0:  # the other replicas start at random states
+            for i in range(n):
+                x = _xs(x)
+                spins[k, i] = 1 if (x >> np.uint64(63)) else -1
+        _fields(h, indptr, indices, data, spins[k], fields[k])
+        e = 0.0
+        for i in range(n):
+            e += spins[k, i] * (h[i] + fields[k, i])
+        energy[k] = 0.5 * e
+    accept = np.zeros(m - 1 if m > 1 else 1)
+    tries = np.zeros(m - 1 if m > 1 else 1)
+    best_e = energy[0]
+    for i in range(n):
+        best[i] = spins[0, i]
+    buf = np.zeros(2, np.int64)
+    done = 0
+    since = 0
+    cut = False
+    bs = betas * ACCEPT_BINS
+    for t in range(rounds):
+        for k in range(m):
+            rep = slot[k]
+            de, x = _metropolis_sweep(
+                indptr, indices, data, spins[rep], fields[rep], bs[k], x, table
+            )
+            energy[rep] += de
+        # replica exchange between neighbouring temperatures
+        for k in range(m - 1):
+            a = slot[k]
+            b = slot[k + 1]
+            arg = (betas[k + 1] - betas[k]) * (energy[b] - energy[a])
+            tries[k] += 1.0
+            ok = arg >= 0.0
+            if not ok:
+                x = _xs(x)
+                ok = _uniform(x) < math.exp(arg)
+            if ok:
+                slot[k] = b
+                slot[k + 1] = a
+                accept[k] += 1.0
+        # keep the best state seen (the coldest replica usually holds it)
+        for k in range(m - 1, -1, -1):
+            rep = slot[k]
+            if energy[rep] < best_e - 1e-9 * (1.0 + abs(best_e)):
+                best_e = energy[rep]
+                for i in range(n):
+                    best[i] = spins[rep, i]
+        done += 1
+        if t < adapt_rounds and (t + 1) % adapt_every == 0:
+            _adapt_ladder(betas, accept, tries)
+            bs = betas * ACCEPT_BINS
+            accept[:] = 0.0
+            tries[:] = 0.0
+        since += m
+        if deadline > 0 and since >= check:
+            since = 0
+            if _clock(buf, cid) >= deadline:
+                cut = True
+                break
+    for k in range(m):
+        ladder_out[k] = betas[k]
+    for k in range(m - 1):
+        accept_out[k] = accept[k] / max(tries[k], 1.0)
+    return done, cut
+
+
+@nb.njit(cache=True, parallel=True)
+def temper(
+    h, indptr, indices, data, states, betas0, rounds, adapt_rounds, adapt_every, seeds, deadline,
+    check, cid,
+):  # fmt: skip
+    """Replica-exchange Monte Carlo, one independent ladder per read.
+
+    ``states[r]`` seeds the coldest replica of read ``r`` and receives the
+    lowest-energy state that read saw (after a greedy descent).
+    """
+    nreads, n = states.shape
+    m = betas0.shape[0]
+    table = _accept_table()
+    done = np.zeros(nreads, np.int64)
+    cut = np.zeros(nreads, np.bool_)
+    ladders = np.zeros((nreads, m))
+    accepts = np.zeros((nreads, max(m - 1, 1)))
+    for r in prange(nreads):
+        # one ladder per read, coldest first so replica 0 starts at the warm start
+        betas = betas0[::-1].copy()
+        best = np.empty(n, np.int8)
+        d, c = _temper_one(
+            h,
+            indptr,
+            indices,
+            data,
+            states[r].copy(),
+            betas,
+            rounds,
+            adapt_rounds,
+            adapt_every,
+            seeds[r],
+            table,
+            deadline,
+            check,
+            cid,
+            best,
+            ladders[r],
+            accepts[r],
+        )
+        done[r] = d
+        cut[r] = c
+        field = np.empty(n)
+        _fields(h, indptr, indices, data, best, field)
+        _descend(indptr, indices, data, best, field, 1000)
+        for i in range(n):
+            states[r, i] = best[i]
+    return done, cut, ladders, accepts
+
+
+# --- simulated bifurcation -----------------------------------------------------------
+
+
+@nb.njit(cache=True, parallel=True)
+def bifurcate(
+    indptr, indices, data, xs, ys, steps, dt, c0, discrete, seeds, deadline, check, cid, descend
+):  # fmt: skip
+    """Ballistic or discrete simulated bifurcation (Goto et al. 2019/2021).
+
+    ``data`` holds the couplings of the *maximised* form (``-J``). Each row of
+    ``xs``/``ys`` is one agent (positions, momenta; updated in place). The
+    pump ``a(t)`` rises linearly from 0 to 1; walls at |x| = 1 are inelastic.
+    Returns the spins sign(x) (optionally after a greedy descent on ``J``)
+    and the steps each agent ran.
+    """
+    agents, n = xs.shape
+    out = np.empty((agents, n), np.int8)
+    done = np.zeros(agents, np.int64)
+    cut = np.zeros(agents, np.bool_)
+    for r in prange(agents):
+        x = xs[r]
+        y = ys[r]
+        force = np.empty(n)
+        buf = np.zeros(2, np.int64)
+        since = 0
+        for t in range(steps):
+            a = t / steps
+            for i in range(n):
+                acc = 0.0
+                if discrete:
+                    for p in range(indptr[i], indptr[i + 1]):
+                        acc += data[p] * (1.0 if x[indices[p]] > 0.0 else -1.0)
+                else:
+                    for p in range(indptr[i], indptr[i + 1]):
+                        acc += data[p] * x[indices[p]]
+                force[i] = acc
+            for i in range(n):
+                y[i] += dt * (-(1.0 - a) * x[i] + c0 * force[i])
+                x[i] += dt * y[i]
+                if x[i] > 1.0:
+                    x[i] = 1.0
+                    y[i] = 0.0
+                elif x[i] < -1.0:
+                    x[i] = -1.0
+                    y[i] = 0.0
+            done[r] += 1
+            since += 1
+            if deadline > 0 and since >= check:
+                since = 0
+                if _clock(buf, cid) >= deadline:
+                    cut[r] = True
+                    break
+        s = out[r]
+        for i in range(n):
+            s[i] = 1 if x[i] >= 0.0 else -1
+        if descend:
+            # descent on the minimised couplings J = -data
+            field = np.empty(n)
+            for i in range(n):
+                acc = 0.0
+                for p in range(indptr[i], indptr[i + 1]):
+                    acc -= data[p] * s[indices[p]]
+                field[i] = acc
+            nd = -data
+            _descend(indptr, indices, nd, s, field, 1000)
+    return out, done, cut
+
+
+# --- tabu search ----------------------------------------------------------------------
+
+
+@nb.njit(cache=True)
+def _tabu_one(h, indptr, indices, data, s, tenure, restarts, stall_limit, kick, x, deadline, cid):
+    n = s.shape[0]
+    field = np.empty(n)
+    _fields(h, indptr, indices, data, s, field)
+    de = np.empty(n)
+    for i in range(n):
+        de[i] = -2.0 * s[i] * field[i]
+    e = 0.0
+    for i in range(n):
+        e += s[i] * (h[i] + field[i])
+    e *= 0.5
+    best = s.copy()
+    best_e = e
+    run_best = e
+    at_best = False
+    tabu_until = np.zeros(n, np.int64)
+    buf = np.zeros(2, np.int64)
+    it = 0
+    stall = 0
+    restart = 0
+    cut = False
+    eps = 1e-9 * (1.0 + abs(e))
+    while True:
+        # choose the best non-tabu flip; a tabu flip only if it beats the best
+        pick = -1
+        pick_de = np.inf
+        for i in range(n):
+            d = de[i]
+            if d < pick_de and (tabu_until[i] <= it or e + d < best_e - eps):
+                pick = i
+                pick_de = d
+        if pick < 0:
+            pick = it % n
+            pick_de = de[pick]
+        if at_best and pick_de > 0.0:
+            for i in range(n):
+                best[i] = s[i]
+            at_best = False
+        # flip: the picked variable's delta changes sign, neighbours' deltas shift
+        si = s[pick]
+        s[pick] = -si
+        e += pick_de
+        de[pick] = -pick_de
+        c = 2.0 * si
+        for p in range(indptr[pick], indptr[pick + 1]):
+            j = indices[p]
+            field[j] -= c * data[p]
+            de[j] = -2.0 * s[j] * field[j]
+        tabu_until[pick] = it + tenure
+        it += 1
+        if e < best_e - eps:
+            best_e = e
+            at_best = True
+        if e < run_best - eps:
+            run_best = e
+            stall = 0
+        else:
+            stall += 1
+        if (it & 255) == 0 and deadline > 0 and _clock(buf, cid) >= deadline:
+            cut = True
+            break
+        if stall >= stall_limit:
+            if at_best:
+                for i in range(n):
+                    best[i] = s[i]
+                at_best = False
+            restart += 1
+            if restart >= restarts:
+                break
+            # restart from the best state with a random kick of ``kick`` flips
+            for i in range(n):
+                s[i] = best[i]
+            for _ in range(kick):
+                x = _xs(x)
+                i = int(x % np.uint64(n))
+                s[i] = -s[i]
+            _fields(h, indptr, indices, data, s, field)
+            e = 0.0
+            for i in range(n):
+                de[i] = -2.0 * s[i] * field[i]
+                e += s[i] * (h[i] + field[i])
+            e *= 0.5
+            run_best = e
+            stall = 0
+            tabu_until[:] = 0
+    if at_best:
+        for i in range(n):
+            best[i] = s[i]
+    for i in range(n):
+        s[i] = best[i]
+    return it, cut
+
+
+@nb.njit(cache=True, parallel=True)
+def tabu(
+    h, indptr, indices, data, states, tenure, restarts, stall_limit, kick, seeds, deadline, cid
+):
+    """One-flip tabu search with restarts on every row of ``states`` (in place)."""
+    nreads = states.shape[0]
+    its = np.zeros(nreads, np.int64)
+    cut = np.zeros(nreads, np.bool_)
+    for r in prange(nreads):
+        it, c = _tabu_one(
+            h,
+            indptr,
+            indices,
+            data,
+            states[r],
+            tenure,
+            restarts,
+            stall_limit,
+            kick,
+            seeds[r],
+            deadline,
+            cid,
+        )
+        its[r] = it
+        cut[r] = c
+    return its, cut

@@ -1,0 +1,17 @@
+"""The planner as an HTTP service (FastAPI): ``create_app(settings)`` builds one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["create_app"]
+
+
+def create_app(*args: Any, **kwargs: Any) -> FastAPI:
+    """See :func:`quantum_planner.service.app.create_app`."""
+    from quantum_planner.service.app import create_app as _create
+
+    return _create(*args, **kwargs)

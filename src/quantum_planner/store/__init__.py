@@ -1,0 +1,9 @@
+"""Durable storage: SQLAlchemy 2 tables, Alembic migrations and repositories.
+
+SQLite by default (a file, zero set-up), PostgreSQL through ``QP_DATABASE_URL``
+(``postgresql+psycopg://...``); the same migrations create both.
+"""
+
+from quantum_planner.store.db import Database, canonical_json, content_hash
+
+__all__ = ["Database", "canonical_json", "content_hash"]

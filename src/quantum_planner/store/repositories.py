@@ -1,0 +1,406 @@
+"""Repositories: every read and write the service and the job runner make.
+
+Problems and solutions are stored as canonical JSON with a SHA-256 of it;
+:func:`load_problem` and :func:`load_solution` recompute the hash and raise
+:class:`~quantum_planner.errors.CorruptedDataError` on a mismatch, so a
+tampered or damaged row is never served as valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from quantum_planner.errors import CorruptedDataError, PlannerError
+from quantum_planner.model import Problem, Solution
+from quantum_planner.store.db import canonical_json, content_hash
+from quantum_planner.store.tables import (
+    FINAL_STATES,
+    JOB_STATES,
+    ApiKey,
+    AuditRow,
+    BackendStateRow,
+    JobRow,
+    ProblemRow,
+    SolutionRow,
+    utcnow,
+)
+
+ROLES = ("client", "admin")
+KEY_PREFIX = "qp_"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    if dt is None or dt.tzinfo is not None:
+        return dt
+    return dt.replace(tzinfo=UTC)
+
+
+# --- API keys -----------------------------------------------------------------
+
+
+def hash_key(token: str) -> str:
+    """SHA-256 of a key. Keys are 256-bit random, so a fast hash suffices (no guessing)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_key(session: Session, role: str, name: str = "") -> tuple[ApiKey, str]:
+    """A new key; returns its row and the plaintext key (shown once, never stored)."""
+    if role not in ROLES:
+        raise PlannerError(f"role must be one of {', '.join(ROLES)}, got {role!r}", field="role")
+    token = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(id=new_id(), name=name, role=role, key_hash=hash_key(token), prefix=token[:10])
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def find_key(session: Session, token: str) -> ApiKey | None:
+    """The active key matching ``token``, or None."""
+    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    return row
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
+def revoke_key(session: Session, key_id: str) -> ApiKey | None:
+    """Revoke by id or by the key's displayed prefix; None if no such key."""
+    row = session.get(ApiKey, key_id) or session.scalar(
+        select(ApiKey).where(ApiKey.prefix == key_id)
+    )
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+# --- problems and solutions ---------------------------------------------------
+
+
+def save_problem(session: Session, problem: Problem, owner_id: str | None) -> ProblemRow:
+    text = canonical_json(problem.model_dump(mode="json"))
+    row = ProblemRow(
+        id=new_id(),
+        owner_id=owner_id,
+        content=text,
+        content_hash=content_hash(text),
+        n_agents=len(problem.agents),
+        n_tasks=len(problem.tasks),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _verified(kind: str, row_id: str, text: str, digest: str) -> Any:
+    try:
+        data = json.loads(text)
+        ok = content_hash(canonical_json(data)) == digest
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise CorruptedDataError(
+            f"stored {kind} {row_id} failed its integrity check (content does not match its "
+            "hash), so it is not served; re-run the job or restore the row from a backup",
+            field=None,
+            kind=kind,
+            id=row_id,
+        )
+    return data
+
+
+def load_problem(row: ProblemRow) -> Problem:
+    """The problem of ``row``, after checking its hash."""
+    data = _verified("problem", row.id, row.content, row.content_hash)
+    try:
+        return Problem.from_dict(data)
+    except PlannerError:
+        raise CorruptedDataError(
+            f"stored problem {row.id} no longer validates", kind="problem", id=row.id
+        ) from None
+
+
+def save_solution(
+    session: Session,
+    solution: Solution,
+    *,
+    problem_id: str,
+    job_id: str | None,
+    kind: str,
+) -> SolutionRow:
+    text = canonical_json(solution.model_dump(mode="json"))
+    row = SolutionRow(
+        id=new_id(),
+        job_id=job_id,
+        problem_id=problem_id,
+        kind=kind,
+        content=text,
+        content_hash=content_hash(text),
+        feasible=solution.feasible,
+        backend=solution.backend_used or "",
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def upsert_best(session: Session, job: JobRow, solution: Solution) -> None:
+    """Replace the job's best-so-far plan."""
+    row = session.scalar(
+        select(SolutionRow).where(SolutionRow.job_id == job.id, SolutionRow.kind == "best")
+    )
+    if row is None:
+        save_solution(session, solution, problem_id=job.problem_id, job_id=job.id, kind="best")
+        return
+    text = canonical_json(solution.model_dump(mode="json"))
+    row.content, row.content_hash = text, content_hash(text)
+    row.feasible, row.backend = solution.feasible, solution.backend_used or ""
+    row.created_at = utcnow()
+
+
+def load_solution(row: SolutionRow) -> Solution:
+    """The solution of ``row``, after checking its hash."""
+    data = _verified("solution", row.id, row.content, row.content_hash)
+    try:
+        return Solution.model_validate(data)
+    except ValueError:
+        raise CorruptedDataError(
+            f"stored solution {row.id} no longer validates", kind="solution", id=row.id
+        ) from None
+
+
+def job_solutions(session: Session, job_id: str) -> dict[str, SolutionRow]:
+    """``{"best": row, "final": row}`` for the job (either may be missing)."""
+    rows = session.scalars(select(SolutionRow).where(SolutionRow.job_id == job_id))
+    return {r.kind: r for r in rows}
+
+
+# --- jobs ---------------------------------------------------------------------
+
+
+def create_job(
+    session: Session,
+    *,
+    owner_id: str | None,
+    problem_id: str,
+    time_limit: float,
+    seed: int | None,
+    backend: str | None,
+) -> JobRow:
+    row = JobRow(
+        id=new_id(),
+        owner_id=owner_id,
+        problem_id=problem_id,
+        state="queued",
+        time_limit=time_limit,
+        seed=seed,
+        backend=backend,
+        attempts=0,
+        cancel_requested=False,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_job(session: Session, job_id: str, owner_id: str | None = None) -> JobRow | None:
+    """The job, or None if absent or (when ``owner_id`` is given) someone else's."""
+    row = session.get(JobRow, job_id)
+    if row is None or (owner_id is not None and row.owner_id != owner_id):
+        return None
+    return row
+
+
+def list_jobs(
+    session: Session, owner_id: str | None, *, state: str | None = None, limit: int = 100
+) -> list[JobRow]:
+    q = select(JobRow).order_by(JobRow.created_at.desc()).limit(limit)
+    if owner_id is not None:
+        q = q.where(JobRow.owner_id == owner_id)
+    if state is not None:
+        q = q.where(JobRow.state == state)
+    return list(session.scalars(q))
+
+
+def claim_jobs(session: Session, worker_id: str, n: int) -> list[JobRow]:
+    """Move up to ``n`` queued jobs to running for ``worker_id`` (safe across replicas)."""
+    if n <= 0:
+        return []
+    ids = session.scalars(
+        select(JobRow.id).where(JobRow.state == "queued").order_by(JobRow.created_at).limit(n)
+    ).all()
+    claimed = []
+    now = utcnow()
+    for job_id in ids:
+        # the conditional UPDATE is the lock: only one replica sees rowcount 1
+        res = session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.state == "queued")
+            .values(
+                state="running",
+                worker_id=worker_id,
+                started_at=now,
+                heartbeat_at=now,
+                attempts=JobRow.attempts + 1,
+            )
+        )
+        if res.rowcount == 1:
+            claimed.append(job_id)
+    session.flush()
+    return [session.get(JobRow, j, populate_existing=True) for j in claimed]  # type: ignore[misc]
+
+
+def heartbeat(session: Session, worker_id: str, job_ids: Iterable[str]) -> None:
+    ids = list(job_ids)
+    if ids:
+        session.execute(
+            update(JobRow)
+            .where(JobRow.id.in_(ids), JobRow.worker_id == worker_id, JobRow.state == "running")
+            .values(heartbeat_at=utcnow())
+        )
+
+
+def cancel_requested(session: Session, job_ids: Sequence[str]) -> set[str]:
+    """Those of ``job_ids`` that someone cancelled (on any replica)."""
+    if not job_ids:
+        return set()
+    rows = session.scalars(
+        select(JobRow.id).where(
+            JobRow.id.in_(list(job_ids)),
+            (JobRow.cancel_requested.is_(True)) | (JobRow.state != "running"),
+        )
+    )
+    return set(rows)
+
+
+def finish_job(
+    session: Session,
+    job_id: str,
+    worker_id: str,
+    state: str,
+    *,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> bool:
+    """Move a running job owned by ``worker_id`` to a final state; False if it moved already."""
+    assert state in FINAL_STATES
+    res = session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.state == "running", JobRow.worker_id == worker_id)
+        .values(
+            state=state,
+            finished_at=utcnow(),
+            error_code=error_code,
+            error_message=error_message,
+        )
+    )
+    return res.rowcount == 1
+
+
+def cancel_job(session: Session, job: JobRow) -> bool:
+    """Cancel a queued or running job; False if it had already finished."""
+    if job.state in FINAL_STATES:
+        return False
+    job.state = "cancelled"
+    job.cancel_requested = True
+    job.finished_at = utcnow()
+    job.error_code, job.error_message = "cancelled", "cancelled at the caller's request"
+    return True
+
+
+def recover_stale(session: Session, *, timeout: float, max_attempts: int) -> list[tuple[str, str]]:
+    """Running jobs whose server died (no heartbeat for ``timeout`` s): re-queue or fail.
+
+    Returns ``[(job_id, "queued" | "failed"), ...]``.
+    """
+    cutoff = utcnow() - timedelta(seconds=timeout)
+    rows = session.scalars(
+        select(JobRow).where(JobRow.state == "running", JobRow.heartbeat_at < cutoff)
+    ).all()
+    return requeue_or_fail(rows, max_attempts)
+
+
+def running_on_host(session: Session, host_prefix: str) -> list[JobRow]:
+    """Running jobs claimed by a worker whose id starts with ``host_prefix``."""
+    return list(
+        session.scalars(
+            select(JobRow).where(
+                JobRow.state == "running", JobRow.worker_id.startswith(host_prefix)
+            )
+        )
+    )
+
+
+def requeue_or_fail(rows: Sequence[JobRow], max_attempts: int) -> list[tuple[str, str]]:
+    """Jobs whose server is gone: back to the queue, or failed after ``max_attempts`` starts."""
+    out = []
+    for row in rows:
+        if row.attempts >= max_attempts:
+            row.state = "failed"
+            row.finished_at = utcnow()
+            row.error_code = "interrupted"
+            row.error_message = (
+                f"the server running this job stopped {row.attempts} time(s) before it "
+                "finished; resubmit it, perhaps with a shorter time limit"
+            )
+        else:
+            row.state = "queued"
+            row.worker_id = None
+            row.progress_message = "re-queued after its server stopped"
+        out.append((row.id, row.state))
+    return out
+
+
+def job_counts(session: Session) -> dict[str, int]:
+    counts = dict.fromkeys(JOB_STATES, 0)
+    for state, n in session.execute(select(JobRow.state, func.count()).group_by(JobRow.state)):
+        counts[state] = n
+    return counts
+
+
+# --- backend state and audit log ----------------------------------------------
+
+
+def backend_states(session: Session) -> dict[str, bool]:
+    return {r.name: r.enabled for r in session.scalars(select(BackendStateRow))}
+
+
+def set_backend_state(
+    session: Session, name: str, enabled: bool, actor_id: str | None = None
+) -> None:
+    row = session.get(BackendStateRow, name)
+    if row is None:
+        session.add(
+            BackendStateRow(name=name, enabled=enabled, updated_at=utcnow(), updated_by=actor_id)
+        )
+    else:
+        row.enabled, row.updated_at, row.updated_by = enabled, utcnow(), actor_id
+    session.flush()
+
+
+def audit(
+    session: Session, actor_id: str | None, action: str, target: str = "", **details: Any
+) -> None:
+    session.add(
+        AuditRow(actor_id=actor_id, action=action, target=target, details=canonical_json(details))
+    )
+
+
+def list_audit(session: Session, limit: int = 100) -> list[AuditRow]:
+    return list(session.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)))

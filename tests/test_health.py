@@ -1,0 +1,96 @@
+"""check_all_backends: every backend reported, bounded in time even when one hangs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from backend_fakes import FaultyBackend, PlanBackend
+
+from quantum_planner.backends import (
+    BaseBackend,
+    BreakerBoard,
+    get_backend,
+    list_backends,
+    register_backend,
+    switch_backend,
+    unregister_backend,
+)
+from quantum_planner.backends.registry import InMemoryStateStore, set_state_store
+from quantum_planner.config import Settings
+from quantum_planner.health import check_all_backends, check_backend
+
+
+class NeedsToken(BaseBackend):
+    name = "needs_token"
+
+    def configuration_problem(self):
+        return "set NEEDS_TOKEN"
+
+
+@pytest.fixture
+def registered():
+    old = set_state_store(InMemoryStateStore())
+    names = [
+        register_backend(PlanBackend("h_ok")),
+        register_backend(FaultyBackend("h_hang", "hang", hang=4)),
+        register_backend(FaultyBackend("h_broken", "unavailable")),
+        register_backend(PlanBackend("h_off")),
+        register_backend(NeedsToken()),
+    ]
+    switch_backend("h_off", enabled=False)
+    yield names
+    for n in names:
+        unregister_backend(n)
+    set_state_store(old)
+
+
+def test_every_backend_reported_within_5s_even_when_one_hangs(registered):
+    t0 = time.monotonic()
+    report = check_all_backends(timeout=1.5)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 1.5 + 1.0, elapsed  # well inside the 5 s the playbook needs
+    assert set(report) == set(list_backends())
+    assert report["h_ok"]["status"] == "healthy" and report["h_ok"]["latency_ms"] >= 0
+    assert report["h_hang"]["status"] == "down" and "timed out" in report["h_hang"]["detail"]
+    assert report["h_broken"]["status"] == "down"
+    assert "solver offline" in report["h_broken"]["detail"]
+    assert report["h_off"]["status"] == "disabled"
+    assert report["needs_token"]["status"] == "unconfigured"
+    for status in report.values():
+        assert status["status"] in {"healthy", "degraded", "down", "disabled", "unconfigured"}
+        assert status["circuit"] in {"closed", "open", "half_open"}
+        str(status)  # prints as one line
+
+
+def test_default_timeout_is_bounded(registered):
+    t0 = time.monotonic()
+    check_all_backends()
+    assert time.monotonic() - t0 < 5.0
+
+
+def test_open_breaker_reports_degraded_with_last_error(registered):
+    board = BreakerBoard(Settings(breaker_failure_threshold=1))
+    board.get("h_ok").record_failure("timeout: no answer within 2s")
+    st = check_backend("h_ok", timeout=2, breakers=board)
+    assert st["status"] == "degraded"
+    assert st["circuit"] == "open"
+    assert st["last_error"] == "timeout: no answer within 2s"
+
+
+def test_switch_takes_effect_everywhere_and_uses_the_store(registered):
+    store = InMemoryStateStore()
+    set_state_store(store)
+    switch_backend("h_ok", enabled=False)
+    assert store.get("h_ok") is False
+    assert check_backend("h_ok")["status"] == "disabled"
+    switch_backend("h_ok", enabled=True)
+    assert check_backend("h_ok", timeout=2)["status"] == "healthy"
+    assert get_backend("h_ok") is get_backend("h_ok")
+
+
+def test_switch_unknown_backend_is_a_typed_error():
+    from quantum_planner.errors import UnknownBackendError
+
+    with pytest.raises(UnknownBackendError):
+        switch_backend("no_such_backend", enabled=False)
