@@ -171,6 +171,17 @@ def _reference(set_name: str, name: str, problem: Problem) -> tuple[float | None
     return (row.value if row else None), "min"
 
 
+def _belongs(set_name: str, name: str) -> bool:
+    """Whether an instance name given with ``--instances`` is one of ``set_name``'s."""
+    if set_name == "synthetic":
+        return name.startswith("synth")
+    if set_name == "small":
+        return name.startswith("gap")
+    if set_name == "gap":
+        return name in best_known("gap") and not name.startswith("gap")
+    return name in best_known(set_name)
+
+
 def _load(set_name: str, name: str) -> Problem:
     if set_name == "synthetic":
         return synthetic_problem()
@@ -242,7 +253,7 @@ def warm_up() -> None:
         tasks=[Task(f"t{i}", costs={"a0": i + 1, "a1": 3 - i}) for i in range(3)],
         objective="minimize_cost",
     )
-    HybridSolver(max_iterations=50, use_qubo=False).solve(tiny, time_limit=5)
+    HybridSolver(max_iterations=50, use_qubo=False).solve(tiny, time_limit=600)
     shop = Problem(
         agents=[Agent("m0"), Agent("m1")],
         tasks=[
@@ -256,7 +267,7 @@ def warm_up() -> None:
 
     comp = compile_problem(shop)
     a, s = eft_schedule(comp)
-    shop_tabu(comp, a, s, time.perf_counter() + 5, 0, None, max_iterations=20)
+    shop_tabu(comp, a, s, time.perf_counter() + 600, 0, None, max_iterations=20)
 
 
 def _fmt(x: float | None, spec: str = ".2f") -> str:
@@ -327,14 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[Run] = []
     for set_name in sets:
         pool = (QUICK_INSTANCES if args.quick else DEFAULT_INSTANCES)[set_name]
-        names = [n for n in (chosen or pool) if n in DEFAULT_INSTANCES[set_name] or chosen]
+        names = [n for n in chosen if _belongs(set_name, n)] if chosen else pool
         for name in names:
-            try:
-                problem = _load(set_name, name)
-            except Exception as e:  # a name from another set: skip it
-                if chosen:
-                    continue
-                raise e
+            problem = _load(set_name, name)
             ref, direction = _reference(set_name, name, problem)
             for limit in limits:
                 for s in solvers:

@@ -30,18 +30,13 @@ from numba import njit
 __all__ = ["TabuState", "candidates", "regret_greedy", "score", "tabu_search"]
 
 
-def candidates(priced: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def candidates(priced: np.ndarray, k: int) -> np.ndarray:
     """The ``k`` cheapest eligible agents of every task by ``priced`` (inf = ineligible)."""
-    n, M = priced.shape
+    M = priced.shape[1]
     k = min(k, M)
     order = np.argsort(priced, axis=1, kind="stable")[:, :k]
     ok = np.isfinite(np.take_along_axis(priced, order, axis=1))
-    cand = np.where(ok, order, -1).astype(np.int64)
-    is_cand = np.zeros((n, M), dtype=np.bool_)
-    rows = np.repeat(np.arange(n), k)
-    flat = cand.ravel()
-    is_cand[rows[flat >= 0], flat[flat >= 0]] = True
-    return cand, is_cand
+    return np.where(ok, order, -1).astype(np.int64)
 
 
 @njit(cache=True)
@@ -157,6 +152,15 @@ class TabuState:
             self.used[a] += L[i, a]
             self.busy[a] += D[i, a]
         self.tabu = np.zeros((n, M), np.int64)
+        # tasks of each agent (for swaps), kept in O(1) per move
+        self.members = np.zeros((M, max(n, 1)), np.int64)
+        self.cnt = np.zeros(M, np.int64)
+        self.pos = np.zeros(n, np.int64)
+        for i in range(n):
+            a = self.assign[i]
+            self.members[a, self.cnt[a]] = i
+            self.pos[i] = self.cnt[a]
+            self.cnt[a] += 1
         self.best = self.assign.copy()
         fin = W[np.isfinite(W)]
         spread = float(fin.max() - fin.min()) if fin.size else 1.0
@@ -166,7 +170,22 @@ class TabuState:
         self.f = np.array([max(spread, 1.0) / max(mean_load, 1e-9), np.inf, 0.0, 0.0])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def _mem_move(
+    i: int, a: int, j: int, members: np.ndarray, cnt: np.ndarray, pos: np.ndarray
+) -> None:
+    """Move task ``i`` from agent ``a``'s member list to agent ``j``'s (O(1))."""
+    k = pos[i]
+    last = members[a, cnt[a] - 1]
+    members[a, k] = last
+    pos[last] = k
+    cnt[a] -= 1
+    members[j, cnt[j]] = i
+    pos[i] = cnt[j]
+    cnt[j] += 1
+
+
+@njit(cache=True, nogil=True)
 def _ov(u: float, c: float) -> float:
     return u - c if u > c else 0.0
 
@@ -186,16 +205,18 @@ def tabu_search(
     best: np.ndarray,
     f: np.ndarray,
     cand: np.ndarray,
-    is_cand: np.ndarray,
+    members: np.ndarray,
+    cnt: np.ndarray,
+    pos: np.ndarray,
     iters: int,
     swap_samples: int,
     seed: int,
 ) -> int:
     """Run ``iters`` tabu iterations in place; returns how many improved the best.
 
-    Shift targets of task ``i`` are ``cand[i]`` (agents, cheapest first, -1 padded;
-    ``is_cand`` is the same as a boolean matrix); a swap moves the sampled task
-    only to one of its candidates.
+    Shift targets of task ``i`` are ``cand[i]`` (agents, cheapest first, -1 padded);
+    a swap moves the sampled task only to one of its candidates, and exchanges it
+    with any task there (``members``/``cnt``/``pos``: each agent's tasks).
     ``f`` holds ``[alpha, best_feasible_score, iteration, feasible_streak]``.
     Seeding happens only when ``seed >= 0`` (first chunk), so chunked runs
     continue one random stream.
@@ -274,38 +295,42 @@ def tabu_search(
         for _s in range(swap_samples):
             i1 = np.random.randint(n)
             a1 = assign[i1]
-            for i2 in range(n):
-                a2 = assign[i2]
-                if a2 == a1 or not is_cand[i1, a2] or W[i2, a1] == np.inf:
+            for c2 in range(cand.shape[1]):
+                a2 = cand[i1, c2]
+                if a2 < 0:
+                    break
+                if a2 == a1 or tabu[i1, a2] > it:
                     continue
-                if tabu[i1, a2] > it or tabu[i2, a1] > it:
-                    continue
-                u1 = used[a1] - L[i1, a1] + L[i2, a1]
-                u2 = used[a2] - L[i2, a2] + L[i1, a2]
-                dov = (
-                    _ov(u1, cap[a1])
-                    - _ov(used[a1], cap[a1])
-                    + _ov(u2, cap[a2])
-                    - _ov(used[a2], cap[a2])
-                )
-                dobj = W[i1, a2] + W[i2, a1] - W[i1, a1] - W[i2, a2]
-                if beta != 0.0:
-                    t1 = s1
-                    t2 = s2
-                    if a1 < m:
-                        nb = busy[a1] - D[i1, a1] + D[i2, a1]
-                        t1 += nb - busy[a1]
-                        t2 += nb * nb - busy[a1] ** 2
-                    if a2 < m:
-                        nb = busy[a2] - D[i2, a2] + D[i1, a2]
-                        t1 += nb - busy[a2]
-                        t2 += nb * nb - busy[a2] ** 2
-                    dobj += beta * ((t2 / m - (t1 / m) ** 2) - var_now)
-                d = dobj + alpha * dov
-                if d < bd - 1e-12:
-                    bd = d
-                    ties = 1
-                    bk, bi, bj, bi2, bobj, bov = 2, i1, a2, i2, dobj, dov
+                for q2 in range(cnt[a2]):
+                    i2 = members[a2, q2]
+                    if W[i2, a1] == np.inf or tabu[i2, a1] > it:
+                        continue
+                    u1 = used[a1] - L[i1, a1] + L[i2, a1]
+                    u2 = used[a2] - L[i2, a2] + L[i1, a2]
+                    dov = (
+                        _ov(u1, cap[a1])
+                        - _ov(used[a1], cap[a1])
+                        + _ov(u2, cap[a2])
+                        - _ov(used[a2], cap[a2])
+                    )
+                    dobj = W[i1, a2] + W[i2, a1] - W[i1, a1] - W[i2, a2]
+                    if beta != 0.0:
+                        t1 = s1
+                        t2 = s2
+                        if a1 < m:
+                            nb = busy[a1] - D[i1, a1] + D[i2, a1]
+                            t1 += nb - busy[a1]
+                            t2 += nb * nb - busy[a1] ** 2
+                        if a2 < m:
+                            nb = busy[a2] - D[i2, a2] + D[i1, a2]
+                            t1 += nb - busy[a2]
+                            t2 += nb * nb - busy[a2] ** 2
+                        dobj += beta * ((t2 / m - (t1 / m) ** 2) - var_now)
+                    d = dobj + alpha * dov
+                    if d < bd - 1e-12:
+                        bd = d
+                        ties = 1
+                        bk, bi, bj, bi2, bobj, bov = 2, i1, a2, i2, dobj, dov
         if bk == 0:
             break
         # ---- apply
@@ -324,6 +349,7 @@ def tabu_search(
             busy[a] -= D[i, a]
             busy[j] += D[i, j]
             assign[i] = j
+            _mem_move(i, a, j, members, cnt, pos)
             cur += W[i, j] - W[i, a]
             tabu[i, a] = it + tenure_base + np.random.randint(tenure_base + 1)
         else:
@@ -341,6 +367,8 @@ def tabu_search(
             cur += W[i1, a2] + W[i2, a1] - W[i1, a1] - W[i2, a2]
             assign[i1] = a2
             assign[i2] = a1
+            _mem_move(i1, a1, a2, members, cnt, pos)
+            _mem_move(i2, a2, a1, members, cnt, pos)
             tabu[i1, a1] = it + tenure_base + np.random.randint(tenure_base + 1)
             tabu[i2, a2] = it + tenure_base + np.random.randint(tenure_base + 1)
         tot_ov += bov

@@ -104,6 +104,7 @@ class HybridSolver:
         stall_iterations: int = 500,
         kick: float = 0.01,
         qubo_share: float = 0.15,
+        swap_samples: int | None = None,
     ) -> None:
         """``max_iterations`` bounds the local search (deterministic runs); time still caps it.
 
@@ -122,6 +123,7 @@ class HybridSolver:
         self.stall_iterations = stall_iterations
         self.kick = kick
         self.qubo_share = qubo_share
+        self.swap_samples = swap_samples
         self.stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ API
@@ -187,7 +189,9 @@ class HybridSolver:
         # LP relaxation: synchronous when deterministic, else in a child process beside us
         lp_box: dict[str, LPResult | None] = {}
         lp_proc: LPProcess | None = None
-        if self.use_lp and n > 0:
+        # short solves skip the LP process: forking and joining it costs more than the
+        # Lagrangian bound it would improve on
+        if self.use_lp and n > 0 and (deterministic or deadline - time.perf_counter() > 2.0):
             budget = max(0.1, 0.5 * (deadline - time.perf_counter()))
             if deterministic or self.num_workers < 2:
                 lp_box["lp"] = lp_relaxation(W, L, cap, budget)
@@ -203,6 +207,7 @@ class HybridSolver:
             and not deterministic
             and self.num_workers >= 2
             and int(comp.elig.sum()) <= self.race_pairs
+            and deadline - time.perf_counter() > 3.0  # building the model takes a while
         ):
             hint = None
             if np.isfinite(best_val):
@@ -224,7 +229,7 @@ class HybridSolver:
             race_thread.start()
 
         lp_used = False
-        cand, is_cand = candidates(W + prices[None, :] * L, self.candidates_k)
+        cand = candidates(W + prices[None, :] * L, self.candidates_k)
         # the search starts near the relaxation's optimum (maybe slightly over capacity:
         # the penalty repairs it), which beats starting from the greedy plan
         state = TabuState(W, L, D, cap, search_start if warm_start is None else start)
@@ -234,6 +239,8 @@ class HybridSolver:
         iters_left = self.max_iterations if deterministic else None
         stall = 0
         qubo_time = 0.0
+        qubo_longest = 0.0
+        qubo_on = self.use_qubo
         sampler = None
         rng = np.random.default_rng(seed)
         while True:
@@ -257,7 +264,7 @@ class HybridSolver:
                     stats["lp_bound"] = lp.bound
                     stats["lp_seconds"] = round(lp.seconds, 3)
                     rounded = round_lp(lp, W, L, cap)
-                    cand, is_cand = candidates(W + lp.duals[None, :] * L, self.candidates_k)
+                    cand = candidates(W + lp.duals[None, :] * L, self.candidates_k)
                     val = score(W, D, beta, rounded, m)
                     stats["lp_rounding_value"] = float(val) if feasible(rounded) else None
                     carried = state.f.copy(), state.best.copy()
@@ -268,12 +275,27 @@ class HybridSolver:
                         state.best[:] = rounded
                         any_time.improved(val, "hybrid: LP rounding")
             steps = self.chunk if iters_left is None else min(self.chunk, iters_left)
-            swaps = min(100, max(10, n // 4))
-            improved = tabu_search(
+            # swap samples: about 40,000 pair evaluations per iteration
+            per_sample = max(1, self.candidates_k * n // max(m, 1))
+            swaps = self.swap_samples or min(n, 400, max(10, 40_000 // per_sample))
+            args = (
                 W, L, D, cap, beta, m,
                 state.assign, state.used, state.busy, state.tabu, state.best, state.f,
-                cand, is_cand, steps, swaps, chunk_seed,
+                cand, state.members, state.cnt, state.pos, steps, swaps, chunk_seed,
             )  # fmt: skip
+            if not tabu_search.signatures:
+                # first call in this process compiles the kernel (seconds, or a minute on
+                # a loaded machine): do it in a thread so the time limit still holds
+                safe = state.best.copy(), state.f.copy()
+                out = call_before(deadline, tabu_search, args)
+                if out is None:
+                    # the thread still owns the old arrays: take fresh copies
+                    state.best, state.f = safe
+                    stats["compile_timeout"] = True
+                    break
+                improved = out
+            else:
+                improved = tabu_search(*args)
             chunk_seed = -1
             stats["iterations"] = int(state.f[2])
             if iters_left is not None:
@@ -289,26 +311,44 @@ class HybridSolver:
                 stall = 0
                 restart = state.best.copy()
                 elapsed = time.perf_counter() - t0
-                room = deadline - time.perf_counter() > 0.5
-                if self.use_qubo and m >= 2 and room and qubo_time <= self.qubo_share * elapsed:
+                room = deadline - time.perf_counter() > 3.0 * max(0.3, qubo_longest)
+                if qubo_on and m >= 2 and room and qubo_time <= self.qubo_share * elapsed:
                     tq = time.perf_counter()
+                    # its own generator: a step cut off in its thread must not share ours
+                    sub_rng = np.random.default_rng(int(rng.integers(2**62)))
+                    step_args = (W, L, D, cap, beta, m, state.best, sampler, sub_rng, stats, cand)
                     if sampler is None:
+                        # the first step may import and compile the sampler: bounded by the
+                        # time limit; a sampler that is not ready in time is not used again
                         sampler = self.sampler or default_sampler()
-                    better, plan = self._qubo_step(
-                        W, L, D, cap, beta, m, state, sampler, rng, stats, cand
-                    )
-                    if better:
-                        any_time.improved(float(state.f[1]), "hybrid: QUBO subproblem")
-                    if plan is not None:
-                        restart = plan
-                    qubo_time += time.perf_counter() - tq
+                        step_args = (*step_args[:7], sampler, *step_args[8:])
+                        out = call_before(deadline, self._qubo_step, step_args)
+                    else:
+                        out = self._qubo_step(*step_args)
+                    if out is None:
+                        stats["qubo_timeout"] = True
+                        qubo_on = False
+                    else:
+                        val, plan = out
+                        if plan is not None and val < state.f[1] - 1e-9:
+                            stats["qubo_accepted"] += 1
+                            state.f[1] = val
+                            state.best[:] = plan
+                            any_time.improved(val, "hybrid: QUBO subproblem")
+                        if plan is not None:
+                            restart = plan
+                    took = time.perf_counter() - tq
+                    qubo_time += took
+                    qubo_longest = max(qubo_longest, took)
                 state = _restart(W, L, D, cap, state, restart, cand, rng, self.kick)
                 stats["restarts"] = stats.get("restarts", 0) + 1
         if lp_proc is not None:
             lp_proc.close()
         race_stop.set()
         if race_thread is not None:
-            race_thread.join(timeout=2.0)
+            # a racer still building its model is left to finish on its own: it sees
+            # race_stop as soon as its search starts and ends within milliseconds
+            race_thread.join(timeout=0.2)
         cp_sol = race.get("cpsat")
         if cp_sol is not None and cp_sol.assignments:
             stats["cpsat_status"] = cp_sol.status
@@ -346,17 +386,21 @@ class HybridSolver:
         cap: np.ndarray,
         beta: float,
         m: int,
-        state: TabuState,
+        best: np.ndarray,
         sampler: Any,
         rng: np.random.Generator,
         stats: dict[str, Any],
         cand: np.ndarray,
-    ) -> tuple[bool, np.ndarray | None]:
-        """One QUBO subproblem on the best plan: (improved?, the decoded feasible plan)."""
+    ) -> tuple[float, np.ndarray | None]:
+        """One QUBO subproblem on the best plan: (score, decoded feasible plan or None).
+
+        Reads ``best`` and never writes it, so a step cut off by the time limit in its
+        thread cannot touch the plan being returned.
+        """
         k = min(self.qubo_agents, m)
         # agents that share candidate tasks make a neighbourhood where moves are possible
         first = int(rng.integers(m))
-        tasks_first = np.flatnonzero(state.best == first)
+        tasks_first = np.flatnonzero(best == first)
         pool = [first]
         if tasks_first.size:
             # the agents its tasks would most like to move to (candidate lists), noisy
@@ -367,22 +411,14 @@ class HybridSolver:
             pool += [int(j) for j in np.argsort(-counts)[: k - 1] if counts[j] > 0]
         agents = np.array(sorted(set(pool)), dtype=np.int64)
         stats["qubo_subproblems"] += 1
-        res = solve_subproblem(
-            W, L, cap, state.best, agents, sampler, seed=int(rng.integers(2**31 - 1))
-        )
+        res = solve_subproblem(W, L, cap, best, agents, sampler, seed=int(rng.integers(2**31 - 1)))
         stats["qubo_last_penalties"] = res.penalties
         if res.assign is None:
-            return False, None
+            return np.inf, None
         stats["qubo_feasible"] += 1
-        cand_plan = state.best.copy()
+        cand_plan = best.copy()
         cand_plan[res.tasks] = res.assign
-        val = score(W, D, beta, cand_plan, m)
-        if val < state.f[1] - 1e-9:
-            stats["qubo_accepted"] += 1
-            state.f[1] = val
-            state.best[:] = cand_plan
-            return True, cand_plan
-        return False, cand_plan
+        return float(score(W, D, beta, cand_plan, m)), cand_plan
 
     def _assignment_solution(
         self,
@@ -426,6 +462,18 @@ class HybridSolver:
         if stats.get("proven_optimal") and is_feasible and stats.get("winner") == "cpsat":
             sol.status, sol.gap = "optimal", 0.0
         return sol
+
+
+def call_before(deadline: float, fn: Any, args: tuple) -> Any:
+    """``fn(*args)`` in a daemon thread; its result, or None if it is not done by ``deadline``.
+
+    Used for the first call of a numba kernel, which includes its compilation.
+    """
+    box: list[Any] = []
+    worker = threading.Thread(target=lambda: box.append(fn(*args)), daemon=True)
+    worker.start()
+    worker.join(timeout=max(0.0, deadline - time.perf_counter()))
+    return box[0] if box else None
 
 
 def _restart(
@@ -482,7 +530,8 @@ def _starts(
     lpos = L[fin]
     ratio = float(np.abs(W[fin]).mean() / max(lpos.mean(), 1e-9)) if lpos.size else 0.0
     first = regret_greedy(W + ratio * L, L, cap)
-    target = score(W, D, beta, first, m) if feasible(first) else np.inf
+    # Polyak target: the greedy plan's value (an estimate even when it overflows)
+    target = score(W, D, beta, first, m)
     prices, bound = lagrangian_prices(W, L, cap, target)
     options = [first, regret_greedy(W + prices[None, :] * L, L, cap)]
     relaxed = np.where(fin, W + prices[None, :] * L, np.inf).argmin(axis=1).astype(np.int64)

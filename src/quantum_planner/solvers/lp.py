@@ -182,7 +182,10 @@ def lagrangian_prices(
         norm = float(g @ g)
         if norm <= 1e-12 or time.perf_counter() - t0 > time_limit:
             break
-        gap = max(target - bound, 1e-6 * max(abs(target), 1.0)) if np.isfinite(target) else 1.0
+        if not np.isfinite(target) or target <= bound:
+            # no (or a too low) estimate of the optimum: aim a little above the bound
+            target = bound + 0.05 * max(abs(bound), 1.0)
+        gap = max(target - bound, 1e-6 * max(abs(target), 1.0))
         u = np.maximum(0.0, u + lam * gap / norm * g)
     return best_u, best_bound
 

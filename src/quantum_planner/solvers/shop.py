@@ -152,11 +152,14 @@ def solve_scheduling(
 
     problem = comp.problem
     assignments, schedule = eft_schedule(comp)
-    best = (objective_key(problem, evaluate(problem, assignments, schedule)), assignments, schedule)
-    stats: dict[str, Any] = {"start_value": best[0][0]}
+    key = objective_key(problem, evaluate(problem, assignments, schedule))
+    start_ok = _respects_deadlines(comp, assignments, schedule)
+    # a start that misses a deadline or a required task loses to any feasible plan
+    best = (key if start_ok else (math.inf,) * len(key), assignments, schedule)
+    stats: dict[str, Any] = {"start_value": key[0], "start_feasible": start_ok}
     first = time.perf_counter() - t0
-    if progress is not None:
-        progress(Progress(elapsed=first, best=best[0][0], message="hybrid: list schedule"))
+    if progress is not None and start_ok:
+        progress(Progress(elapsed=first, best=key[0], message="hybrid: list schedule"))
     lower = None
     status = "feasible"
     seed_plan = warm_start
@@ -222,7 +225,9 @@ def solve_scheduling(
         if key < best[0]:
             best = (key, t_assign, t_sched)
             status = "feasible" if status != "optimal" else status
-    value = best[0][0] * problem.objectives[0].sense
+    if not math.isfinite(best[0][0]):
+        status = "unknown"  # neither racer found a plan that meets every deadline
+    value = evaluate(problem, best[1], best[2])[problem.objectives[0].value]
     gap = None
     if lower is not None and math.isfinite(lower):
         from quantum_planner.solvers.cpsat import relative_gap
@@ -241,12 +246,25 @@ def solve_scheduling(
         best[2],
         backend=solver.name,
         status=status,
+        feasible=math.isfinite(best[0][0]),
         lower_bound=lower,
         gap=gap,
         wall_time=time.perf_counter() - t0,
         seed=seed,
         metadata={"hybrid": stats},
     )
+
+
+def _respects_deadlines(comp: Compiled, assignments: dict[str, str], schedule: Schedule) -> bool:
+    """Every required task placed, and every placed task ends by its pair's deadline."""
+    if not _complete(comp, assignments):
+        return False
+    a_index = {a: j for j, a in enumerate(comp.agent_ids)}
+    for i, t in enumerate(comp.task_ids):
+        a = assignments.get(t)
+        if a is not None and schedule[a][t][1] > comp.deadline[i, a_index[a]] + 1e-9:
+            return False
+    return True
 
 
 def _complete(comp: Compiled, assignments: dict[str, str]) -> bool:

@@ -399,11 +399,21 @@ def shop_tabu(
         steps = 20 if left is None else min(20, left)
         if steps <= 0:
             break
-        _search(
+        args = (
             P, jp_ptr, jp_idx, js_ptr, js_idx, mach, mp, ms, head,
             best[0], best[1], best[2], best[3], tabu, f, steps, chunk_seed,
             n_exact, tenure, restart_after,
         )  # fmt: skip
+        if not _search.signatures:
+            # the first call compiles: keep the time limit even then
+            from quantum_planner.solvers.hybrid import call_before
+
+            safe = [b.copy() for b in best]
+            if call_before(deadline, _search, args) is None:
+                best = safe
+                break
+        else:
+            _search(*args)
         chunk_seed = -1
         if left is not None:
             left -= steps
