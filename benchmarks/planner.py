@@ -217,7 +217,7 @@ def run_one(
     if solver_name == "hybrid":
         solver: Any = HybridSolver(num_workers=workers)
     else:
-        solver = CPSATSolver(num_workers=workers)
+        solver = CPSATSolver(num_workers=workers, deterministic=False)
     t0 = time.perf_counter()
     sol = solver.solve(problem, time_limit=limit, seed=seed)
     wall = time.perf_counter() - t0

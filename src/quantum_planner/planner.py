@@ -38,15 +38,13 @@ __all__ = ["QuantumTaskPlanner", "resolve_auto"]
 def resolve_auto(problem: Problem, time_limit: float) -> tuple[list[str], str]:
     """Backends that ``backend="auto"`` stands for on ``problem``, and why.
 
-    For now every problem goes to the constructive heuristic plus local search,
-    which is fast and handles every constraint; later solvers extend this choice.
+    The rule lives in :func:`quantum_planner.solvers.auto.choose` (exact assignment
+    for one-to-one problems, CP-SAT for problems it closes quickly, the hybrid
+    large-neighbourhood solver otherwise); see docs/SOLVERS.md.
     """
-    n, m = len(problem.tasks), len(problem.agents)
-    return (
-        ["local_search"],
-        f"{n} tasks x {m} agents, {time_limit:g}s: greedy construction + local search "
-        "(the default classical solver)",
-    )
+    from quantum_planner.solvers.auto import choose
+
+    return choose(problem, time_limit)
 
 
 def _as_chain(fallback: str | Sequence[str] | None) -> list[str]:

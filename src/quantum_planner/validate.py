@@ -120,10 +120,36 @@ def unknown_reference(plan: _Plan) -> list[Violation]:
 def unassigned(plan: _Plan) -> list[Violation]:
     """Every mandatory (non-optional) task is assigned."""
     return [
-        _v("unassigned", [t.id], 1, f"mandatory task {t.id!r} is not assigned")
+        _v("unassigned", [t.id], 1, f"mandatory task {t.id!r} is not assigned{_why_free(plan, t)}")
         for t in plan.problem.tasks
         if not t.optional and t.id not in plan.assigned
     ]
+
+
+def _why_free(plan: _Plan, task: Task) -> str:
+    """A hint for an unassigned task: when every agent able to do it is full, say so."""
+    c = plan.problem.constraints
+    if not c.capacity_limit:
+        return ""
+    able = [
+        a
+        for a in plan.problem.agents
+        if (task.allowed_agents is None or a.id in task.allowed_agents)
+        and (not c.skill_match or set(task.required_skills) <= set(a.skills))
+    ]
+    used = {a.id: 0.0 for a in able}
+    for tid, aid in plan.assigned.items():
+        if aid in used:
+            used[aid] += _load(plan.tasks[tid], aid)
+    full = [
+        a
+        for a in able
+        if a.capacity is not None and used[a.id] + _load(task, a.id) > a.capacity + EPS
+    ]
+    if not able or len(full) < len(able):
+        return ""
+    loads = ", ".join(f"{a.id!r} {used[a.id]:g}/{a.capacity:g}" for a in full)
+    return f": every agent able to do it is at its capacity_limit ({loads})"
 
 
 def skill_match(plan: _Plan) -> list[Violation]:

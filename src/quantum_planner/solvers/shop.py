@@ -183,7 +183,7 @@ def solve_scheduling(
         workers = max(1, solver.num_workers - (1 if tabu_ok else 0))
 
         def run_cpsat() -> None:
-            cps = CPSATSolver(num_workers=workers)
+            cps = CPSATSolver(num_workers=workers, deterministic=False)
             sol = cps.solve(
                 problem,
                 time_limit=max(0.05, deadline - time.perf_counter()),
