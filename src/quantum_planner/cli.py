@@ -221,6 +221,10 @@ def _print_plan(problem: Problem, sol: Solution) -> None:
         summary.add_row("unassigned (optional)", ", ".join(sol.unassigned))
     summary.add_row("backend used", sol.backend_used)
     summary.add_row("feasible", "yes" if sol.feasible else "NO")
+    if sol.status == "optimal":
+        summary.add_row("status", "optimal (proven)")
+    elif sol.gap is not None:
+        summary.add_row("status", f"{sol.status}, within {100 * sol.gap:.2f}% of the bound")
     summary.add_row("time", f"{sol.wall_time:.2f}s")
     out.print(summary)
 
