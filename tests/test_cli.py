@@ -28,7 +28,15 @@ def no_traceback(result) -> None:
 def test_solve_prints_table_and_summary() -> None:
     r = run("solve", TEAM)
     assert r.exit_code == 0, r.stderr
-    for text in ("alice", "security-review", "makespan", "backend used", "cpsat", "yes", "optimal (proven)"):
+    for text in (
+        "alice",
+        "security-review",
+        "makespan",
+        "backend used",
+        "cpsat",
+        "yes",
+        "optimal (proven)",
+    ):
         assert text in r.stdout
 
 
