@@ -29,7 +29,7 @@ from quantum_planner.errors import (
     UnknownBackendError,
 )
 from quantum_planner.model import Agent, BackendAttempt, Problem, Solution, Task
-from quantum_planner.solvers.base import ProgressCallback
+from quantum_planner.solvers.base import Progress, ProgressCallback
 from quantum_planner.solvers.registry import solver_names
 
 __all__ = ["QuantumTaskPlanner", "resolve_auto"]
@@ -176,6 +176,7 @@ class QuantumTaskPlanner:
         seed = 0 if seed is None else seed
         names, reason = self.chain(problem, limit)
         attempts: list[BackendAttempt] = []
+        progress = _validated_progress(problem, progress)
         best = _run_chain(
             self,
             problem,
@@ -204,6 +205,25 @@ class QuantumTaskPlanner:
                 "metadata": metadata,
             }
         )
+
+
+def _validated_progress(
+    problem: Problem, progress: ProgressCallback | None
+) -> ProgressCallback | None:
+    """Pass progress on, with any best-so-far plan checked first: nobody sees an invalid one."""
+    if progress is None:
+        return None
+    from dataclasses import replace
+
+    from quantum_planner.validate import check
+
+    def report(p: Progress) -> None:
+        if p.solution is not None:
+            checked = check(problem, p.solution)
+            p = replace(p, solution=checked if checked.feasible else None)
+        progress(p)
+
+    return report
 
 
 def _problem(

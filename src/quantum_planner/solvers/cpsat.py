@@ -31,6 +31,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -58,11 +59,20 @@ def integer_scale(values: np.ndarray, max_power: int = 3) -> int:
 class _Stop(cp_model.CpSolverSolutionCallback):
     """Reports improvements and stops the search when the caller's event is set."""
 
+    SOLUTION_EVERY = 0.5  # seconds between plans attached to progress reports
+
     def __init__(
-        self, stop: threading.Event | None, report: ProgressCallback | None, t0: float, scale: float
+        self,
+        stop: threading.Event | None,
+        report: ProgressCallback | None,
+        t0: float,
+        scale: float,
+        model: Any = None,
     ):
         super().__init__()
         self._stop, self._report, self._t0, self._scale = stop, report, t0, scale
+        self._model = model
+        self._last_solution = -float("inf")
         self.first_time: float | None = None
 
     def on_solution_callback(self) -> None:
@@ -70,11 +80,20 @@ class _Stop(cp_model.CpSolverSolutionCallback):
         if self.first_time is None:
             self.first_time = now
         if self._report is not None:
+            solution = None
+            if self._model is not None and now - self._last_solution >= self.SOLUTION_EVERY:
+                # the plan so far, for anytime callers (job API); the planner validates it
+                self._last_solution = now
+                self._model.read(self)
+                solution = make_solution(
+                    self._model.comp.problem, *self._model.plan(), backend="cpsat"
+                )
             self._report(
                 Progress(
                     elapsed=now,
                     best=self.ObjectiveValue() / self._scale,
                     message="cpsat: improved plan",
+                    solution=solution,
                 )
             )
         if self._stop is not None and self._stop.is_set():
@@ -174,7 +193,7 @@ class CPSATSolver:
                 solver.parameters.relative_gap_limit = self.relative_gap
             for key, val in self.params.items():
                 setattr(solver.parameters, key, val)
-            cb = _Stop(stop, progress if k == 0 else None, t0, scale)
+            cb = _Stop(stop, progress if k == 0 else None, t0, scale, model)
             status = _solve_stoppable(solver, model.cp, cb, stop)
             if k == 0 and cb.first_time is not None:
                 self.first_solution_time = cb.first_time
@@ -434,7 +453,7 @@ class _Model:
                     i = t_index[t]
                     self.cp.AddHint(self.start[i], round(iv[0] * self.tscale))
 
-    def read(self, solver: cp_model.CpSolver) -> None:
+    def read(self, solver: cp_model.CpSolver | cp_model.CpSolverSolutionCallback) -> None:
         self._values = {k: bool(solver.Value(x)) for k, x in self.x.items()}
         self._starts = [int(solver.Value(s)) for s in self.start]
 

@@ -62,17 +62,25 @@ __all__ = ["HybridSolver"]
 
 
 class _Anytime:
-    """Best plan so far plus throttled progress reports."""
+    """Best plan so far plus throttled progress reports (with the plan, when cheap)."""
 
-    def __init__(self, t0: float, progress: ProgressCallback | None) -> None:
+    SOLUTION_EVERY = 0.5  # seconds between plans attached to reports (a schedule each)
+
+    def __init__(
+        self, t0: float, progress: ProgressCallback | None, comp: Compiled | None = None
+    ) -> None:
         self.t0 = t0
         self.progress = progress
+        self.comp = comp
         self.best_value = np.inf
         self.first_feasible: float | None = None
         self.last_report = -1.0
+        self.last_solution = -np.inf
         self.history: list[tuple[float, float]] = []
 
-    def improved(self, value: float, message: str, force: bool = False) -> None:
+    def improved(
+        self, value: float, message: str, force: bool = False, plan: np.ndarray | None = None
+    ) -> None:
         now = time.perf_counter() - self.t0
         if self.first_feasible is None:
             self.first_feasible = now
@@ -80,7 +88,16 @@ class _Anytime:
         self.history.append((round(now, 3), float(value)))
         if self.progress is not None and (force or now - self.last_report >= 0.1):
             self.last_report = now
-            self.progress(Progress(elapsed=now, best=float(value), message=message))
+            solution = None
+            due = force or now - self.last_solution >= self.SOLUTION_EVERY
+            if plan is not None and self.comp is not None and due:
+                self.last_solution = now
+                solution = make_solution(
+                    self.comp.problem, *plan_from_vector(self.comp, plan), backend="hybrid"
+                )
+            self.progress(
+                Progress(elapsed=now, best=float(value), message=message, solution=solution)
+            )
 
 
 class HybridSolver:
@@ -160,7 +177,7 @@ class HybridSolver:
     ) -> Solution:
         W, L, D, cap, beta = extended(comp)
         n, m = comp.n, comp.m
-        any_time = _Anytime(t0, progress)
+        any_time = _Anytime(t0, progress, comp)
         stats: dict[str, Any] = {
             "iterations": 0,
             "qubo_subproblems": 0,
@@ -183,7 +200,7 @@ class HybridSolver:
         best = start.copy()
         best_val = score(W, D, beta, best, m) if feasible(best) else np.inf
         if np.isfinite(best_val):
-            any_time.improved(best_val, "hybrid: constructive start", force=True)
+            any_time.improved(best_val, "hybrid: constructive start", force=True, plan=best)
         stats["start_value"] = float(best_val)
 
         # LP relaxation: synchronous when deterministic, else in a child process beside us
@@ -273,7 +290,7 @@ class HybridSolver:
                     if feasible(rounded) and val < state.f[1]:
                         state.f[1] = val
                         state.best[:] = rounded
-                        any_time.improved(val, "hybrid: LP rounding")
+                        any_time.improved(val, "hybrid: LP rounding", plan=rounded)
             steps = self.chunk if iters_left is None else min(self.chunk, iters_left)
             # swap samples: about 40,000 pair evaluations per iteration
             per_sample = max(1, self.candidates_k * n // max(m, 1))
@@ -302,7 +319,7 @@ class HybridSolver:
                 iters_left -= steps
             if improved:
                 stall = 0
-                any_time.improved(float(state.f[1]), "hybrid: local search")
+                any_time.improved(float(state.f[1]), "hybrid: local search", plan=state.best)
             else:
                 stall += 1
             # a stalled search gets a large-neighbourhood step from its best plan: a QUBO
@@ -334,7 +351,7 @@ class HybridSolver:
                             stats["qubo_accepted"] += 1
                             state.f[1] = val
                             state.best[:] = plan
-                            any_time.improved(val, "hybrid: QUBO subproblem")
+                            any_time.improved(val, "hybrid: QUBO subproblem", plan=plan)
                         if plan is not None:
                             restart = plan
                     took = time.perf_counter() - tq
