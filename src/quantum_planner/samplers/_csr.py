@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import dimod
 import numpy as np
 
-__all__ = ["IsingCSR", "IntegerForm", "default_beta_range", "integer_form", "ising_csr_from_bqm"]
+__all__ = ["IntegerForm", "IsingCSR", "default_beta_range", "integer_form", "ising_csr_from_bqm"]
 
 
 @dataclass(frozen=True)
