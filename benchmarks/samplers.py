@@ -117,7 +117,10 @@ class Solver:
     flips_per_call: Callable[[int, dict[str, Any]], int] | None = None  # attempts for n vars
 
 
-def our_solvers() -> list[Solver]:
+SA_SWEEPS = (1000, 10000, 100000)
+
+
+def our_solvers(sa_sweeps: tuple[int, ...] = SA_SWEEPS) -> list[Solver]:
     from quantum_planner.samplers import (
         ParallelTemperingSampler,
         SimulatedAnnealingSampler,
@@ -139,7 +142,7 @@ def our_solvers() -> list[Solver]:
 
     sa_settings = [
         {"num_reads": threads, "num_sweeps": s, "beta_range": br}
-        for s in (1000, 10000, 100000)
+        for s in sa_sweeps
         for br in (None, "narrow")
     ]
     return [
@@ -176,7 +179,7 @@ def our_solvers() -> list[Solver]:
     ]
 
 
-def anchor_solvers(names: list[str]) -> list[Solver]:
+def anchor_solvers(names: list[str], sa_sweeps: tuple[int, ...] = SA_SWEEPS) -> list[Solver]:
     out: list[Solver] = []
     if "dwave-sa" in names or "dwave-tabu" in names:
         try:
@@ -193,7 +196,7 @@ def anchor_solvers(names: list[str]) -> list[Solver]:
                         lambda bqm, st, seed, _t: dsa.sample(bqm, seed=seed, **st),
                         [
                             {"num_reads": 1, "num_sweeps": s, "beta_range": br}
-                            for s in (1000, 10000, 100000)
+                            for s in sa_sweeps
                             for br in (None, "narrow")
                         ],
                         1,
@@ -231,7 +234,7 @@ def anchor_solvers(names: list[str]) -> list[Solver]:
                 Solver(
                     "openjij-sa",
                     oj_call,
-                    [{"num_reads": 1, "num_sweeps": s} for s in (1000, 10000, 100000)],
+                    [{"num_reads": 1, "num_sweeps": s} for s in sa_sweeps],
                     1,
                     lambda n, st: n * st["num_sweeps"] * st["num_reads"],
                 )
@@ -316,12 +319,14 @@ def flip_rate(solver: Solver, graph: Graph, bqm: dimod.BQM, setting: dict) -> fl
 
 
 def reference_rate(graph: Graph, bqm: dimod.BQM, sweeps: int = 2000) -> tuple[float, float]:
-    """Single-thread spin-flip attempts/s: the simplest numba Metropolis loop and
-    our kernel, on the same model, schedule and start state."""
+    """Single-thread spin-flip attempts per CPU-second: the simplest numba
+    Metropolis loop and our kernel (the one the sampler picks for this model),
+    on the same model, schedule and start state."""
     from quantum_planner.samplers import _kernels
-    from quantum_planner.samplers._csr import default_beta_range, ising_csr_from_bqm
+    from quantum_planner.samplers._csr import default_beta_range, integer_form, ising_csr_from_bqm
 
     csr = ising_csr_from_bqm(bqm)
+    ints = integer_form(csr)  # the sampler takes the integer kernel when this is not None
     betas = np.geomspace(*default_beta_range(csr), sweeps)
     before = numba.get_num_threads()
     numba.set_num_threads(1)
@@ -331,16 +336,22 @@ def reference_rate(graph: Graph, bqm: dimod.BQM, sweeps: int = 2000) -> tuple[fl
             best = math.inf
             for _ in range(2):  # keep the faster of two (first may include loading)
                 s = np.ones((1, graph.n), np.int8)
-                t0 = time.perf_counter()
+                seeds = _kernels.read_seeds(7, 1)
+                t0 = time.process_time()
                 if kernel == "ref":
                     _simple_metropolis(csr.h, csr.indptr, csr.indices, csr.data, s[0], betas, 7)
+                elif ints is not None:
+                    _kernels.anneal_int(
+                        ints.h, csr.indptr, csr.indices, ints.data, s, 0, betas, sweeps, 1,
+                        seeds, 0, 1, _kernels.CLOCK_ID, ints.max_field,
+                        ints.mean_degree <= _kernels.SPARSE_DEGREE,
+                    )  # fmt: skip
                 else:
                     _kernels.anneal(
                         csr.h, csr.indptr, csr.indices, csr.data, s, 0,
-                        betas * _kernels.ACCEPT_BINS, sweeps, 1, _kernels.read_seeds(7, 1), 0, 1,
-                        _kernels.CLOCK_ID,
+                        betas * _kernels.ACCEPT_BINS, sweeps, 1, seeds, 0, 1, _kernels.CLOCK_ID,
                     )  # fmt: skip
-                best = min(best, time.perf_counter() - t0)
+                best = min(best, time.process_time() - t0)
             rates.append(graph.n * sweeps / best)
     finally:
         numba.set_num_threads(before)
@@ -382,7 +393,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--ours", default="ours-sa,ours-pt,ours-sb,ours-tabu", help="our samplers")
     ap.add_argument("--ttt-cap", type=float, default=60.0, help="cap on time to target (s)")
-    ap.add_argument("--repeats", type=int, default=3, help="runs for the median time to target")
+    ap.add_argument(
+        "--repeats", type=int, default=3, help="runs for the median time to target (0: skip)"
+    )
+    ap.add_argument(
+        "--tune-budget", type=float, help="seconds per candidate setting (default: smallest budget)"
+    )
+    ap.add_argument(
+        "--sa-sweeps",
+        default=",".join(map(str, SA_SWEEPS)),
+        help="num_sweeps candidates of the annealers (ours-sa, dwave-sa, openjij-sa)",
+    )
     ap.add_argument("--target", type=float, default=0.999, help="fraction of best-known cut")
     ap.add_argument(
         "--quick",
@@ -402,11 +423,14 @@ def main(argv: list[str] | None = None) -> int:
     names = args.instances.split(",") if args.instances else list(known)
     budgets = [float(b) for b in args.time_budgets.split(",")]
     wanted = [a for a in args.anchors.split(",") if a]
-    solvers = [s for s in our_solvers() if s.name in args.ours.split(",")]
-    solvers += anchor_solvers(wanted)
+    sa_sweeps = tuple(int(x) for x in args.sa_sweeps.split(","))
+    tune_budget = args.tune_budget or budgets[0]
+    solvers = [s for s in our_solvers(sa_sweeps) if s.name in args.ours.split(",")]
+    solvers += anchor_solvers(wanted, sa_sweeps)
     print(
         f"# {os.cpu_count()} CPUs, numba threads {numba.get_num_threads()}, "
-        f"load average {os.getloadavg()[0]:.2f} at start"
+        f"load average {os.getloadavg()[0]:.2f} at start; tuning {tune_budget:g} s per setting, "
+        f"target {args.target:g} x best-known"
     )
     rows = []
     for name in names:
@@ -419,15 +443,15 @@ def main(argv: list[str] | None = None) -> int:
         ref, ours_kernel = reference_rate(graph, bqm)
         print(
             f"\n## {name}: n={graph.n} m={len(graph.weights)} best-known {known[name]} "
-            f"target {target} | 1-thread flips/s: reference loop {ref / 1e6:.0f} M, "
+            f"target {target} | 1-thread flips per CPU-s: reference loop {ref / 1e6:.0f} M, "
             f"our kernel {ours_kernel / 1e6:.0f} M ({ours_kernel / ref:.0%} of reference)"
         )
         ttt: dict[str, float] = {}
         for solver in solvers:
-            # tune: each setting for the smallest budget, keep the best cut, then fastest
+            # tune: each setting for the tuning budget, keep the best cut, then fastest
             scored = []
             for k, st in enumerate(solver.settings):
-                tr = run_for(solver, graph, bqm, resolve(st, bqm), budgets[0], 100 + k)
+                tr = run_for(solver, graph, bqm, resolve(st, bqm), tune_budget, 100 + k)
                 first = next((t for t, b in tr.hits if b >= tr.best), math.inf)
                 scored.append((-tr.best, first, k))
             k_best = min(scored)[2]
@@ -439,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             for rep in range(args.repeats):
                 tr = run_for(solver, graph, bqm, setting, args.ttt_cap, 2000 + rep, target)
                 times.append(time_to(tr, target, args.ttt_cap))
-            med = statistics.median(times)
+            med = statistics.median(times) if times else math.nan
             ttt[solver.name] = med
             rate = flip_rate(solver, graph, bqm, setting)
             row = {
@@ -454,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
             }
             rows.append(row)
             print(_fmt(row, budgets), flush=True)
+        if not args.repeats:
+            continue
         ours_best = min((v for k, v in ttt.items() if k.startswith("ours")), default=math.inf)
         anchor_best = min((v for k, v in ttt.items() if not k.startswith("ours")), default=math.inf)
         ratio = ours_best / anchor_best if math.isfinite(anchor_best) else float("nan")

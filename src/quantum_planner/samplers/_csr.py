@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import dimod
 import numpy as np
 
-__all__ = ["IsingCSR", "default_beta_range", "ising_csr_from_bqm"]
+__all__ = ["IntegerForm", "IsingCSR", "default_beta_range", "integer_form", "ising_csr_from_bqm"]
 
 
 @dataclass(frozen=True)
@@ -122,3 +122,41 @@ def default_beta_range(csr: IsingCSR, excitation_rate: float = 0.01) -> tuple[fl
     count = int(np.sum(finite == min_field))
     cold = math.log(count / excitation_rate) / (2.0 * min_field)
     return hot, max(cold, hot)
+
+
+@dataclass(frozen=True)
+class IntegerForm:
+    """Integer copies of an :class:`IsingCSR`'s biases for the integer kernels.
+
+    Attributes:
+        h, data: int32 linear biases and couplings.
+        max_field: largest possible |local field|, max_i (|h_i| + sum_j |J_ij|).
+        mean_degree: mean number of couplings per variable.
+    """
+
+    h: np.ndarray
+    data: np.ndarray
+    max_field: int
+    mean_degree: float
+
+
+def integer_form(csr: IsingCSR) -> IntegerForm | None:
+    """The integer form of ``csr`` if every bias is an integer and the largest
+    possible |local field| is small enough for a per-temperature table of
+    acceptance thresholds (at most max(64, n) entries), else None."""
+    n = csr.num_variables
+    if n == 0:
+        return None
+    if not (np.all(csr.h == np.round(csr.h)) and np.all(csr.data == np.round(csr.data))):
+        return None
+    rowsum = np.abs(csr.h).copy()
+    np.add.at(rowsum, np.repeat(np.arange(n), np.diff(csr.indptr)), np.abs(csr.data))
+    max_field = float(rowsum.max())
+    if max_field > max(64, n):
+        return None
+    return IntegerForm(
+        h=csr.h.astype(np.int32),
+        data=csr.data.astype(np.int32),
+        max_field=int(max_field),
+        mean_degree=csr.indices.shape[0] / n,
+    )

@@ -9,7 +9,7 @@ import numpy as np
 
 from quantum_planner.samplers import _kernels
 from quantum_planner.samplers._base import NumbaSampler
-from quantum_planner.samplers._csr import default_beta_range
+from quantum_planner.samplers._csr import default_beta_range, integer_form
 
 __all__ = ["SimulatedAnnealingSampler", "check_beta_range"]
 
@@ -121,24 +121,26 @@ class SimulatedAnnealingSampler(NumbaSampler):
             schedule, num_betas = np.array(ends), num_sweeps // num_sweeps_per_beta
         csr = run.csr
         spins = run.spins
-        sweeps, cut = _kernels.anneal(
-            csr.h,
-            csr.indptr,
-            csr.indices,
-            csr.data,
-            spins,
-            kind,
-            np.ascontiguousarray(schedule * _kernels.ACCEPT_BINS),
-            int(num_betas),
-            int(num_sweeps_per_beta),
-            run.seeds,
-            run.deadline_ns,
-            run.check_every(csr.num_variables + csr.indices.shape[0]),
-            _kernels.CLOCK_ID,
-        )
+        check = run.check_every(csr.num_variables + csr.indices.shape[0])
+        ints = integer_form(csr)
+        if ints is not None:
+            # integer biases: exact integer kernel (see _kernels.anneal_int)
+            sweeps, cut = _kernels.anneal_int(
+                ints.h, csr.indptr, csr.indices, ints.data, spins, kind,
+                np.ascontiguousarray(schedule, dtype=np.float64), int(num_betas),
+                int(num_sweeps_per_beta), run.seeds, run.deadline_ns, check, _kernels.CLOCK_ID,
+                ints.max_field, ints.mean_degree <= _kernels.SPARSE_DEGREE,
+            )  # fmt: skip
+        else:
+            sweeps, cut = _kernels.anneal(
+                csr.h, csr.indptr, csr.indices, csr.data, spins, kind,
+                np.ascontiguousarray(schedule * _kernels.ACCEPT_BINS), int(num_betas),
+                int(num_sweeps_per_beta), run.seeds, run.deadline_ns, check, _kernels.CLOCK_ID,
+            )  # fmt: skip
         info = {
             "beta_range": ends,
             "beta_schedule_type": beta_schedule_type,
             "timed_out": bool(cut.any()),
+            "kernel": "integer" if ints is not None else "float",
         }
         return self._result(bqm, run, spins, info, num_sweeps=sweeps)
