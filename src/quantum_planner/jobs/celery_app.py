@@ -51,6 +51,7 @@ JOB_QUEUE = "quantum-planner"
 SYNC_QUEUE = "quantum-planner-sync"
 RUN_JOB = "quantum_planner.run_job"
 SOLVE_SYNC = "quantum_planner.solve_sync"
+WORKER_QUEUES = (SYNC_QUEUE, JOB_QUEUE)  # in priority order: someone is waiting on a sync solve
 WORKER_KEY = "qp:worker:"  # qp:worker:<node name> -> JSON, refreshed while the worker lives
 DISPATCH_KEY = "qp:dispatch:"  # qp:dispatch:<job id>: a run_job message is on its way
 WORKER_TTL = 15.0  # seconds a worker stays "live" after its last heartbeat
@@ -83,7 +84,13 @@ def make_celery(settings: Settings | None = None) -> Celery:
         worker_prefetch_multiplier=1,  # a busy worker does not sit on messages others could run
         # an unacknowledged message returns to the queue after this long (the job table, not
         # this timeout, is what recovers jobs quickly; this only bounds stray messages)
-        broker_transport_options={"visibility_timeout": 2 * 3600},
+        # queue_order_strategy "priority": a worker takes from the queues in the order it
+        # was given them (WORKER_QUEUES: sync solves first) instead of round-robin, so a
+        # caller waiting on POST /api/optimize is never queued behind the asynchronous jobs
+        broker_transport_options={
+            "visibility_timeout": 2 * 3600,
+            "queue_order_strategy": "priority",
+        },
         broker_connection_retry_on_startup=True,
         result_expires=600,
         worker_hijack_root_logger=False,
