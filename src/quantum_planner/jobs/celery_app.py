@@ -352,6 +352,7 @@ def solve_sync(problem_json: str, options: dict[str, Any]) -> dict[str, Any]:
     """
     from quantum_planner.jobs import worker
 
+    _ctx.get()  # installs the shared backend switches in this process, as for jobs
     entry = _entry()
     try:
         result = worker.run_solve(entry, problem_json, options)
@@ -413,6 +414,17 @@ class _Liveness:
 
 
 _liveness = _Liveness()
+
+
+@signals.worker_init.connect
+def _on_init(**_: Any) -> None:
+    # in the main process, before the pool forks: every solver process starts with the
+    # solver stack imported, and the worker announces itself live only after this
+    from quantum_planner.jobs import worker
+
+    t0 = time.monotonic()
+    worker.warm_up(_entry())
+    log.info("solver stack imported in %.1fs", time.monotonic() - t0)
 
 
 @signals.worker_ready.connect

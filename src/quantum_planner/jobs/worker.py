@@ -52,11 +52,26 @@ def watch_parent(parent_pid: int) -> None:
     threading.Thread(target=loop, daemon=True, name="qp-parent-watch").start()
 
 
+# What the default planner's first solve imports (ortools, numba, scipy, dimod...): about
+# 1 s of a cold process, which the first request would otherwise wait for.
+WARM_MODULES = (
+    "quantum_planner.planner",
+    "quantum_planner.backends",
+    "quantum_planner.validate",
+    "quantum_planner.solvers.auto",
+    "quantum_planner.solvers.assignment",
+    "quantum_planner.solvers.cpsat",
+    "quantum_planner.solvers.greedy",
+    "quantum_planner.solvers.hybrid",
+)
+
+
 def warm_up(entry: str) -> int:
-    """Import the solver stack ahead of the first request."""
+    """Import the solver stack ahead of the first request (only imports: safe before fork)."""
     _resolve(entry)
-    with contextlib.suppress(ImportError):
-        importlib.import_module("quantum_planner.planner")
+    for name in WARM_MODULES:
+        with contextlib.suppress(ImportError):  # an install without the solver extras
+            importlib.import_module(name)
     return os.getpid()
 
 
