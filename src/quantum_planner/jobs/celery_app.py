@@ -416,14 +416,30 @@ class _Liveness:
 _liveness = _Liveness()
 
 
+_STORE_MODULES = (
+    "psycopg",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "quantum_planner.store",
+    "quantum_planner.store.repositories",
+    "quantum_planner.store.backend_state",
+)
+
+
 @signals.worker_init.connect
 def _on_init(**_: Any) -> None:
     # in the main process, before the pool forks: every solver process starts with the
     # solver stack imported, and the worker announces itself live only after this
+    import importlib
+
+    from sqlalchemy.orm import configure_mappers
+
     from quantum_planner.jobs import worker
 
     t0 = time.monotonic()
     worker.warm_up(_entry())
+    for name in _STORE_MODULES:  # what a solver process's first task needs (_WorkerContext)
+        importlib.import_module(name)
+    configure_mappers()  # the ORM's first-use set-up, done once here instead of per process
     log.info("solver stack imported in %.1fs", time.monotonic() - t0)
 
 
