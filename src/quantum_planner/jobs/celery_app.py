@@ -437,6 +437,7 @@ def _on_init(**_: Any) -> None:
 
     t0 = time.monotonic()
     worker.warm_up(_entry())
+    worker.import_solver_stack()
     for name in _STORE_MODULES:  # what a solver process's first task needs (_WorkerContext)
         importlib.import_module(name)
     configure_mappers()  # the ORM's first-use set-up, done once here instead of per process

@@ -52,9 +52,17 @@ def watch_parent(parent_pid: int) -> None:
     threading.Thread(target=loop, daemon=True, name="qp-parent-watch").start()
 
 
+def warm_up(entry: str) -> int:
+    """Import the solve entry and the planner ahead of the first request."""
+    _resolve(entry)
+    with contextlib.suppress(ImportError):
+        importlib.import_module("quantum_planner.planner")
+    return os.getpid()
+
+
 # What the default planner's first solve imports (ortools, numba, scipy, dimod...): about
 # 1 s of a cold process, which the first request would otherwise wait for.
-WARM_MODULES = (
+SOLVER_STACK = (
     "quantum_planner.planner",
     "quantum_planner.backends",
     "quantum_planner.validate",
@@ -66,13 +74,11 @@ WARM_MODULES = (
 )
 
 
-def warm_up(entry: str) -> int:
-    """Import the solver stack ahead of the first request (only imports: safe before fork)."""
-    _resolve(entry)
-    for name in WARM_MODULES:
+def import_solver_stack() -> None:
+    """Import :data:`SOLVER_STACK` (only imports, so safe in a process that forks later)."""
+    for name in SOLVER_STACK:
         with contextlib.suppress(ImportError):  # an install without the solver extras
             importlib.import_module(name)
-    return os.getpid()
 
 
 def planner_solve(
