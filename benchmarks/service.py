@@ -66,6 +66,7 @@ def percentile(xs: list[float], q: float) -> float:
 def run_level(url: str, key: str, body: dict[str, Any], clients: int, duration: float) -> dict:
     latencies: list[float] = []
     errors: dict[str, int] = {}
+    backends: dict[str, int] = {}  # backend_used of each plan: what the time was spent on
     lock = threading.Lock()
     stop_at = time.monotonic() + duration
 
@@ -75,15 +76,19 @@ def run_level(url: str, key: str, body: dict[str, Any], clients: int, duration: 
         ) as c:
             while time.monotonic() < stop_at:
                 t0 = time.perf_counter()
+                used = ""
                 try:
                     r = c.post("/api/optimize", json=body)
                     outcome = "ok" if r.status_code == 200 else str(r.status_code)
+                    if outcome == "ok":
+                        used = r.json()["solution"]["backend_used"]
                 except httpx.HTTPError as e:
                     outcome = type(e).__name__
                 dt = time.perf_counter() - t0
                 with lock:
                     if outcome == "ok":
                         latencies.append(dt)
+                        backends[used] = backends.get(used, 0) + 1
                     else:
                         errors[outcome] = errors.get(outcome, 0) + 1
 
@@ -98,6 +103,7 @@ def run_level(url: str, key: str, body: dict[str, Any], clients: int, duration: 
         "clients": clients,
         "requests": len(latencies),
         "errors": errors,
+        "backends": backends,
         "seconds": round(wall, 2),
         "rps": round(len(latencies) / wall, 2),
         "p50_ms": round(percentile(latencies, 50) * 1000, 1),
@@ -155,10 +161,13 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=0.5, help="solver time limit per request")
     ap.add_argument("--clients", default="1,8,32", help="concurrency levels")
     ap.add_argument("--workers", type=int, help="solver processes (default: CPU count)")
+    ap.add_argument("--backend", default="", help="backend/solver name (default: auto)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args()
 
-    body = {"problem": problem(), "time_limit": args.time_limit, "seed": 1}
+    body: dict[str, Any] = {"problem": problem(), "time_limit": args.time_limit, "seed": 1}
+    if args.backend:
+        body["backend"] = args.backend
     tmp = tempfile.TemporaryDirectory(prefix="qp-bench-")
     proc = None
     if args.url:
@@ -181,7 +190,8 @@ def main() -> None:
     meta = {
         "problem": "10 agents, 30 tasks",
         "time_limit": args.time_limit,
-        "backend": backend,
+        "backend": args.backend or "auto",
+        "warm_up_backend": backend,
         "makespan": makespan,
         "cpus": os.cpu_count(),
     }
@@ -190,16 +200,18 @@ def main() -> None:
         return
     print(
         f"POST /api/optimize, {meta['problem']}, time_limit {args.time_limit:g} s, "
-        f"backend {backend}, {os.cpu_count()} CPUs"
+        f"backend {args.backend or 'auto'} (the warm-up request's plan came from {backend}), "
+        f"{os.cpu_count()} CPUs"
     )
     print(
         f"{'clients':>7} {'ok':>6} {'refused':>7} {'req/s':>7} {'p50 ms':>8} "
-        f"{'p95 ms':>8} {'p99 ms':>8}  errors"
+        f"{'p95 ms':>8} {'p99 ms':>8}  errors / plans by backend"
     )
     for r in rows:
         print(
             f"{r['clients']:>7} {r['requests']:>6} {sum(r['errors'].values()):>7} {r['rps']:>7} "
-            f"{r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8}  {r['errors'] or ''}"
+            f"{r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8}  {r['errors'] or ''} "
+            f"{r['backends']}"
         )
 
 

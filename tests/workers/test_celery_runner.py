@@ -159,6 +159,35 @@ def test_synchronous_solve_goes_through_a_worker(db, spawn, runner):
     assert json.loads(result["solution"])["backend_used"] == "test-greedy"
 
 
+def test_synchronous_solves_go_before_queued_jobs(db, spawn, runner):
+    """A worker takes every waiting sync solve before the next job, not turn about."""
+    import threading
+
+    spawn("p")
+    busy = submit(db, "sleep:1.5")
+    runner.wake()
+    wait_for(lambda: job(db, busy).state == "running", 30, "first job to start")
+    queued = [submit(db, "sleep:0.5") for _ in range(2)]
+    runner.wake()
+    wait_for(lambda: all(runner.redis.exists("qp:dispatch:" + j) for j in queued), 10, "dispatch")
+    results: list[dict] = []
+    problem = _problem("quick").model_dump_json()
+
+    def call() -> None:
+        results.append(runner.solve_now(problem, {"time_limit": 5.0, "seed": 1}))
+
+    callers = [threading.Thread(target=call) for _ in range(2)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join(30)
+    assert len(results) == 2 and all(r["ok"] for r in results), results
+    # round-robin would have run a queued job between the two sync solves
+    assert [job(db, j).state for j in queued] == ["queued", "queued"]
+    for j in [busy, *queued]:
+        assert wait_for(lambda j=j: done(db, j), 30, f"job {j}").state == "succeeded"
+
+
 def test_worker_liveness_keys_come_and_go(spawn):
     from quantum_planner.jobs.celery_app import live_workers
 

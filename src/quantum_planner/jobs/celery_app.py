@@ -51,6 +51,7 @@ JOB_QUEUE = "quantum-planner"
 SYNC_QUEUE = "quantum-planner-sync"
 RUN_JOB = "quantum_planner.run_job"
 SOLVE_SYNC = "quantum_planner.solve_sync"
+WORKER_QUEUES = (SYNC_QUEUE, JOB_QUEUE)  # in priority order: someone is waiting on a sync solve
 WORKER_KEY = "qp:worker:"  # qp:worker:<node name> -> JSON, refreshed while the worker lives
 DISPATCH_KEY = "qp:dispatch:"  # qp:dispatch:<job id>: a run_job message is on its way
 WORKER_TTL = 15.0  # seconds a worker stays "live" after its last heartbeat
@@ -83,7 +84,13 @@ def make_celery(settings: Settings | None = None) -> Celery:
         worker_prefetch_multiplier=1,  # a busy worker does not sit on messages others could run
         # an unacknowledged message returns to the queue after this long (the job table, not
         # this timeout, is what recovers jobs quickly; this only bounds stray messages)
-        broker_transport_options={"visibility_timeout": 2 * 3600},
+        # queue_order_strategy "priority": a worker takes from the queues in the order it
+        # was given them (WORKER_QUEUES: sync solves first) instead of round-robin, so a
+        # caller waiting on POST /api/optimize is never queued behind the asynchronous jobs
+        broker_transport_options={
+            "visibility_timeout": 2 * 3600,
+            "queue_order_strategy": "priority",
+        },
         broker_connection_retry_on_startup=True,
         result_expires=600,
         worker_hijack_root_logger=False,
@@ -345,6 +352,7 @@ def solve_sync(problem_json: str, options: dict[str, Any]) -> dict[str, Any]:
     """
     from quantum_planner.jobs import worker
 
+    _ctx.get()  # installs the shared backend switches in this process, as for jobs
     entry = _entry()
     try:
         result = worker.run_solve(entry, problem_json, options)
@@ -406,6 +414,34 @@ class _Liveness:
 
 
 _liveness = _Liveness()
+
+
+_STORE_MODULES = (
+    "psycopg",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "quantum_planner.store",
+    "quantum_planner.store.repositories",
+    "quantum_planner.store.backend_state",
+)
+
+
+@signals.worker_init.connect
+def _on_init(**_: Any) -> None:
+    # in the main process, before the pool forks: every solver process starts with the
+    # solver stack imported, and the worker announces itself live only after this
+    import importlib
+
+    from sqlalchemy.orm import configure_mappers
+
+    from quantum_planner.jobs import worker
+
+    t0 = time.monotonic()
+    worker.warm_up(_entry())
+    worker.import_solver_stack()
+    for name in _STORE_MODULES:  # what a solver process's first task needs (_WorkerContext)
+        importlib.import_module(name)
+    configure_mappers()  # the ORM's first-use set-up, done once here instead of per process
+    log.info("solver stack imported in %.1fs", time.monotonic() - t0)
 
 
 @signals.worker_ready.connect

@@ -23,7 +23,10 @@ def register(app: typer.Typer) -> None:
             "", "--hostname", "-n", help="Node name (default celery@<host>)."
         ),
         queues: str = typer.Option(
-            "", "--queues", "-Q", help="Comma list of queues (default: jobs and sync solves)."
+            "",
+            "--queues",
+            "-Q",
+            help="Comma list of queues, first served first (default: sync solves, then jobs).",
         ),
         max_tasks_per_child: int = typer.Option(
             0, "--max-tasks-per-child", help="Recycle a solver process after N tasks (0: never)."
@@ -47,7 +50,7 @@ def register(app: typer.Typer) -> None:
         argv = [
             "worker",
             f"--loglevel={loglevel}",
-            f"--queues={queues or celery_app.JOB_QUEUE + ',' + celery_app.SYNC_QUEUE}",
+            f"--queues={queues or ','.join(celery_app.WORKER_QUEUES)}",
             f"--concurrency={concurrency or os.cpu_count() or 1}",
             "--without-gossip",  # liveness comes from qp:worker:* keys, not gossip
             "--without-mingle",

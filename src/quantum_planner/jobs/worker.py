@@ -53,11 +53,32 @@ def watch_parent(parent_pid: int) -> None:
 
 
 def warm_up(entry: str) -> int:
-    """Import the solver stack ahead of the first request."""
+    """Import the solve entry and the planner ahead of the first request."""
     _resolve(entry)
     with contextlib.suppress(ImportError):
         importlib.import_module("quantum_planner.planner")
     return os.getpid()
+
+
+# What the default planner's first solve imports (ortools, numba, scipy, dimod...): about
+# 1 s of a cold process, which the first request would otherwise wait for.
+SOLVER_STACK = (
+    "quantum_planner.planner",
+    "quantum_planner.backends",
+    "quantum_planner.validate",
+    "quantum_planner.solvers.auto",
+    "quantum_planner.solvers.assignment",
+    "quantum_planner.solvers.cpsat",
+    "quantum_planner.solvers.greedy",
+    "quantum_planner.solvers.hybrid",
+)
+
+
+def import_solver_stack() -> None:
+    """Import :data:`SOLVER_STACK` (only imports, so safe in a process that forks later)."""
+    for name in SOLVER_STACK:
+        with contextlib.suppress(ImportError):  # an install without the solver extras
+            importlib.import_module(name)
 
 
 def planner_solve(
