@@ -149,33 +149,6 @@ def _retry(fn: Callable[[], T], what: str, *, seconds: float = 60.0) -> T:
             delay = min(delay * 2, 5.0)
 
 
-def claim_job(session: Any, worker_id: str, job_id: str) -> Any:
-    """Move job ``job_id`` from queued to running for ``worker_id``; None if not queued.
-
-    The conditional UPDATE is the lock: of two workers handed the same job, one wins.
-    """
-    from sqlalchemy import update
-
-    from quantum_planner.store.tables import JobRow, utcnow
-
-    now = utcnow()
-    res = session.execute(
-        update(JobRow)
-        .where(JobRow.id == job_id, JobRow.state == "queued")
-        .values(
-            state="running",
-            worker_id=worker_id,
-            started_at=now,
-            heartbeat_at=now,
-            attempts=JobRow.attempts + 1,
-        )
-    )
-    session.flush()
-    if res.rowcount != 1:
-        return None
-    return session.get(JobRow, job_id, populate_existing=True)
-
-
 class _JobChannel:
     """Progress sink and cancel flags for one running job, backed by the database.
 
@@ -214,22 +187,15 @@ class _JobChannel:
         return self.flags.get(job_id, default)
 
     def put(self, msg: dict[str, Any]) -> None:
-        from quantum_planner.model import Solution
         from quantum_planner.store import repositories as repo
-        from quantum_planner.store.tables import JobRow, utcnow
+        from quantum_planner.store.tables import JobRow
 
         try:
             with self.db.session() as s:
                 job = s.get(JobRow, self.job_id)
                 if job is None or job.state != "running" or job.worker_id != self.worker_id:
                     return
-                job.progress_elapsed = msg["elapsed"]
-                job.progress_fraction = msg["fraction"]
-                job.progress_best = msg["best"]
-                job.progress_message = msg["message"] or None
-                job.heartbeat_at = utcnow()
-                if msg["solution"]:
-                    repo.upsert_best(s, job, Solution.model_validate_json(msg["solution"]))
+                repo.record_progress(s, job, msg)
         except Exception:  # progress is best effort; the final result is what must land
             log.warning("progress for job %s not stored", self.job_id, exc_info=True)
 
@@ -301,7 +267,7 @@ def run_job(self: Any, job_id: str) -> dict[str, Any]:
 
     def claim() -> tuple[Any, str, dict[str, Any]] | None:
         with ctx.db.session() as s:
-            job = claim_job(s, ctx.worker_id, job_id)
+            job = repo.claim_job(s, ctx.worker_id, job_id)
             if job is None:
                 return None
             try:

@@ -36,7 +36,7 @@ from quantum_planner.jobs import worker
 from quantum_planner.model import Solution
 from quantum_planner.store import Database
 from quantum_planner.store import repositories as repo
-from quantum_planner.store.tables import JobRow, ProblemRow, utcnow
+from quantum_planner.store.tables import JobRow, ProblemRow
 
 SolveObserver = Callable[[str, float, bool], None]  # backend, seconds, ok
 
@@ -283,13 +283,7 @@ class LocalJobRunner:
                 job = s.get(JobRow, job_id)
                 if job is None or job.state != "running":
                     continue
-                job.progress_elapsed = msg["elapsed"]
-                job.progress_fraction = msg["fraction"]
-                job.progress_best = msg["best"]
-                job.progress_message = msg["message"] or None
-                job.heartbeat_at = utcnow()
-                if msg["solution"]:
-                    repo.upsert_best(s, job, Solution.model_validate_json(msg["solution"]))
+                repo.record_progress(s, job, msg)
 
     def _collect_finished(self) -> None:
         now = time.monotonic()

@@ -160,6 +160,17 @@ def save_solution(
     return row
 
 
+def record_progress(session: Session, job: JobRow, msg: dict[str, Any]) -> None:
+    """Store a solver's progress message (and its best plan so far) on a running job."""
+    job.progress_elapsed = msg["elapsed"]
+    job.progress_fraction = msg["fraction"]
+    job.progress_best = msg["best"]
+    job.progress_message = msg["message"] or None
+    job.heartbeat_at = utcnow()
+    if msg["solution"]:
+        upsert_best(session, job, Solution.model_validate_json(msg["solution"]))
+
+
 def upsert_best(session: Session, job: JobRow, solution: Solution) -> None:
     """Replace the job's best-so-far plan."""
     row = session.scalar(
@@ -238,6 +249,30 @@ def list_jobs(
     return list(session.scalars(q))
 
 
+def claim_job(session: Session, worker_id: str, job_id: str) -> JobRow | None:
+    """Move job ``job_id`` from queued to running for ``worker_id``; None if not queued.
+
+    The conditional UPDATE is the lock: of two workers (or replicas) handed the same job,
+    only one sees rowcount 1.
+    """
+    now = utcnow()
+    res = session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.state == "queued")
+        .values(
+            state="running",
+            worker_id=worker_id,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=JobRow.attempts + 1,
+        )
+    )
+    session.flush()
+    if res.rowcount != 1:
+        return None
+    return session.get(JobRow, job_id, populate_existing=True)
+
+
 def claim_jobs(session: Session, worker_id: str, n: int) -> list[JobRow]:
     """Move up to ``n`` queued jobs to running for ``worker_id`` (safe across replicas)."""
     if n <= 0:
@@ -245,25 +280,7 @@ def claim_jobs(session: Session, worker_id: str, n: int) -> list[JobRow]:
     ids = session.scalars(
         select(JobRow.id).where(JobRow.state == "queued").order_by(JobRow.created_at).limit(n)
     ).all()
-    claimed = []
-    now = utcnow()
-    for job_id in ids:
-        # the conditional UPDATE is the lock: only one replica sees rowcount 1
-        res = session.execute(
-            update(JobRow)
-            .where(JobRow.id == job_id, JobRow.state == "queued")
-            .values(
-                state="running",
-                worker_id=worker_id,
-                started_at=now,
-                heartbeat_at=now,
-                attempts=JobRow.attempts + 1,
-            )
-        )
-        if res.rowcount == 1:
-            claimed.append(job_id)
-    session.flush()
-    return [session.get(JobRow, j, populate_existing=True) for j in claimed]  # type: ignore[misc]
+    return [job for job_id in ids if (job := claim_job(session, worker_id, job_id)) is not None]
 
 
 def heartbeat(session: Session, worker_id: str, job_ids: Iterable[str]) -> None:
