@@ -120,7 +120,11 @@ class Solver:
 SA_SWEEPS = (1000, 10000, 100000)
 
 
-def our_solvers(sa_sweeps: tuple[int, ...] = SA_SWEEPS) -> list[Solver]:
+def our_solvers(
+    sa_sweeps: tuple[int, ...] = SA_SWEEPS, sa_budgets: tuple[float, ...] = ()
+) -> list[Solver]:
+    """Our samplers; ``sa_budgets`` adds time-budgeted SA candidates (no
+    ``num_sweeps``: one anneal per thread stretched over ``time_limit`` s)."""
     from quantum_planner.samplers import (
         ParallelTemperingSampler,
         SimulatedAnnealingSampler,
@@ -134,15 +138,22 @@ def our_solvers(sa_sweeps: tuple[int, ...] = SA_SWEEPS) -> list[Solver]:
         sampler = cls()
 
         def call(bqm, setting, seed, time_left):
+            # a setting's own time_limit (time-budgeted SA) applies while it fits;
             # leave room for model conversion and result building, so a call cut
             # by its time limit still returns inside the budget
-            return sampler.sample(bqm, seed=seed, time_limit=max(0.9 * time_left, 1e-3), **setting)
+            st = dict(setting)
+            limit = min(0.97 * time_left - 0.02, st.pop("time_limit", math.inf))
+            return sampler.sample(bqm, seed=seed, time_limit=max(limit, 1e-3), **st)
 
         return call
 
     sa_settings = [
         {"num_reads": threads, "num_sweeps": s, "beta_range": br}
         for s in sa_sweeps
+        for br in (None, "narrow")
+    ] + [
+        {"num_reads": threads, "time_limit": b, "beta_range": br}
+        for b in sa_budgets
         for br in (None, "narrow")
     ]
     return [
@@ -311,7 +322,8 @@ def flip_rate(solver: Solver, graph: Graph, bqm: dimod.BQM, setting: dict) -> fl
     if solver.flips_per_call is None:
         return None
     st = dict(setting)
-    st["num_sweeps"] = min(st["num_sweeps"], 2000)
+    st.pop("time_limit", None)  # time-budgeted SA: measured on a fixed 2,000 sweeps
+    st["num_sweeps"] = min(st.get("num_sweeps", 2000), 2000)
     c0 = time.process_time()
     solver.call(bqm, st, 12345, 1e9)
     cpu = time.process_time() - c0
@@ -404,6 +416,11 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(map(str, SA_SWEEPS)),
         help="num_sweeps candidates of the annealers (ours-sa, dwave-sa, openjij-sa)",
     )
+    ap.add_argument(
+        "--no-sa-budget",
+        action="store_true",
+        help="no time-budgeted ours-sa candidate (by default one that fills the tuning budget)",
+    )
     ap.add_argument("--target", type=float, default=0.999, help="fraction of best-known cut")
     ap.add_argument(
         "--quick",
@@ -425,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [a for a in args.anchors.split(",") if a]
     sa_sweeps = tuple(int(x) for x in args.sa_sweeps.split(","))
     tune_budget = args.tune_budget or budgets[0]
-    solvers = [s for s in our_solvers(sa_sweeps) if s.name in args.ours.split(",")]
+    sa_budgets = () if args.no_sa_budget else (tune_budget,)
+    solvers = [s for s in our_solvers(sa_sweeps, sa_budgets) if s.name in args.ours.split(",")]
     solvers += anchor_solvers(wanted, sa_sweeps)
     print(
         f"# {os.cpu_count()} CPUs, numba threads {numba.get_num_threads()}, "

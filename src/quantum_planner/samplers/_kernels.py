@@ -156,7 +156,12 @@ def _stage_beta(kind, schedule, k, num_betas):
         return schedule[k]
     if num_betas == 1:
         return schedule[1]
-    frac = k / (num_betas - 1)
+    return _beta_at(kind, schedule, k / (num_betas - 1))
+
+
+@nb.njit(cache=True, inline="always")
+def _beta_at(kind, schedule, frac):
+    """Beta at fraction ``frac`` in [0, 1] of a geometric (1) or linear (2) anneal."""
     if kind == 1:
         return schedule[0] * (schedule[1] / schedule[0]) ** frac
     return schedule[0] + (schedule[1] - schedule[0]) * frac
@@ -165,10 +170,23 @@ def _stage_beta(kind, schedule, k, num_betas):
 @nb.njit(cache=True)
 def _anneal_one(
     indptr, indices, data, s, field, kind, schedule, num_betas, sweeps_per_beta, x, table,
-    deadline, check, buf, cid,
+    deadline, check, buf, cid, window,
 ):  # fmt: skip
     sweeps = 0
     since = 0
+    if window > 0:  # time-driven schedule (see anneal_int)
+        t0 = _clock(buf, cid)
+        while True:
+            now = _clock(buf, cid)
+            if deadline > 0 and now >= deadline:
+                return sweeps, True
+            frac = (now - t0) / window
+            if frac >= 1.0:
+                return sweeps, False
+            bs = _beta_at(kind, schedule, frac)
+            for _ in range(check):
+                _, x = _metropolis_sweep(indptr, indices, data, s, field, bs, x, table)
+            sweeps += check
     for b in range(num_betas):
         bs = _stage_beta(kind, schedule, b, num_betas)
         for _ in range(sweeps_per_beta):
@@ -185,14 +203,17 @@ def _anneal_one(
 @nb.njit(cache=True, parallel=True)
 def anneal(
     h, indptr, indices, data, states, kind, schedule, num_betas, sweeps_per_beta, seeds,
-    deadline, check, cid,
+    deadline, check, cid, window=0,
 ):  # fmt: skip
     """Simulated annealing of every row of ``states`` (in place).
 
     The schedule is ``num_betas`` stages of ``sweeps_per_beta`` sweeps; betas
     are scaled by ACCEPT_BINS (see :func:`_stage_beta` for ``kind``). Returns
     per read the sweeps done and whether the deadline cut it short (a cut read
-    is finished by a greedy descent so it is a local minimum).
+    is finished by a greedy descent so it is a local minimum). With
+    ``window > 0`` (nanoseconds) the schedule runs on the clock instead: each
+    read anneals for ``window`` ns from its own start, beta following the
+    geometric/linear curve by elapsed time (``num_betas`` is then unused).
     """
     nreads, n = states.shape
     sweeps = np.zeros(nreads, np.int64)
@@ -208,11 +229,11 @@ def anneal(
         else:
             sw, c = _anneal_one(
                 indptr, indices, data, s, field, kind, schedule, num_betas, sweeps_per_beta,
-                seeds[r], table, deadline, check, buf, cid,
+                seeds[r], table, deadline, check, buf, cid, window,
             )  # fmt: skip
             sweeps[r] = sw
             cut[r] = c
-        if cut[r]:
+        if cut[r] or window > 0:
             _descend(indptr, indices, data, s, field, 1000)
     return sweeps, cut
 
@@ -269,12 +290,12 @@ def _metropolis_sweep_int(indptr, indices, data, s, field, thr, x, sparse):
 @nb.njit(cache=True, parallel=True, boundscheck=False)
 def anneal_int(
     h, indptr, indices, data, states, kind, schedule, num_betas, sweeps_per_beta, seeds,
-    deadline, check, cid, fmax, sparse,
+    deadline, check, cid, fmax, sparse, window=0,
 ):  # fmt: skip
     """:func:`anneal` for integer ``h``/``data`` (int32) with |field| <= ``fmax``.
 
     ``schedule`` holds unscaled betas; ``sparse`` selects the unconditional
-    neighbour update. Same results contract as :func:`anneal`.
+    neighbour update. Same results contract as :func:`anneal` (``window`` too).
     """
     nreads, n = states.shape
     sweeps = np.zeros(nreads, np.int64)
@@ -289,7 +310,24 @@ def anneal_int(
         done = 0
         since = 0
         stop = deadline > 0 and _clock(buf, cid) >= deadline
-        if not stop:
+        if not stop and window > 0:
+            # time-driven: beta follows the schedule by elapsed fraction of the
+            # window, updated every ``check`` sweeps (~0.5 ms), so the anneal
+            # ends at the cold end when the window closes whatever the load
+            t0 = _clock(buf, cid)
+            while True:
+                now = _clock(buf, cid)
+                if deadline > 0 and now >= deadline:
+                    stop = True
+                    break
+                frac = (now - t0) / window
+                if frac >= 1.0:
+                    break
+                _int_thresholds(thr, _beta_at(kind, schedule, frac))
+                for _ in range(check):
+                    _, x = _metropolis_sweep_int(indptr, indices, data, s, field, thr, x, sparse)
+                done += check
+        elif not stop:
             for b in range(num_betas):
                 _int_thresholds(thr, _stage_beta(kind, schedule, b, num_betas))
                 for _ in range(sweeps_per_beta):
@@ -305,7 +343,7 @@ def anneal_int(
                     break
         sweeps[r] = done
         cut[r] = stop
-        if stop:
+        if stop or window > 0:
             _descend(indptr, indices, data, s, field, 1000)
     return sweeps, cut
 
