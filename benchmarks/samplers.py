@@ -356,7 +356,7 @@ def reference_rate(graph: Graph, bqm: dimod.BQM, sweeps: int = 2000) -> tuple[fl
                     _kernels.anneal_int(
                         ints.h, csr.indptr, csr.indices, ints.data, s, 0, betas, sweeps, 1,
                         seeds, 0, 1, _kernels.CLOCK_ID, ints.max_field,
-                        ints.mean_degree <= _kernels.SPARSE_DEGREE,
+                        _kernels.update_above(ints.mean_degree),
                     )  # fmt: skip
                 else:
                     _kernels.anneal(

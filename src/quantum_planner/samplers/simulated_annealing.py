@@ -164,7 +164,7 @@ class SimulatedAnnealingSampler(NumbaSampler):
                 ints.h, csr.indptr, csr.indices, ints.data, spins, kind,
                 np.ascontiguousarray(schedule, dtype=np.float64), int(num_betas),
                 int(num_sweeps_per_beta), run.seeds, run.deadline_ns, check, _kernels.CLOCK_ID,
-                ints.max_field, ints.mean_degree <= _kernels.SPARSE_DEGREE, window,
+                ints.max_field, _kernels.update_above(ints.mean_degree), window,
             )  # fmt: skip
         else:
             sweeps, cut = _kernels.anneal(
