@@ -370,7 +370,10 @@ def reference_rate(graph: Graph, bqm: dimod.BQM, sweeps: int = 2000) -> tuple[fl
     return rates[0], rates[1]
 
 
-@numba.njit(cache=True)
+# not cached on disk: the cache records the importing module's name, so a cache
+# written when the tests import this file as a module broke `python benchmarks/samplers.py`
+# (ModuleNotFoundError: bench_samplers); compiling takes ~1 s, outside every clock
+@numba.njit(cache=False)
 def _simple_metropolis(h, indptr, indices, data, s, betas, seed):
     """The reference: plain Metropolis, exp and np.random per attempt."""
     np.random.seed(seed)
