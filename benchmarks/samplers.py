@@ -471,17 +471,20 @@ def main(argv: list[str] | None = None) -> int:
         for solver in solvers:
             # tune: each setting for the tuning budget, keep the best cut, then fastest
             scored = []
+            to_target = []
             for k, st in enumerate(solver.settings):
                 tr = run_for(solver, graph, bqm, resolve(st, bqm), tune_budget, 100 + k)
                 first = next((t for t, b in tr.hits if b >= tr.best), math.inf)
                 scored.append((-tr.best, first, k))
+                # a time-budgeted candidate runs for its whole time_limit by design,
+                # so it is no candidate for time to target
+                if "time_limit" not in st:
+                    to_target.append((time_to(tr, target, tune_budget), -tr.best, first, k))
             k_best = min(scored)[2]
             setting = resolve(solver.settings[k_best], bqm)
-            # a time-budgeted candidate runs for its whole time_limit by design, so
-            # its time to target is that limit: time to target uses the best of the
-            # others (for the anchors, the same setting)
-            k_ttt = min((sc for sc in scored if "time_limit" not in solver.settings[sc[2]]),
-                        default=min(scored))[2]  # fmt: skip
+            # time to target: the setting that reached the target first while
+            # tuning (the same rule for every solver), else the best-cut rule
+            k_ttt = min(to_target)[3] if to_target else k_best
             ttt_setting = resolve(solver.settings[k_ttt], bqm)
             best_in = {}
             for b in budgets:
