@@ -282,13 +282,20 @@ class Trace:
 
     best: float = -math.inf
     hits: list[tuple[float, float]] = field(default_factory=list)  # (seconds, new best)
+    calls: int = 0  # calls finished inside the time
+    at_target: int = 0  # of those, calls whose best cut reached ``count``
+
+    def seconds_per_success(self, seconds: float) -> float:
+        """Estimated time to target: the time spent per call that reached it."""
+        return seconds / self.at_target if self.at_target else math.inf
 
 
 def run_for(
     solver: Solver, graph: Graph, bqm: dimod.BQM, setting: dict, seconds: float, seed: int,
-    target: float | None = None,
+    target: float | None = None, count: float | None = None,
 ) -> Trace:  # fmt: skip
-    """Call the solver again and again (new seed each call) for ``seconds``."""
+    """Call the solver again and again (new seed each call) for ``seconds``;
+    stop early once ``target`` is reached; count the calls that reach ``count``."""
     trace = Trace()
     start = time.perf_counter()
     k = 0
@@ -302,6 +309,8 @@ def run_for(
         now = time.perf_counter() - start
         if now > seconds:
             break  # a call that overran the budget (anchors have no time limit) does not count
+        trace.calls += 1
+        trace.at_target += count is not None and best >= count
         if best > trace.best:
             trace.best = best
             trace.hits.append((now, best))
@@ -473,18 +482,21 @@ def main(argv: list[str] | None = None) -> int:
             scored = []
             to_target = []
             for k, st in enumerate(solver.settings):
-                tr = run_for(solver, graph, bqm, resolve(st, bqm), tune_budget, 100 + k)
+                tr = run_for(
+                    solver, graph, bqm, resolve(st, bqm), tune_budget, 100 + k, count=target
+                )
                 first = next((t for t, b in tr.hits if b >= tr.best), math.inf)
                 scored.append((-tr.best, first, k))
                 # a time-budgeted candidate runs for its whole time_limit by design,
                 # so it is no candidate for time to target
                 if "time_limit" not in st:
-                    to_target.append((time_to(tr, target, tune_budget), -tr.best, first, k))
+                    to_target.append((tr.seconds_per_success(tune_budget), -tr.best, first, k))
             k_best = min(scored)[2]
             setting = resolve(solver.settings[k_best], bqm)
-            # time to target: the setting that reached the target first while
-            # tuning (the same rule for every solver), else the best-cut rule
-            k_ttt = min(to_target)[3] if to_target else k_best
+            # time to target: the setting with the least tuning time per call that
+            # reached the target (the same rule for every solver); if no call
+            # reached it, the best-cut setting
+            k_ttt = min(to_target)[3] if to_target and math.isfinite(min(to_target)[0]) else k_best
             ttt_setting = resolve(solver.settings[k_ttt], bqm)
             best_in = {}
             for b in budgets:
