@@ -95,7 +95,8 @@ class SimulatedAnnealingSampler(NumbaSampler):
         """Anneal ``num_reads`` states of ``bqm`` (SPIN or BINARY).
 
         Args:
-            num_reads: number of samples (default: number of initial states, or 1).
+            num_reads: number of samples (default: number of initial states, or 1;
+                the number of threads for the time-budgeted anneal).
             seed: integer in [0, 2**32); same seed and arguments, same samples.
             initial_states: warm starts (dimod samples-like), one per read.
             initial_states_generator: 'random', 'tile' or 'none' (dimod rules)
