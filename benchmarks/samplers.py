@@ -120,7 +120,11 @@ class Solver:
 SA_SWEEPS = (1000, 10000, 100000)
 
 
-def our_solvers(sa_sweeps: tuple[int, ...] = SA_SWEEPS) -> list[Solver]:
+def our_solvers(
+    sa_sweeps: tuple[int, ...] = SA_SWEEPS, sa_budgets: tuple[float, ...] = ()
+) -> list[Solver]:
+    """Our samplers; ``sa_budgets`` adds time-budgeted SA candidates (no
+    ``num_sweeps``: one anneal per thread stretched over ``time_limit`` s)."""
     from quantum_planner.samplers import (
         ParallelTemperingSampler,
         SimulatedAnnealingSampler,
@@ -134,15 +138,22 @@ def our_solvers(sa_sweeps: tuple[int, ...] = SA_SWEEPS) -> list[Solver]:
         sampler = cls()
 
         def call(bqm, setting, seed, time_left):
+            # a setting's own time_limit (time-budgeted SA) applies while it fits;
             # leave room for model conversion and result building, so a call cut
             # by its time limit still returns inside the budget
-            return sampler.sample(bqm, seed=seed, time_limit=max(0.9 * time_left, 1e-3), **setting)
+            st = dict(setting)
+            limit = min(0.97 * time_left - 0.02, st.pop("time_limit", math.inf))
+            return sampler.sample(bqm, seed=seed, time_limit=max(limit, 1e-3), **st)
 
         return call
 
     sa_settings = [
         {"num_reads": threads, "num_sweeps": s, "beta_range": br}
         for s in sa_sweeps
+        for br in (None, "narrow")
+    ] + [
+        {"num_reads": threads, "time_limit": b, "beta_range": br}
+        for b in sa_budgets
         for br in (None, "narrow")
     ]
     return [
@@ -271,13 +282,20 @@ class Trace:
 
     best: float = -math.inf
     hits: list[tuple[float, float]] = field(default_factory=list)  # (seconds, new best)
+    calls: int = 0  # calls finished inside the time
+    at_target: int = 0  # of those, calls whose best cut reached ``count``
+
+    def seconds_per_success(self, seconds: float) -> float:
+        """Estimated time to target: the time spent per call that reached it."""
+        return seconds / self.at_target if self.at_target else math.inf
 
 
 def run_for(
     solver: Solver, graph: Graph, bqm: dimod.BQM, setting: dict, seconds: float, seed: int,
-    target: float | None = None,
+    target: float | None = None, count: float | None = None,
 ) -> Trace:  # fmt: skip
-    """Call the solver again and again (new seed each call) for ``seconds``."""
+    """Call the solver again and again (new seed each call) for ``seconds``;
+    stop early once ``target`` is reached; count the calls that reach ``count``."""
     trace = Trace()
     start = time.perf_counter()
     k = 0
@@ -291,6 +309,8 @@ def run_for(
         now = time.perf_counter() - start
         if now > seconds:
             break  # a call that overran the budget (anchors have no time limit) does not count
+        trace.calls += 1
+        trace.at_target += count is not None and best >= count
         if best > trace.best:
             trace.best = best
             trace.hits.append((now, best))
@@ -311,7 +331,8 @@ def flip_rate(solver: Solver, graph: Graph, bqm: dimod.BQM, setting: dict) -> fl
     if solver.flips_per_call is None:
         return None
     st = dict(setting)
-    st["num_sweeps"] = min(st["num_sweeps"], 2000)
+    st.pop("time_limit", None)  # time-budgeted SA: measured on a fixed 2,000 sweeps
+    st["num_sweeps"] = min(st.get("num_sweeps", 2000), 2000)
     c0 = time.process_time()
     solver.call(bqm, st, 12345, 1e9)
     cpu = time.process_time() - c0
@@ -344,7 +365,7 @@ def reference_rate(graph: Graph, bqm: dimod.BQM, sweeps: int = 2000) -> tuple[fl
                     _kernels.anneal_int(
                         ints.h, csr.indptr, csr.indices, ints.data, s, 0, betas, sweeps, 1,
                         seeds, 0, 1, _kernels.CLOCK_ID, ints.max_field,
-                        ints.mean_degree <= _kernels.SPARSE_DEGREE,
+                        _kernels.update_above(ints.mean_degree),
                     )  # fmt: skip
                 else:
                     _kernels.anneal(
@@ -358,7 +379,10 @@ def reference_rate(graph: Graph, bqm: dimod.BQM, sweeps: int = 2000) -> tuple[fl
     return rates[0], rates[1]
 
 
-@numba.njit(cache=True)
+# not cached on disk: the cache records the importing module's name, so a cache
+# written when the tests import this file as a module broke `python benchmarks/samplers.py`
+# (ModuleNotFoundError: bench_samplers); compiling takes ~1 s, outside every clock
+@numba.njit(cache=False)
 def _simple_metropolis(h, indptr, indices, data, s, betas, seed):
     """The reference: plain Metropolis, exp and np.random per attempt."""
     np.random.seed(seed)
@@ -404,6 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(map(str, SA_SWEEPS)),
         help="num_sweeps candidates of the annealers (ours-sa, dwave-sa, openjij-sa)",
     )
+    ap.add_argument(
+        "--no-sa-budget",
+        action="store_true",
+        help="no time-budgeted ours-sa candidate (by default one that fills the tuning budget)",
+    )
     ap.add_argument("--target", type=float, default=0.999, help="fraction of best-known cut")
     ap.add_argument(
         "--quick",
@@ -425,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [a for a in args.anchors.split(",") if a]
     sa_sweeps = tuple(int(x) for x in args.sa_sweeps.split(","))
     tune_budget = args.tune_budget or budgets[0]
-    solvers = [s for s in our_solvers(sa_sweeps) if s.name in args.ours.split(",")]
+    sa_budgets = () if args.no_sa_budget else (tune_budget,)
+    solvers = [s for s in our_solvers(sa_sweeps, sa_budgets) if s.name in args.ours.split(",")]
     solvers += anchor_solvers(wanted, sa_sweeps)
     print(
         f"# {os.cpu_count()} CPUs, numba threads {numba.get_num_threads()}, "
@@ -450,27 +480,42 @@ def main(argv: list[str] | None = None) -> int:
         for solver in solvers:
             # tune: each setting for the tuning budget, keep the best cut, then fastest
             scored = []
+            to_target = []
             for k, st in enumerate(solver.settings):
-                tr = run_for(solver, graph, bqm, resolve(st, bqm), tune_budget, 100 + k)
+                tr = run_for(
+                    solver, graph, bqm, resolve(st, bqm), tune_budget, 100 + k, count=target
+                )
                 first = next((t for t, b in tr.hits if b >= tr.best), math.inf)
                 scored.append((-tr.best, first, k))
+                # a time-budgeted candidate runs for its whole time_limit by design,
+                # so it is no candidate for time to target
+                if "time_limit" not in st:
+                    to_target.append((tr.seconds_per_success(tune_budget), -tr.best, first, k))
             k_best = min(scored)[2]
             setting = resolve(solver.settings[k_best], bqm)
+            # time to target: the setting with the least tuning time per call that
+            # reached the target (the same rule for every solver); if no call
+            # reached it, the best-cut setting
+            k_ttt = min(to_target)[3] if to_target and math.isfinite(min(to_target)[0]) else k_best
+            ttt_setting = resolve(solver.settings[k_ttt], bqm)
             best_in = {}
             for b in budgets:
                 best_in[b] = run_for(solver, graph, bqm, setting, b, 1000).best
             times = []
             for rep in range(args.repeats):
-                tr = run_for(solver, graph, bqm, setting, args.ttt_cap, 2000 + rep, target)
+                tr = run_for(solver, graph, bqm, ttt_setting, args.ttt_cap, 2000 + rep, target)
                 times.append(time_to(tr, target, args.ttt_cap))
             med = statistics.median(times) if times else math.nan
             ttt[solver.name] = med
             rate = flip_rate(solver, graph, bqm, setting)
+            shown = _show(solver.settings[k_best])
+            if k_ttt != k_best and args.repeats:
+                shown += f"; TTT with {_show(solver.settings[k_ttt])}"
             row = {
                 "instance": name,
                 "solver": solver.name,
                 "threads": solver.threads,
-                "setting": _show(solver.settings[k_best]),
+                "setting": shown,
                 **{f"best@{b:g}s": best_in[b] for b in budgets},
                 "ttt_median_s": med,
                 "ttt_runs": times,

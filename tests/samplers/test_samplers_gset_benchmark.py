@@ -52,6 +52,20 @@ def test_reference_rate_measures_both_kernels():
     assert ref > 0 and ours > 0
 
 
+def test_time_budgeted_sa_candidate_fills_its_own_limit():
+    graph = bench.parse_gset(TINY, "tiny")
+    bqm = bench.maxcut_ising(graph)
+    sa = bench.our_solvers(sa_sweeps=(100,), sa_budgets=(0.05,))[0]
+    budgeted = [st for st in sa.settings if "time_limit" in st]
+    assert len(budgeted) == 2 and all("num_sweeps" not in st for st in budgeted)
+    # the setting's time_limit applies while the budget left is larger
+    ss = sa.call(bqm, bench.resolve(budgeted[0], bqm), 1, 100.0)
+    assert ss.info["schedule"] == "time"
+    assert bench.cuts_of(graph, ss).max() == 3
+    # its flip rate is measured on a fixed sweep count
+    assert bench.flip_rate(sa, graph, bqm, bench.resolve(budgeted[0], bqm)) > 0
+
+
 @pytest.mark.benchmarks
 def test_real_gset_file_parses_when_present():
     directory = bench.gset_dir()

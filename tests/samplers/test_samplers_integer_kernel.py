@@ -79,22 +79,45 @@ def test_thresholds_are_exp_scaled_to_32_bits():
         assert abs(float(thr[d]) - expected) <= 1.0
 
 
-@pytest.mark.parametrize("dense", [False, True])
-def test_integer_metropolis_samples_boltzmann_at_fixed_beta(dense):
+def test_integer_metropolis_samples_boltzmann_at_fixed_beta():
     """An isolated spin with h = 1: at fixed beta the chain's stationary
-    P(up) is e^-b / (e^-b + e^b); ``dense`` adds a separate 10-clique so the
-    mean degree passes SPARSE_DEGREE and the skip-on-reject path runs."""
+    P(up) is e^-b / (e^-b + e^b)."""
     beta = math.log(4.0) / 2.0  # P(up) = 0.2
-    h = {"a": 1}
-    j = {}
-    if dense:
-        j = {(f"c{u}", f"c{v}"): 1 for u, v in itertools.combinations(range(10), 2)}
-    bqm = dimod.BQM(h, j, 0.0, "SPIN")
-    form = integer_form(ising_csr_from_bqm(bqm))
-    assert form is not None and (form.mean_degree > _kernels.SPARSE_DEGREE) is dense
+    bqm = dimod.BQM({"a": 1}, {}, 0.0, "SPIN")
+    assert integer_form(ising_csr_from_bqm(bqm)) is not None
     ss = SimulatedAnnealingSampler().sample(
         bqm, num_reads=4000, seed=3, beta_schedule_type="custom", beta_schedule=[beta] * 60
     )
     assert ss.info["kernel"] == "integer"
     up = float(np.mean(ss.record.sample[:, ss.variables.index("a")] == 1))
     assert abs(up - 0.2) < 0.03, up
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_both_update_variants_follow_the_same_trajectory(seed):
+    """Branch-free and skip-on-reject sweeps make the same decisions from the
+    same draws: forcing either one everywhere, or the adaptive switch, gives
+    the same states (so the switch changes speed, never the samples)."""
+    rng = np.random.default_rng(seed)
+    bqm = dimod.BQM("SPIN")
+    for v in range(40):
+        bqm.add_variable(v, int(rng.integers(-2, 3)))
+    for u, v in itertools.combinations(range(40), 2):
+        if rng.random() < 0.3:
+            bqm.add_interaction(u, v, int(rng.choice([-1, 1])))
+    csr = ising_csr_from_bqm(bqm)
+    form = integer_form(csr)
+    assert form is not None
+    betas = np.geomspace(0.05, 3.0, 200)
+    init = np.random.default_rng(seed).choice(np.array([-1, 1], np.int8), (3, 40))
+    out = []
+    for above in (-1.0, 2.0, _kernels.update_above(form.mean_degree)):
+        s = init.copy()
+        _kernels.anneal_int(
+            form.h, csr.indptr, csr.indices, form.data, s, 0, betas, betas.size, 1,
+            _kernels.read_seeds(seed, 3), 0, 1, _kernels.CLOCK_ID, form.max_field, above,
+        )  # fmt: skip
+        out.append(s)
+    assert np.array_equal(out[0], out[1])
+    assert np.array_equal(out[0], out[2])
+    assert not np.array_equal(out[0], init)

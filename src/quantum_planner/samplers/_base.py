@@ -97,20 +97,21 @@ class NumbaSampler(dimod.Sampler, dimod.Initialized):
             if math.isfinite(time_limit):
                 deadline = start + int(time_limit * 1e9)
         csr = ising_csr_from_bqm(bqm)
-        parsed = self.parse_initial_states(
-            bqm,
-            initial_states=initial_states,
-            initial_states_generator=initial_states_generator,
-            num_reads=num_reads,
-            seed=seed,
-        )
-        given = 0 if initial_states is None else len(dimod.as_samples(initial_states)[0])
-        init = parsed.initial_states
-        columns = [init.variables.index(v) for v in csr.variables]
-        arr = np.asarray(init.record.sample, dtype=np.int8)[:, columns]
-        if bqm.vartype is dimod.BINARY:
-            arr = (2 * arr - 1).astype(np.int8)
-        spins = np.ascontiguousarray(arr, dtype=np.int8)
+        if initial_states is None and initial_states_generator == "random":
+            # the common case, without dimod's SampleSet round trip (it computes
+            # energies of states nobody reads): uniform random spins from the seed
+            reads = 1 if num_reads is None else num_reads
+            if not isinstance(reads, Integral) or reads < 1:
+                raise ValueError(f"num_reads must be a positive integer, got {num_reads!r}")
+            rng = np.random.default_rng(seed)
+            spins = 2 * rng.integers(0, 2, (int(reads), csr.num_variables), dtype=np.int8) - 1
+            given = 0
+        else:
+            spins = self._initial_spins(
+                bqm, csr, num_reads, seed, initial_states, initial_states_generator
+            )
+            given = 0 if initial_states is None else len(dimod.as_samples(initial_states)[0])
+        spins = np.ascontiguousarray(spins, dtype=np.int8)
         return Run(
             csr=csr,
             spins=spins,
@@ -120,6 +121,32 @@ class NumbaSampler(dimod.Sampler, dimod.Initialized):
             deadline_ns=deadline,
             start_ns=start,
         )
+
+    def _initial_spins(
+        self,
+        bqm: dimod.BinaryQuadraticModel,
+        csr: IsingCSR,
+        num_reads: int | None,
+        seed: int,
+        initial_states: Any,
+        initial_states_generator: str,
+    ) -> np.ndarray:
+        """Initial states by dimod's rules, as spins in the CSR's variable order."""
+        parsed = self.parse_initial_states(
+            bqm,
+            initial_states=initial_states,
+            initial_states_generator=initial_states_generator,
+            num_reads=num_reads,
+            seed=seed,
+        )
+        init = parsed.initial_states
+        arr = np.asarray(init.record.sample, dtype=np.int8)
+        if list(init.variables) != list(csr.variables):
+            position = {v: k for k, v in enumerate(init.variables)}
+            arr = arr[:, [position[v] for v in csr.variables]]
+        if bqm.vartype is dimod.BINARY:
+            arr = (2 * arr - 1).astype(np.int8)
+        return arr
 
     def _result(
         self,

@@ -156,7 +156,12 @@ def _stage_beta(kind, schedule, k, num_betas):
         return schedule[k]
     if num_betas == 1:
         return schedule[1]
-    frac = k / (num_betas - 1)
+    return _beta_at(kind, schedule, k / (num_betas - 1))
+
+
+@nb.njit(cache=True, inline="always")
+def _beta_at(kind, schedule, frac):
+    """Beta at fraction ``frac`` in [0, 1] of a geometric (1) or linear (2) anneal."""
     if kind == 1:
         return schedule[0] * (schedule[1] / schedule[0]) ** frac
     return schedule[0] + (schedule[1] - schedule[0]) * frac
@@ -165,10 +170,23 @@ def _stage_beta(kind, schedule, k, num_betas):
 @nb.njit(cache=True)
 def _anneal_one(
     indptr, indices, data, s, field, kind, schedule, num_betas, sweeps_per_beta, x, table,
-    deadline, check, buf, cid,
+    deadline, check, buf, cid, window,
 ):  # fmt: skip
     sweeps = 0
     since = 0
+    if window > 0:  # time-driven schedule (see anneal_int)
+        t0 = _clock(buf, cid)
+        while True:
+            now = _clock(buf, cid)
+            if deadline > 0 and now >= deadline:
+                return sweeps, True
+            frac = (now - t0) / window
+            if frac >= 1.0:
+                return sweeps, False
+            bs = _beta_at(kind, schedule, frac)
+            for _ in range(check):
+                _, x = _metropolis_sweep(indptr, indices, data, s, field, bs, x, table)
+            sweeps += check
     for b in range(num_betas):
         bs = _stage_beta(kind, schedule, b, num_betas)
         for _ in range(sweeps_per_beta):
@@ -185,14 +203,17 @@ def _anneal_one(
 @nb.njit(cache=True, parallel=True)
 def anneal(
     h, indptr, indices, data, states, kind, schedule, num_betas, sweeps_per_beta, seeds,
-    deadline, check, cid,
+    deadline, check, cid, window=0,
 ):  # fmt: skip
     """Simulated annealing of every row of ``states`` (in place).
 
     The schedule is ``num_betas`` stages of ``sweeps_per_beta`` sweeps; betas
     are scaled by ACCEPT_BINS (see :func:`_stage_beta` for ``kind``). Returns
     per read the sweeps done and whether the deadline cut it short (a cut read
-    is finished by a greedy descent so it is a local minimum).
+    is finished by a greedy descent so it is a local minimum). With
+    ``window > 0`` (nanoseconds) the schedule runs on the clock instead: each
+    read anneals for ``window`` ns from its own start, beta following the
+    geometric/linear curve by elapsed time (``num_betas`` is then unused).
     """
     nreads, n = states.shape
     sweeps = np.zeros(nreads, np.int64)
@@ -208,11 +229,11 @@ def anneal(
         else:
             sw, c = _anneal_one(
                 indptr, indices, data, s, field, kind, schedule, num_betas, sweeps_per_beta,
-                seeds[r], table, deadline, check, buf, cid,
+                seeds[r], table, deadline, check, buf, cid, window,
             )  # fmt: skip
             sweeps[r] = sw
             cut[r] = c
-        if cut[r]:
+        if cut[r] or window > 0:
             _descend(indptr, indices, data, s, field, 1000)
     return sweeps, cut
 
@@ -224,13 +245,23 @@ def anneal(
 # -2 s_i f_i, an even integer. Per temperature the acceptance thresholds
 # thr[d] = exp(-2 beta d) * 2**32 for an uphill cost 2d, d = 1..F, are computed
 # once (thr[0] = 2**32: downhill and level moves always pass), so an attempt is
-# integer work with no exp, no float and no data-dependent branch: one
-# xorshift draw, a table load, a compare, and the neighbour update scaled by
-# the 0/1 outcome. On sparse graphs (mean degree <= SPARSE_DEGREE) the update
-# runs unconditionally, which is cheaper than a mispredicted branch; on denser
-# ones a rejected attempt skips it.
+# integer work with no exp and no float: one xorshift draw, a table load, a
+# compare. Two variants of the sweep make the same decisions from the same
+# draws (so the same trajectory): one runs the neighbour update for every
+# attempt, scaled by the 0/1 outcome (no branch to mispredict), the other
+# skips it for a rejected attempt. The first is cheaper while many flips are
+# accepted (hot), the second once few are (cold); each sweep takes the
+# variant the previous sweep's acceptance rate favours, the switch point
+# growing with the degree (a longer update is worth skipping sooner).
 
-SPARSE_DEGREE = 8.0
+
+def update_above(mean_degree: float) -> float:
+    """Acceptance rate above which a sweep runs the branch-free update.
+
+    Fitted on Gset (single thread, mean degree 5 to 48): the best switch
+    points were ~0.1 at degree 5, ~0.3-0.4 at 12-20 and ~0.5 at 48.
+    """
+    return mean_degree / (mean_degree + 30.0)
 
 
 @nb.njit(cache=True, inline="always")
@@ -244,37 +275,65 @@ def _int_thresholds(thr, beta):
 
 
 @nb.njit(cache=True, fastmath=True, boundscheck=False)
-def _metropolis_sweep_int(indptr, indices, data, s, field, thr, x, sparse):
+def _metropolis_sweep_int(indptr, indices, data, s, field, thr, x, always_update):
     """One fixed-order sweep of an integer model with thresholds ``thr``.
 
-    Returns (energy change, rng state).
+    With ``always_update`` the neighbour update runs for rejected attempts
+    too (scaled by 0), else it is skipped. Returns (accepted flips, rng state).
     """
-    n = s.shape[0]
-    de_total = 0
-    for i in range(n):
-        si = np.int32(s[i])
-        g = si * field[i]  # the flip costs -2 g
-        k = -g if g < 0 else 0
-        x = _xs(x)
-        c = 2 * si * np.int32((x >> _U32) < thr[np.uint32(k)])  # 2 s_i if accepted, else 0
+    if always_update:
+        return _sweep_int_always(indptr, indices, data, s, field, thr, x)
+    return _sweep_int_skip(indptr, indices, data, s, field, thr, x)
+
+
+@nb.njit(cache=True, inline="always")
+def _attempt_int(s, field, thr, x, i):
+    """Metropolis decision for spin ``i``: (s_i, 1 if accepted else 0, rng state)."""
+    si = np.int32(s[i])
+    g = si * field[i]  # the flip costs -2 g
+    k = -g if g < 0 else 0
+    x = _xs(x)
+    return si, np.int32((x >> _U32) < thr[np.uint32(k)]), x
+
+
+@nb.njit(cache=True, fastmath=True, boundscheck=False, inline="always")
+def _sweep_int_always(indptr, indices, data, s, field, thr, x):
+    accepted = 0
+    for i in range(s.shape[0]):
+        si, ok, x = _attempt_int(s, field, thr, x, i)
+        accepted += ok
+        c = 2 * si * ok  # 2 s_i if accepted, else 0
         s[i] = np.int8(si - c)
-        de_total -= c * field[i]
-        if not sparse and c == 0:
-            continue
         for p in range(indptr[i], indptr[i + 1]):
             field[indices[p]] -= c * data[p]
-    return de_total, x
+    return accepted, x
+
+
+@nb.njit(cache=True, fastmath=True, boundscheck=False, inline="always")
+def _sweep_int_skip(indptr, indices, data, s, field, thr, x):
+    accepted = 0
+    for i in range(s.shape[0]):
+        si, ok, x = _attempt_int(s, field, thr, x, i)
+        if ok == 0:
+            continue
+        accepted += 1
+        c = 2 * si
+        s[i] = np.int8(-si)
+        for p in range(indptr[i], indptr[i + 1]):
+            field[indices[p]] -= c * data[p]
+    return accepted, x
 
 
 @nb.njit(cache=True, parallel=True, boundscheck=False)
 def anneal_int(
     h, indptr, indices, data, states, kind, schedule, num_betas, sweeps_per_beta, seeds,
-    deadline, check, cid, fmax, sparse,
+    deadline, check, cid, fmax, update_above, window=0,
 ):  # fmt: skip
     """:func:`anneal` for integer ``h``/``data`` (int32) with |field| <= ``fmax``.
 
-    ``schedule`` holds unscaled betas; ``sparse`` selects the unconditional
-    neighbour update. Same results contract as :func:`anneal`.
+    ``schedule`` holds unscaled betas; ``update_above`` is the acceptance
+    rate above which a sweep takes the branch-free update
+    (:func:`update_above`). Same results contract as :func:`anneal` (``window`` too).
     """
     nreads, n = states.shape
     sweeps = np.zeros(nreads, np.int64)
@@ -288,12 +347,35 @@ def anneal_int(
         x = seeds[r]
         done = 0
         since = 0
+        acc = n  # accepted flips of the last sweep: picks the update variant
+        limit = update_above * n
         stop = deadline > 0 and _clock(buf, cid) >= deadline
-        if not stop:
+        if not stop and window > 0:
+            # time-driven: beta follows the schedule by elapsed fraction of the
+            # window, updated every ``check`` sweeps (~0.5 ms), so the anneal
+            # ends at the cold end when the window closes whatever the load
+            t0 = _clock(buf, cid)
+            while True:
+                now = _clock(buf, cid)
+                if deadline > 0 and now >= deadline:
+                    stop = True
+                    break
+                frac = (now - t0) / window
+                if frac >= 1.0:
+                    break
+                _int_thresholds(thr, _beta_at(kind, schedule, frac))
+                for _ in range(check):
+                    acc, x = _metropolis_sweep_int(
+                        indptr, indices, data, s, field, thr, x, acc > limit
+                    )
+                done += check
+        elif not stop:
             for b in range(num_betas):
                 _int_thresholds(thr, _stage_beta(kind, schedule, b, num_betas))
                 for _ in range(sweeps_per_beta):
-                    _, x = _metropolis_sweep_int(indptr, indices, data, s, field, thr, x, sparse)
+                    acc, x = _metropolis_sweep_int(
+                        indptr, indices, data, s, field, thr, x, acc > limit
+                    )
                     done += 1
                     since += 1
                     if deadline > 0 and since >= check:
@@ -305,7 +387,7 @@ def anneal_int(
                     break
         sweeps[r] = done
         cut[r] = stop
-        if stop:
+        if stop or window > 0:
             _descend(indptr, indices, data, s, field, 1000)
     return sweeps, cut
 

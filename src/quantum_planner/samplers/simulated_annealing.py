@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import dimod
+import numba
 import numpy as np
 
 from quantum_planner.samplers import _kernels
@@ -12,6 +14,12 @@ from quantum_planner.samplers._base import NumbaSampler
 from quantum_planner.samplers._csr import default_beta_range, integer_form
 
 __all__ = ["SimulatedAnnealingSampler", "check_beta_range"]
+
+#: share of the time left that a time-budgeted anneal plans to fill; the rest
+#: covers the final descent, energies and building the SampleSet
+BUDGET_FILL = 0.95
+#: sweeps per read when neither ``num_sweeps`` nor a finite ``time_limit`` is given
+DEFAULT_SWEEPS = 1000
 
 
 def check_beta_range(beta_range: Any, schedule_type: str) -> tuple[float, float]:
@@ -38,6 +46,15 @@ class SimulatedAnnealingSampler(NumbaSampler):
     parallel; each has its own random stream, so a seed fixes the samples
     whatever the number of threads. ``time_limit`` (seconds) is checked
     inside the anneal; a read cut short is finished by a greedy descent.
+
+    Time-budgeted anneal: given a ``time_limit`` and no ``num_sweeps``, the
+    schedule runs on the clock so the reads fill the budget: each read
+    anneals for its share of the time (``num_reads`` default to the number
+    of threads, so one long anneal per thread), beta following the
+    geometric or linear curve by elapsed time, then a greedy descent. One
+    long anneal finds lower energies than many short ones on large sparse
+    models; the sweep count then depends on the machine's speed, so samples
+    are reproducible from the seed only with a fixed ``num_sweeps``.
 
     Example:
         >>> import dimod
@@ -69,7 +86,7 @@ class SimulatedAnnealingSampler(NumbaSampler):
         initial_states_generator: str = "random",
         time_limit: float | None = None,
         beta_range: tuple[float, float] | None = None,
-        num_sweeps: int = 1000,
+        num_sweeps: int | None = None,
         num_sweeps_per_beta: int = 1,
         beta_schedule_type: str = "geometric",
         beta_schedule: Any = None,
@@ -78,7 +95,8 @@ class SimulatedAnnealingSampler(NumbaSampler):
         """Anneal ``num_reads`` states of ``bqm`` (SPIN or BINARY).
 
         Args:
-            num_reads: number of samples (default: number of initial states, or 1).
+            num_reads: number of samples (default: number of initial states, or 1;
+                the number of threads for the time-budgeted anneal).
             seed: integer in [0, 2**32); same seed and arguments, same samples.
             initial_states: warm starts (dimod samples-like), one per read.
             initial_states_generator: 'random', 'tile' or 'none' (dimod rules)
@@ -86,11 +104,24 @@ class SimulatedAnnealingSampler(NumbaSampler):
             time_limit: wall-clock bound in seconds for the whole call.
             beta_range: (hot, cold) inverse temperatures.
             num_sweeps: sweeps per read; a multiple of ``num_sweeps_per_beta``.
+                Default: with a finite ``time_limit`` (and a geometric or
+                linear schedule) the time-budgeted anneal, else 1000.
             num_sweeps_per_beta: sweeps at each temperature.
             beta_schedule_type: 'geometric', 'linear' or 'custom'.
             beta_schedule: the inverse temperatures, with 'custom'.
         """
         self.remove_unknown_kwargs(**kwargs)
+        budgeted = (
+            num_sweeps is None
+            and beta_schedule_type != "custom"
+            and time_limit is not None
+            and isinstance(time_limit, int | float)
+            and math.isfinite(time_limit)
+        )
+        if budgeted and num_reads is None and initial_states is None:
+            num_reads = numba.get_num_threads()  # one long anneal per thread
+        if num_sweeps is None:
+            num_sweeps = DEFAULT_SWEEPS * num_sweeps_per_beta
         run = self._parse(
             bqm, num_reads, seed, initial_states, initial_states_generator, time_limit
         )
@@ -123,24 +154,31 @@ class SimulatedAnnealingSampler(NumbaSampler):
         spins = run.spins
         check = run.check_every(csr.num_variables + csr.indices.shape[0])
         ints = integer_form(csr)
+        window = 0
+        if budgeted and run.deadline_ns:
+            # each thread runs ceil(reads / threads) reads one after another
+            rounds = -(-run.num_reads // numba.get_num_threads())
+            window = max(1, int(BUDGET_FILL * (run.deadline_ns - _kernels.now_ns()) / rounds))
         if ints is not None:
             # integer biases: exact integer kernel (see _kernels.anneal_int)
             sweeps, cut = _kernels.anneal_int(
                 ints.h, csr.indptr, csr.indices, ints.data, spins, kind,
                 np.ascontiguousarray(schedule, dtype=np.float64), int(num_betas),
                 int(num_sweeps_per_beta), run.seeds, run.deadline_ns, check, _kernels.CLOCK_ID,
-                ints.max_field, ints.mean_degree <= _kernels.SPARSE_DEGREE,
+                ints.max_field, _kernels.update_above(ints.mean_degree), window,
             )  # fmt: skip
         else:
             sweeps, cut = _kernels.anneal(
                 csr.h, csr.indptr, csr.indices, csr.data, spins, kind,
                 np.ascontiguousarray(schedule * _kernels.ACCEPT_BINS), int(num_betas),
                 int(num_sweeps_per_beta), run.seeds, run.deadline_ns, check, _kernels.CLOCK_ID,
+                window,
             )  # fmt: skip
         info = {
             "beta_range": ends,
             "beta_schedule_type": beta_schedule_type,
             "timed_out": bool(cut.any()),
             "kernel": "integer" if ints is not None else "float",
+            "schedule": "time" if window else "sweeps",
         }
         return self._result(bqm, run, spins, info, num_sweeps=sweeps)
