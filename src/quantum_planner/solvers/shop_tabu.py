@@ -5,15 +5,25 @@ linked lists. Heads ``r`` (earliest starts) and tails ``q`` (longest path to
 the end after the operation) come from one topological pass each; the
 makespan is the longest path.
 
-Neighbourhood (Mastrolilli & Gambardella style): every operation on a
-critical path is taken out of its machine and re-inserted on any eligible
-machine (its own included) between two consecutive operations. Each
-insertion is scored in O(1) by the length of the longest path through the
-operation afterwards, ``max(head of job pred, end of new machine pred) + p +
-max(tail of job succ, tail of new machine succ)``; the few best estimates are
-evaluated exactly (a move that would create a cycle is skipped). Tabu: the
-operation may not go back behind its old machine predecessor for a while.
-Restarts from the best plan with a random shake when the search stalls.
+Neighbourhood (Mastrolilli & Gambardella 2000, with exact values): every
+operation ``v`` on a critical path is taken out of its machine and
+re-inserted on any eligible machine (its own included) between two
+consecutive operations ``u`` and ``w``. Heads ``r-`` and tails ``q-`` of the
+graph without ``v`` take one pass each (only the part of the topological
+order after, resp. before, ``v`` changes); then the makespan after any
+insertion is *exactly* ``max(C-, max(end of job pred, r-(u) + p(u)) + p(v, k)
++ max(tail of job succ, q-(w) + p(w)))`` where ``C-`` is the makespan without
+``v``, as long as the insertion closes no cycle. Insertions that might (a job
+successor of ``v`` could reach ``u``, or ``w`` a job predecessor, judged by
+heads and tails) are skipped. Ties go to the shorter path through ``v``, then
+at random.
+
+Tabu: ``v`` may not go back right behind its old machine predecessor for a
+few iterations, and may not move at all for a while longer (plateaus of equal
+makespan otherwise make the search cycle among a few operations). A
+tabu move is made when it gives a new best plan. After ``restart_after``
+iterations without a new best the search goes back to the best plan and makes
+a few random moves from it.
 """
 
 from __future__ import annotations
@@ -31,6 +41,10 @@ from quantum_planner.solvers.compiled import Compiled
 __all__ = ["shop_tabu"]
 
 NONE = -1
+TENURE = 6
+OP_TENURE = 16
+RESTART_AFTER = 2000
+KICK = 10
 
 
 @njit(cache=True, nogil=True)
@@ -162,64 +176,147 @@ def _search(
     f: np.ndarray,
     iters: int,
     seed: int,
-    n_exact: int,
     tenure_base: int,
     restart_after: int,
+    kick: int,
+    op_tenure: int,
 ) -> int:
-    """``iters`` tabu iterations in place; ``f = [best, iteration, stall]``.
+    """``iters`` tabu iterations in place; ``f = [best, iteration, stall, kick moves left]``.
 
-    ``n_exact`` best-estimated moves are evaluated exactly per iteration; the
-    tabu tenure is ``tenure_base`` plus a random part of the same size;
-    ``restart_after`` iterations without a new best trigger a shaken restart.
+    Every insertion of every critical operation is valued exactly (see the
+    module docstring); the best non-tabu one is made (a tabu one when it beats
+    the best plan). The tabu tenure is ``tenure_base`` plus a random part of
+    the same size; ``restart_after`` iterations without a new best send the
+    search back to the best plan, followed by ``kick`` random moves.
     """
     if seed >= 0:
         np.random.seed(seed)
     n, m = P.shape
     r = np.empty(n)
     q = np.empty(n)
+    rm = np.empty(n)
+    qm = np.empty(n)
     order = np.empty(n, np.int64)
-    r2 = np.empty(n)
-    order2 = np.empty(n, np.int64)
+    pos = np.empty(n, np.int64)
+    oncrit = np.zeros(n, np.bool_)
     best = f[0]
     it = int(f[1])
     stall = int(f[2])
+    kick_left = int(f[3])
     improved = 0
-    tenure = tenure_base
-    max_c = 32768
-    cv = np.empty(max_c, np.int64)
-    ck = np.empty(max_c, np.int64)
-    cu = np.empty(max_c, np.int64)
-    ce = np.empty(max_c)
-    oncrit = np.zeros(n, np.bool_)
-    for _ in range(iters):
-        it += 1
+    eps = 1e-9
+    for step in range(iters + 1):
         _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
-        _tails(n, P, mach, ms, js_ptr, js_idx, order, q)
         cmax = 0.0
         for i in range(n):
-            v = r[i] + P[i, mach[i]]
-            if v > cmax:
-                cmax = v
-        # critical operations: r + p + q == cmax
+            e = r[i] + P[i, mach[i]]
+            if e > cmax:
+                cmax = e
+        if cmax < best - eps:
+            best = cmax
+            best_mach[:] = mach
+            best_mp[:] = mp
+            best_ms[:] = ms
+            best_head[:] = head
+            improved += 1
+            stall = 0
+        elif kick_left == 0:
+            stall += 1
+        if step == iters:
+            break  # the last move's plan is recorded; the next call goes on from here
+        it += 1
+        if stall > restart_after:
+            # back to the best plan; a few random moves lead the search elsewhere
+            mach[:] = best_mach
+            mp[:] = best_mp
+            ms[:] = best_ms
+            head[:] = best_head
+            _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
+            cmax = best
+            stall = 0
+            kick_left = kick
+        _tails(n, P, mach, ms, js_ptr, js_idx, order, q)
+        for t in range(n):
+            pos[order[t]] = t
         for i in range(n):
-            oncrit[i] = abs(r[i] + P[i, mach[i]] + q[i] - cmax) < 1e-9
-        nc = 0
+            oncrit[i] = abs(r[i] + P[i, mach[i]] + q[i] - cmax) < 1e-7
+        randomly = kick_left > 0
+        ch_v = -1
+        ch_k = -1
+        ch_u = -1
+        ch_val = np.inf
+        ch_est = np.inf
+        ties = 0
+        tb_v = -1
+        tb_k = -1
+        tb_u = -1
+        tb_val = np.inf
+        seen = 0
         for v in range(n):
             if not oncrit[v]:
                 continue
-            # job-side bounds of v
+            a = mp[v]
+            b = ms[v]
+            pv = pos[v]
+            # heads and tails of the graph without v (its machine neighbours a -> b joined)
+            for t in range(pv):
+                rm[order[t]] = r[order[t]]
+            rm[v] = 0.0
+            for t in range(pv + 1, n):
+                i = order[t]
+                h = 0.0
+                for e in range(jp_ptr[i], jp_ptr[i + 1]):
+                    x = jp_idx[e]
+                    if x != v:
+                        y = rm[x] + P[x, mach[x]]
+                        if y > h:
+                            h = y
+                x = mp[i]
+                if x == v:
+                    x = a
+                if x >= 0:
+                    y = rm[x] + P[x, mach[x]]
+                    if y > h:
+                        h = y
+                rm[i] = h
+            for t in range(pv + 1, n):
+                qm[order[t]] = q[order[t]]
+            qm[v] = 0.0
+            for t in range(pv - 1, -1, -1):
+                i = order[t]
+                h = 0.0
+                for e in range(js_ptr[i], js_ptr[i + 1]):
+                    x = js_idx[e]
+                    if x != v:
+                        y = qm[x] + P[x, mach[x]]
+                        if y > h:
+                            h = y
+                x = ms[i]
+                if x == v:
+                    x = b
+                if x >= 0:
+                    y = qm[x] + P[x, mach[x]]
+                    if y > h:
+                        h = y
+                qm[i] = h
+            cm = 0.0
+            for i in range(n):
+                if i != v:
+                    y = rm[i] + P[i, mach[i]]
+                    if y > cm:
+                        cm = y
             rj = 0.0
             for e in range(jp_ptr[v], jp_ptr[v + 1]):
-                a = jp_idx[e]
-                t = r[a] + P[a, mach[a]]
-                if t > rj:
-                    rj = t
+                x = jp_idx[e]
+                y = rm[x] + P[x, mach[x]]
+                if y > rj:
+                    rj = y
             qj = 0.0
             for e in range(js_ptr[v], js_ptr[v + 1]):
-                s = js_idx[e]
-                t = q[s] + P[s, mach[s]]
-                if t > qj:
-                    qj = t
+                x = js_idx[e]
+                y = qm[x] + P[x, mach[x]]
+                if y > qj:
+                    qj = y
             for k in range(m):
                 pk = P[v, k]
                 if pk == np.inf:
@@ -228,106 +325,73 @@ def _search(
                 w = head[k]
                 while True:
                     if w == v:
-                        w = ms[v]
+                        w = b
                         continue
-                    if not (u == mp[v] and k == mach[v]):  # not its current place
-                        ru = r[u] + P[u, mach[u]] if u >= 0 else 0.0
-                        qw = q[w] + P[w, mach[w]] if w >= 0 else 0.0
-                        est = max(rj, ru) + pk + max(qj, qw)
-                        if nc < max_c:
-                            cv[nc] = v
-                            ck[nc] = k
-                            cu[nc] = u
-                            ce[nc] = est + 1e-6 * np.random.random()
-                            nc += 1
+                    if not (k == mach[v] and u == a):
+                        # u -> v -> w closes a cycle only if a job successor x of v reaches
+                        # u or w reaches a job predecessor; a path x ~> u needs head and
+                        # tail both to leave room for it, so where either does not, it is safe
+                        safe = True
+                        if u >= 0:
+                            for e in range(js_ptr[v], js_ptr[v + 1]):
+                                x = js_idx[e]
+                                if x == u or (
+                                    rm[u] >= rm[x] + P[x, mach[x]] - eps
+                                    and qm[x] >= qm[u] + P[u, mach[u]] - eps
+                                ):
+                                    safe = False
+                        if w >= 0 and safe:
+                            for e in range(jp_ptr[v], jp_ptr[v + 1]):
+                                x = jp_idx[e]
+                                if x == w or (
+                                    rm[x] >= rm[w] + P[w, mach[w]] - eps
+                                    and qm[w] >= qm[x] + P[x, mach[x]] - eps
+                                ):
+                                    safe = False
+                        if safe:
+                            ru = rm[u] + P[u, mach[u]] if u >= 0 else 0.0
+                            qw = qm[w] + P[w, mach[w]] if w >= 0 else 0.0
+                            est = max(rj, ru) + pk + max(qj, qw)
+                            val = max(cm, est)
+                            if randomly:
+                                seen += 1
+                                if np.random.randint(seen) == 0:
+                                    ch_v, ch_k, ch_u, ch_val = v, k, u, val
+                            else:
+                                tix = u if u >= 0 else n + k
+                                if tabu[v, tix] > it or tabu[v, n + m] > it:
+                                    if val < tb_val - eps:
+                                        tb_v, tb_k, tb_u, tb_val = v, k, u, val
+                                elif val < ch_val - eps or (
+                                    val < ch_val + eps and est < ch_est - eps
+                                ):
+                                    ch_v, ch_k, ch_u, ch_val, ch_est = v, k, u, val, est
+                                    ties = 1
+                                elif val < ch_val + eps and est < ch_est + eps:
+                                    ties += 1
+                                    if np.random.randint(ties) == 0:
+                                        ch_v, ch_k, ch_u = v, k, u
                     if w < 0:
                         break
                     u = w
                     w = ms[w]
-        if nc == 0:
+        if tb_v >= 0 and tb_val < best - eps and tb_val < ch_val - eps:
+            ch_v, ch_k, ch_u = tb_v, tb_k, tb_u  # aspiration: a tabu move to a new best
+        elif ch_v < 0:
+            ch_v, ch_k, ch_u = tb_v, tb_k, tb_u  # everything tabu: the best of those
+        if ch_v < 0:
             break
-        # exact evaluation of the best few estimates
-        idx = np.argsort(ce[:nc])
-        chosen = -1
-        chosen_val = np.inf
-        tried = 0
-        for t in range(nc):
-            c = idx[t]
-            v = cv[c]
-            k = ck[c]
-            u = cu[c]
-            old_k = mach[v]
-            old_u = mp[v]
-            _unlink(v, mach, mp, ms, head)
-            _link(v, k, u, mach, mp, ms, head)
-            ok = _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r2, order2)
-            val = np.inf
-            if ok:
-                val = 0.0
-                for i in range(n):
-                    e = r2[i] + P[i, mach[i]]
-                    if e > val:
-                        val = e
-            _unlink(v, mach, mp, ms, head)
-            _link(v, old_k, old_u, mach, mp, ms, head)
-            if not ok:
-                continue
-            is_tabu = tabu[v, u + 1] > it
-            if is_tabu and not val < best - 1e-9:
-                continue
-            tried += 1
-            if val < chosen_val - 1e-9:
-                chosen_val = val
-                chosen = c
-            if tried >= n_exact:
-                break
-        if chosen < 0:
-            stall += 1
-        else:
-            v = cv[chosen]
-            old_u = mp[v]
-            _unlink(v, mach, mp, ms, head)
-            _link(v, ck[chosen], cu[chosen], mach, mp, ms, head)
-            tabu[v, old_u + 1] = it + tenure + np.random.randint(tenure)
-            if chosen_val < best - 1e-9:
-                best = chosen_val
-                best_mach[:] = mach
-                best_mp[:] = mp
-                best_ms[:] = ms
-                best_head[:] = head
-                improved += 1
-                stall = 0
-            else:
-                stall += 1
-        if stall > restart_after:
-            # restart from the best plan, shaken by a few random feasible moves
-            mach[:] = best_mach
-            mp[:] = best_mp
-            ms[:] = best_ms
-            head[:] = best_head
-            for _s in range(3):
-                v = np.random.randint(n)
-                k = np.random.randint(m)
-                if P[v, k] == np.inf:
-                    continue
-                old_k = mach[v]
-                old_u = mp[v]
-                _unlink(v, mach, mp, ms, head)
-                u = head[k]
-                steps = np.random.randint(n // m + 1)
-                prev = -1
-                while u >= 0 and steps > 0:
-                    prev = u
-                    u = ms[u]
-                    steps -= 1
-                _link(v, k, prev, mach, mp, ms, head)
-                if not _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r2, order2):
-                    _unlink(v, mach, mp, ms, head)
-                    _link(v, old_k, old_u, mach, mp, ms, head)
-            stall = 0
+        if randomly:
+            kick_left -= 1
+        old = mp[ch_v] if mp[ch_v] >= 0 else n + mach[ch_v]
+        _unlink(ch_v, mach, mp, ms, head)
+        _link(ch_v, ch_k, ch_u, mach, mp, ms, head)
+        tabu[ch_v, old] = it + tenure_base + np.random.randint(tenure_base + 1)
+        tabu[ch_v, n + m] = it + op_tenure
     f[0] = best
     f[1] = it
     f[2] = stall
+    f[3] = kick_left
     return improved
 
 
@@ -348,14 +412,17 @@ def shop_tabu(
     stop: threading.Event | None,
     inner_stop: threading.Event | None = None,
     max_iterations: int | None = None,
-    n_exact: int = 3,
     tenure: int | None = None,
     restart_after: int | None = None,
+    kick: int | None = None,
+    op_tenure: int | None = None,
 ) -> tuple[dict[str, str], Schedule, dict[str, Any]]:
     """Improve a complete plan of a shop-like problem until ``deadline``; returns the best."""
     n, m = comp.n, comp.m
-    tenure = 4 + int(np.sqrt(n)) if tenure is None else tenure
-    restart_after = 400 + 4 * n if restart_after is None else restart_after
+    tenure = TENURE if tenure is None else tenure
+    restart_after = RESTART_AFTER if restart_after is None else restart_after
+    kick = KICK if kick is None else kick
+    op_tenure = OP_TENURE if op_tenure is None else op_tenure
     P = np.where(comp.elig, comp.dur, np.inf)
     succ: list[list[int]] = [[] for _ in range(n)]
     for i, ps in enumerate(comp.preds):
@@ -388,8 +455,9 @@ def shop_tabu(
         return assignments, schedule, {"error": "start plan has a cycle"}
     start_val = float((r + P[np.arange(n), mach]).max(initial=0.0))
     best = [mach.copy(), mp.copy(), ms.copy(), head.copy()]
-    tabu = np.zeros((n, n + 1), np.int64)
-    f = np.array([start_val, 0.0, 0.0])
+    # tabu[v, u]: v may not go back right behind u (u >= n: the front of machine u - n)
+    tabu = np.zeros((n, n + m + 1), np.int64)
+    f = np.array([start_val, 0.0, 0.0, 0.0])
     chunk_seed = seed
     left = max_iterations
     t0 = time.perf_counter()
@@ -402,7 +470,7 @@ def shop_tabu(
         args = (
             P, jp_ptr, jp_idx, js_ptr, js_idx, mach, mp, ms, head,
             best[0], best[1], best[2], best[3], tabu, f, steps, chunk_seed,
-            n_exact, tenure, restart_after,
+            tenure, restart_after, kick, op_tenure,
         )  # fmt: skip
         if not _search.signatures:
             # the first call compiles: keep the time limit even then
