@@ -5,10 +5,17 @@ order (ties by earliest release, then by the longest remaining chain of
 successors); each goes to the eligible agent, with capacity left, on which it
 would finish first, into the earliest idle gap that fits.
 
-Improvement: CP-SAT's scheduling model warm-started from the best plan (its
-own LNS portfolio repairs and improves it), raced against our critical-path
-tabu search (:mod:`shop_tabu`, when the problem is shop-like) on the other
-core. The best plan of both is returned.
+Improvement, when the problem is shop-like (makespan only, no capacities,
+windows or optional tasks; flexible job shop): our critical-path tabu search
+(:mod:`shop_tabu`) on one core, and CP-SAT's scheduling model (one worker,
+warm-started from the start plan) on the other for the first
+``CPSAT_SHARE`` of the time. CP-SAT proves the small problems optimal in
+that time (which ends the solve); on the others its single worker hardly
+improves on the start, so it then hands its core to a second tabu search
+with another seed. The two searches share their best plan (each restart
+goes to the better one); progress reports come from that shared plan and
+CP-SAT's better plans, and never go up. Other timed problems: CP-SAT alone
+improves the start. The best plan of all is returned, with CP-SAT's bound.
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ if TYPE_CHECKING:
     from quantum_planner.solvers.hybrid import HybridSolver
 
 __all__ = ["eft_schedule", "solve_scheduling"]
+
+# share of the time CP-SAT keeps its core on shop-like problems before a second tabu
+# search takes it over (it has proven the small ones by then)
+CPSAT_SHARE = 0.25
 
 
 def _tail_lengths(comp: Compiled) -> np.ndarray:
@@ -167,20 +178,35 @@ def solve_scheduling(
         seed_plan = make_solution(problem, assignments, schedule, backend="hybrid")
     results: dict[str, Any] = {}
     threads: list[threading.Thread] = []
-    inner_stop = threading.Event()
+    inner_stop = threading.Event()  # everything ends (deadline, caller, proof)
+    cp_stop = threading.Event()  # CP-SAT alone ends (it yields its core)
     tabu_ok = _shop_like(comp)
+    shared = None
     if tabu_ok:
-        from quantum_planner.solvers.shop_tabu import shop_tabu
+        from quantum_planner.solvers.shop_tabu import SharedBest, shop_tabu
 
-        def run_tabu() -> None:
-            results["tabu"] = shop_tabu(
-                comp, assignments, schedule, deadline, seed, stop, inner_stop
-            )
+        shared = SharedBest(comp, t0, progress, value=key[0] if start_ok else math.inf)
 
-        threads.append(threading.Thread(target=run_tabu, daemon=True))
+        def run_tabu(name: str, tabu_seed: int, who: str) -> None:
+            results[name] = shop_tabu(
+                comp, assignments, schedule, deadline, tabu_seed, stop, inner_stop,
+                shared=shared, name=who,
+            )  # fmt: skip
+
+        threads.append(
+            threading.Thread(target=run_tabu, args=("tabu", seed, "hybrid: tabu"), daemon=True)
+        )
     remaining = deadline - time.perf_counter()
+    cp_thread = None
     if solver.race_cpsat and remaining > 0.05:
         workers = max(1, solver.num_workers - (1 if tabu_ok else 0))
+
+        def cp_progress(p: Progress) -> None:
+            # through the searches' shared plan: the reported value never goes up
+            if shared is not None:
+                shared.relay(p)
+            elif progress is not None:
+                progress(p)
 
         def run_cpsat() -> None:
             cps = CPSATSolver(num_workers=workers, deterministic=False)
@@ -189,22 +215,45 @@ def solve_scheduling(
                 time_limit=max(0.05, deadline - time.perf_counter()),
                 seed=seed,
                 warm_start=seed_plan,
-                stop=inner_stop,
-                progress=progress,
+                stop=cp_stop,
+                progress=cp_progress if progress is not None else None,
             )
             results["cpsat"] = sol
             if sol.status in ("optimal", "infeasible"):
                 inner_stop.set()  # proven: the tabu search cannot do better
 
-        threads.append(threading.Thread(target=run_cpsat, daemon=True))
+        cp_thread = threading.Thread(target=run_cpsat, daemon=True)
+        threads.append(cp_thread)
     for t in threads:
         t.start()
-    # wait for the deadline, the caller's stop, or both racers to finish
-    while any(t.is_alive() for t in threads) and time.perf_counter() < deadline:
+    # CP-SAT closes small problems quickly (a proof); on the others its single worker
+    # hardly moves from the start plan, so after a share of the time it hands its core
+    # to a second tabu search (another seed), which shares plans with the first
+    second_at = time.perf_counter()
+    if cp_thread is not None:
+        second_at += CPSAT_SHARE * max(0.0, deadline - second_at)
+    second = tabu_ok and solver.num_workers >= 2
+    # wait for the deadline, the caller's stop, or every racer to finish
+    while time.perf_counter() < deadline:
         if stop is not None and stop.is_set():
+            break
+        if inner_stop.is_set():
+            break
+        if second and (
+            time.perf_counter() >= second_at or not (cp_thread and cp_thread.is_alive())
+        ):
+            second = False
+            cp_stop.set()
+            t2 = threading.Thread(
+                target=run_tabu, args=("tabu2", seed + 1, "hybrid: tabu (2)"), daemon=True
+            )
+            threads.append(t2)
+            t2.start()
+        if not any(t.is_alive() for t in threads):
             break
         time.sleep(0.01)
     inner_stop.set()
+    cp_stop.set()
     for t in threads:
         t.join(timeout=1.0)
     cp_sol = results.get("cpsat")
@@ -217,14 +266,15 @@ def solve_scheduling(
                 best = (key, dict(cp_sol.assignments), cp_sol.schedule)
         if cp_sol.status == "optimal":
             status = "optimal"
-    tabu_res = results.get("tabu")
-    if tabu_res is not None:
+    for name in ("tabu", "tabu2"):
+        tabu_res = results.get(name)
+        if tabu_res is None:
+            continue
         t_assign, t_sched, t_stats = tabu_res
-        stats["tabu"] = t_stats
+        stats[name] = t_stats
         key = objective_key(problem, evaluate(problem, t_assign, t_sched))
         if key < best[0]:
             best = (key, t_assign, t_sched)
-            status = "feasible" if status != "optimal" else status
     if not math.isfinite(best[0][0]):
         status = "unknown"  # neither racer found a plan that meets every deadline
     value = evaluate(problem, best[1], best[2])[problem.objectives[0].value]

@@ -30,15 +30,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numba import njit
 
 from quantum_planner.scheduling import Schedule
+from quantum_planner.solvers.base import Progress, make_solution
 from quantum_planner.solvers.compiled import Compiled
 
-__all__ = ["shop_tabu"]
+__all__ = ["SharedBest", "shop_tabu"]
 
 NONE = -1
 TENURE = 6
@@ -403,6 +405,105 @@ def _csr(lists: list[list[int]], n: int) -> tuple[np.ndarray, np.ndarray]:
     return ptr, idx
 
 
+class SharedBest:
+    """The best plan of several searches (threads), with throttled progress reports.
+
+    A search offers its best plan after each chunk and adopts the shared one when
+    that is better (its next restart then starts from it): the searches explore
+    apart and restart together.
+    """
+
+    REPORT_EVERY = 0.1  # seconds between progress reports
+    SOLUTION_EVERY = 0.5  # seconds between plans attached to them (a schedule each)
+
+    def __init__(
+        self,
+        comp: Compiled,
+        t0: float,
+        progress: Callable[[Progress], None] | None = None,
+        value: float = np.inf,
+    ) -> None:
+        self.comp = comp
+        self.t0 = t0
+        self.progress = progress
+        self.value = value
+        self.plan: tuple[np.ndarray, ...] | None = None
+        self.lock = threading.Lock()
+        self._last_report = -np.inf
+        self._last_solution = -np.inf
+        self._report_lock = threading.Lock()
+        self._reported = value  # the value of the last report (the caller's start plan)
+
+    def offer(self, value: float, plan: list[np.ndarray], who: str) -> bool:
+        """Take ``plan`` (mach, mp, ms, head; copied) when it beats the shared one."""
+        with self.lock:
+            if not value < self.value - 1e-9:
+                return False
+            self.value = value
+            self.plan = tuple(x.copy() for x in plan)
+            now = time.perf_counter() - self.t0
+            if self.progress is None or now - self._last_report < self.REPORT_EVERY:
+                return True
+            self._last_report = now
+            solution = None
+            if now - self._last_solution >= self.SOLUTION_EVERY:
+                self._last_solution = now
+                solution = make_solution(
+                    self.comp.problem, *_plan(self.comp, self.plan[0], self.plan[1], self.plan[2]),
+                    backend="hybrid",
+                )  # fmt: skip
+        self.relay(Progress(elapsed=now, best=value, message=who, solution=solution))
+        return True
+
+    def relay(self, report: Progress) -> None:
+        """Pass a report on when it beats every one before it (also other solvers' reports)."""
+        if self.progress is None or report.best is None:
+            return
+        with self._report_lock:  # one at a time, so that the values reported only go down
+            # stale reports (another search has found better since) are dropped
+            if report.best < self._reported and report.best <= self.value:
+                self._reported = report.best
+                self.progress(report)
+
+    def take(self, value: float, into: list[np.ndarray]) -> float:
+        """Copy the shared plan into ``into`` when it beats ``value``; the value now held."""
+        with self.lock:
+            if self.plan is None or not self.value < value - 1e-9:
+                return value
+            for dst, src in zip(into, self.plan, strict=True):
+                dst[:] = src
+            return self.value
+
+
+def _graph(comp: Compiled) -> tuple[np.ndarray, ...]:
+    """Durations (inf: not eligible) and job predecessors/successors as CSR arrays."""
+    n = comp.n
+    succ: list[list[int]] = [[] for _ in range(n)]
+    for i, ps in enumerate(comp.preds):
+        for p in ps:
+            succ[p].append(i)
+    P = np.where(comp.elig, comp.dur, np.inf)
+    return (P, *_csr(comp.preds, n), *_csr(succ, n))
+
+
+def _plan(
+    comp: Compiled, mach: np.ndarray, mp: np.ndarray, ms: np.ndarray
+) -> tuple[dict[str, str], Schedule]:
+    """Assignments and semi-active schedule (every operation at its head) of a plan."""
+    n = comp.n
+    P, jp_ptr, jp_idx, js_ptr, js_idx = _graph(comp)
+    r = np.empty(n)
+    order = np.empty(n, np.int64)
+    _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
+    assign: dict[str, str] = {}
+    sched: Schedule = {a: {} for a in comp.agent_ids}
+    for i in range(n):
+        a = comp.agent_ids[mach[i]]
+        assign[comp.task_ids[i]] = a
+        sched[a][comp.task_ids[i]] = (float(r[i]), float(r[i] + P[i, mach[i]]))
+    return assign, sched
+
+
 def shop_tabu(
     comp: Compiled,
     assignments: dict[str, str],
@@ -416,20 +517,21 @@ def shop_tabu(
     restart_after: int | None = None,
     kick: int | None = None,
     op_tenure: int | None = None,
+    shared: SharedBest | None = None,
+    name: str = "hybrid: tabu search",
 ) -> tuple[dict[str, str], Schedule, dict[str, Any]]:
-    """Improve a complete plan of a shop-like problem until ``deadline``; returns the best."""
+    """Improve a complete plan of a shop-like problem until ``deadline``; returns the best.
+
+    With ``shared``, the search starts from the shared plan when that is better
+    than the one given, and exchanges plans with it after every chunk
+    (reports to its progress callback, as ``name``, included).
+    """
     n, m = comp.n, comp.m
     tenure = TENURE if tenure is None else tenure
     restart_after = RESTART_AFTER if restart_after is None else restart_after
     kick = KICK if kick is None else kick
     op_tenure = OP_TENURE if op_tenure is None else op_tenure
-    P = np.where(comp.elig, comp.dur, np.inf)
-    succ: list[list[int]] = [[] for _ in range(n)]
-    for i, ps in enumerate(comp.preds):
-        for p in ps:
-            succ[p].append(i)
-    jp_ptr, jp_idx = _csr(comp.preds, n)
-    js_ptr, js_idx = _csr(succ, n)
+    P, jp_ptr, jp_idx, js_ptr, js_idx = _graph(comp)
     t_index = {t: i for i, t in enumerate(comp.task_ids)}
     a_index = {a: j for j, a in enumerate(comp.agent_ids)}
     mach = np.zeros(n, np.int64)
@@ -454,6 +556,8 @@ def shop_tabu(
     if not _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order):
         return assignments, schedule, {"error": "start plan has a cycle"}
     start_val = float((r + P[np.arange(n), mach]).max(initial=0.0))
+    if shared is not None:
+        start_val = shared.take(start_val, [mach, mp, ms, head])
     best = [mach.copy(), mp.copy(), ms.copy(), head.copy()]
     # tabu[v, u]: v may not go back right behind u (u >= n: the front of machine u - n)
     tabu = np.zeros((n, n + m + 1), np.int64)
@@ -485,14 +589,9 @@ def shop_tabu(
         chunk_seed = -1
         if left is not None:
             left -= steps
-    bm, bmp, bms, _bhead = best
-    _heads(n, P, bm, bmp, bms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
-    out_assign: dict[str, str] = {}
-    out_sched: Schedule = {a: {} for a in comp.agent_ids}
-    for i in range(n):
-        a = comp.agent_ids[bm[i]]
-        out_assign[comp.task_ids[i]] = a
-        out_sched[a][comp.task_ids[i]] = (float(r[i]), float(r[i] + P[i, bm[i]]))
+        if shared is not None and not shared.offer(float(f[0]), best, name):
+            f[0] = shared.take(float(f[0]), best)  # the next restart goes to the shared plan
+    out_assign, out_sched = _plan(comp, best[0], best[1], best[2])
     stats = {
         "start": start_val,
         "best": float(f[0]),
