@@ -200,6 +200,8 @@ def _search(
     qm = np.empty(n)
     order = np.empty(n, np.int64)
     pos = np.empty(n, np.int64)
+    pe = np.empty(n)
+    pre = np.empty(n + 1)
     oncrit = np.zeros(n, np.bool_)
     best = f[0]
     it = int(f[1])
@@ -238,8 +240,13 @@ def _search(
             stall = 0
             kick_left = kick
         _tails(n, P, mach, ms, js_ptr, js_idx, order, q)
+        for i in range(n):
+            pe[i] = P[i, mach[i]]
+        pre[0] = 0.0  # pre[t]: the latest end among the first t operations in order
         for t in range(n):
-            pos[order[t]] = t
+            i = order[t]
+            pos[i] = t
+            pre[t + 1] = max(pre[t], r[i] + pe[i])
         for i in range(n):
             oncrit[i] = abs(r[i] + P[i, mach[i]] + q[i] - cmax) < 1e-7
         randomly = kick_left > 0
@@ -260,27 +267,31 @@ def _search(
             a = mp[v]
             b = ms[v]
             pv = pos[v]
-            # heads and tails of the graph without v (its machine neighbours a -> b joined)
+            # heads and tails of the graph without v (its machine neighbours a -> b joined):
+            # only the part of the topological order after v (heads), before v (tails) moves
             for t in range(pv):
                 rm[order[t]] = r[order[t]]
             rm[v] = 0.0
+            cm = pre[pv]  # the makespan without v: ends before v stay, the rest below
             for t in range(pv + 1, n):
                 i = order[t]
                 h = 0.0
                 for e in range(jp_ptr[i], jp_ptr[i + 1]):
                     x = jp_idx[e]
                     if x != v:
-                        y = rm[x] + P[x, mach[x]]
+                        y = rm[x] + pe[x]
                         if y > h:
                             h = y
                 x = mp[i]
                 if x == v:
                     x = a
                 if x >= 0:
-                    y = rm[x] + P[x, mach[x]]
+                    y = rm[x] + pe[x]
                     if y > h:
                         h = y
                 rm[i] = h
+                if h + pe[i] > cm:
+                    cm = h + pe[i]
             for t in range(pv + 1, n):
                 qm[order[t]] = q[order[t]]
             qm[v] = 0.0
@@ -290,33 +301,27 @@ def _search(
                 for e in range(js_ptr[i], js_ptr[i + 1]):
                     x = js_idx[e]
                     if x != v:
-                        y = qm[x] + P[x, mach[x]]
+                        y = qm[x] + pe[x]
                         if y > h:
                             h = y
                 x = ms[i]
                 if x == v:
                     x = b
                 if x >= 0:
-                    y = qm[x] + P[x, mach[x]]
+                    y = qm[x] + pe[x]
                     if y > h:
                         h = y
                 qm[i] = h
-            cm = 0.0
-            for i in range(n):
-                if i != v:
-                    y = rm[i] + P[i, mach[i]]
-                    if y > cm:
-                        cm = y
             rj = 0.0
             for e in range(jp_ptr[v], jp_ptr[v + 1]):
                 x = jp_idx[e]
-                y = rm[x] + P[x, mach[x]]
+                y = rm[x] + pe[x]
                 if y > rj:
                     rj = y
             qj = 0.0
             for e in range(js_ptr[v], js_ptr[v + 1]):
                 x = js_idx[e]
-                y = qm[x] + P[x, mach[x]]
+                y = qm[x] + pe[x]
                 if y > qj:
                     qj = y
             for k in range(m):
@@ -338,21 +343,19 @@ def _search(
                             for e in range(js_ptr[v], js_ptr[v + 1]):
                                 x = js_idx[e]
                                 if x == u or (
-                                    rm[u] >= rm[x] + P[x, mach[x]] - eps
-                                    and qm[x] >= qm[u] + P[u, mach[u]] - eps
+                                    rm[u] >= rm[x] + pe[x] - eps and qm[x] >= qm[u] + pe[u] - eps
                                 ):
                                     safe = False
                         if w >= 0 and safe:
                             for e in range(jp_ptr[v], jp_ptr[v + 1]):
                                 x = jp_idx[e]
                                 if x == w or (
-                                    rm[x] >= rm[w] + P[w, mach[w]] - eps
-                                    and qm[w] >= qm[x] + P[x, mach[x]] - eps
+                                    rm[x] >= rm[w] + pe[w] - eps and qm[w] >= qm[x] + pe[x] - eps
                                 ):
                                     safe = False
                         if safe:
-                            ru = rm[u] + P[u, mach[u]] if u >= 0 else 0.0
-                            qw = qm[w] + P[w, mach[w]] if w >= 0 else 0.0
+                            ru = rm[u] + pe[u] if u >= 0 else 0.0
+                            qw = qm[w] + pe[w] if w >= 0 else 0.0
                             est = max(rj, ru) + pk + max(qj, qw)
                             val = max(cm, est)
                             if randomly:
