@@ -215,6 +215,16 @@ def test_fjsp_progress_never_worsens_and_limit_holds() -> None:
     assert validate(problem, sol) == []
 
 
+def test_fjsp_search_starts_from_a_better_warm_start() -> None:
+    problem = random_fjsp(12, 5, 5, seed=15)
+    good = HybridSolver().solve(problem, time_limit=2.0, seed=0)
+    # no time to improve anything: the answer is the warm start (or better), never the
+    # list schedule's worse plan
+    sol = HybridSolver(race_cpsat=False).solve(problem, time_limit=0.05, warm_start=good)
+    assert validate(problem, sol) == []
+    assert sol.makespan <= good.makespan + 1e-9
+
+
 def test_qubo_subproblem_respects_capacity() -> None:
     from dwave.samplers import SimulatedAnnealingSampler
 

@@ -165,6 +165,13 @@ def solve_scheduling(
     assignments, schedule = eft_schedule(comp)
     key = objective_key(problem, evaluate(problem, assignments, schedule))
     start_ok = _respects_deadlines(comp, assignments, schedule)
+    warm = _usable(comp, warm_start)
+    if warm is not None:
+        w_key = objective_key(problem, evaluate(problem, *warm))
+        if w_key < key or not start_ok:
+            # a better (or the only feasible) warm start is where the searches begin
+            assignments, schedule = warm
+            key, start_ok = w_key, True
     # a start that misses a deadline or a required task loses to any feasible plan
     best = (key if start_ok else (math.inf,) * len(key), assignments, schedule)
     stats: dict[str, Any] = {"start_value": key[0], "start_feasible": start_ok}
@@ -315,6 +322,23 @@ def _respects_deadlines(comp: Compiled, assignments: dict[str, str], schedule: S
         if a is not None and schedule[a][t][1] > comp.deadline[i, a_index[a]] + 1e-9:
             return False
     return True
+
+
+def _usable(comp: Compiled, warm: Solution | None) -> tuple[dict[str, str], Schedule] | None:
+    """A warm start's plan when it is complete, on eligible agents and meets every deadline.
+
+    Precedence and agent overlaps are checked too: the tabu search orders each
+    agent's tasks by the warm start's times and needs a plan without conflicts.
+    """
+    if warm is None or not warm.assignments or not _complete(comp, warm.assignments):
+        return None
+    from quantum_planner.validate import validate
+
+    if validate(comp.problem, warm):
+        return None
+    if not _respects_deadlines(comp, warm.assignments, warm.schedule):
+        return None
+    return dict(warm.assignments), {a: dict(ts) for a, ts in warm.schedule.items()}
 
 
 def _complete(comp: Compiled, assignments: dict[str, str]) -> bool:
