@@ -9,7 +9,7 @@ Improvement, when the problem is shop-like (makespan only, no capacities,
 windows or optional tasks; flexible job shop): our critical-path tabu search
 (:mod:`shop_tabu`) on one core, and CP-SAT's scheduling model (one worker,
 warm-started from the start plan) on the other for the first
-``CPSAT_SHARE`` of the time. CP-SAT proves the small problems optimal in
+``CPSAT_SHARE`` of the time (``CPSAT_MAX_S`` at most). CP-SAT proves the small problems optimal in
 that time (which ends the solve); on the others its single worker hardly
 improves on the start, so it then hands its core to a second tabu search
 with another seed. The two searches share their best plan (each restart
@@ -38,9 +38,11 @@ if TYPE_CHECKING:
 
 __all__ = ["eft_schedule", "solve_scheduling"]
 
-# share of the time CP-SAT keeps its core on shop-like problems before a second tabu
-# search takes it over (it has proven the small ones by then)
+# share of the time (at most CPSAT_MAX_S seconds) CP-SAT keeps its core on shop-like
+# problems before a second tabu search takes it over (it has proven the small ones by
+# then; on the others its one worker hardly moves from the start plan)
 CPSAT_SHARE = 0.25
+CPSAT_MAX_S = 5.0
 
 
 def _tail_lengths(comp: Compiled) -> np.ndarray:
@@ -238,7 +240,7 @@ def solve_scheduling(
     # to a second tabu search (another seed), which shares plans with the first
     second_at = time.perf_counter()
     if cp_thread is not None:
-        second_at += CPSAT_SHARE * max(0.0, deadline - second_at)
+        second_at += min(CPSAT_MAX_S, CPSAT_SHARE * max(0.0, deadline - second_at))
     second = tabu_ok and solver.num_workers >= 2
     # wait for the deadline, the caller's stop, or every racer to finish
     while time.perf_counter() < deadline:
