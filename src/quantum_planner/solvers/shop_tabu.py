@@ -18,6 +18,9 @@ successor of ``v`` could reach ``u``, or ``w`` a job predecessor, judged by
 heads and tails) are skipped. Ties go to the shorter path through ``v``, then
 at random.
 
+When there are more than ``MAX_CRIT`` critical operations, a random sample of
+about that many is moved in an iteration.
+
 Tabu: ``v`` may not go back right behind its old machine predecessor for a
 few iterations, and may not move at all for a while longer (plateaus of equal
 makespan otherwise make the search cycle among a few operations). A
@@ -47,6 +50,7 @@ TENURE = 6
 OP_TENURE = 16
 RESTART_AFTER = 2000
 KICK = 10
+MAX_CRIT = 12  # critical operations moved per iteration (a random sample beyond)
 
 
 @njit(cache=True, nogil=True)
@@ -182,6 +186,7 @@ def _search(
     restart_after: int,
     kick: int,
     op_tenure: int,
+    max_crit: int,
 ) -> int:
     """``iters`` tabu iterations in place; ``f = [best, iteration, stall, kick moves left]``.
 
@@ -189,7 +194,8 @@ def _search(
     module docstring); the best non-tabu one is made (a tabu one when it beats
     the best plan). The tabu tenure is ``tenure_base`` plus a random part of
     the same size; ``restart_after`` iterations without a new best send the
-    search back to the best plan, followed by ``kick`` random moves.
+    search back to the best plan, followed by ``kick`` random moves. At most
+    about ``max_crit`` critical operations (a random sample) are moved per iteration.
     """
     if seed >= 0:
         np.random.seed(seed)
@@ -247,8 +253,19 @@ def _search(
             i = order[t]
             pos[i] = t
             pre[t + 1] = max(pre[t], r[i] + pe[i])
+        ncrit = 0
         for i in range(n):
             oncrit[i] = abs(r[i] + P[i, mach[i]] + q[i] - cmax) < 1e-7
+            if oncrit[i]:
+                ncrit += 1
+        if ncrit > max_crit:
+            # plateaus have many critical operations: a random sample of them makes
+            # iterations several times cheaper, and more of them pay (mk10: 5x as many
+            # iterations, best 198-200 instead of 200-205 in 10 s)
+            keep = max_crit / ncrit
+            for i in range(n):
+                if oncrit[i] and np.random.random() >= keep:
+                    oncrit[i] = False
         randomly = kick_left > 0
         ch_v = -1
         ch_k = -1
@@ -520,6 +537,7 @@ def shop_tabu(
     restart_after: int | None = None,
     kick: int | None = None,
     op_tenure: int | None = None,
+    max_crit: int | None = None,
     shared: SharedBest | None = None,
     name: str = "hybrid: tabu search",
 ) -> tuple[dict[str, str], Schedule, dict[str, Any]]:
@@ -534,6 +552,7 @@ def shop_tabu(
     restart_after = RESTART_AFTER if restart_after is None else restart_after
     kick = KICK if kick is None else kick
     op_tenure = OP_TENURE if op_tenure is None else op_tenure
+    max_crit = MAX_CRIT if max_crit is None else max_crit
     P, jp_ptr, jp_idx, js_ptr, js_idx = _graph(comp)
     t_index = {t: i for i, t in enumerate(comp.task_ids)}
     a_index = {a: j for j, a in enumerate(comp.agent_ids)}
@@ -577,7 +596,7 @@ def shop_tabu(
         args = (
             P, jp_ptr, jp_idx, js_ptr, js_idx, mach, mp, ms, head,
             best[0], best[1], best[2], best[3], tabu, f, steps, chunk_seed,
-            tenure, restart_after, kick, op_tenure,
+            tenure, restart_after, kick, op_tenure, max_crit,
         )  # fmt: skip
         if not _search.signatures:
             # the first call compiles: keep the time limit even then
