@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -150,6 +151,78 @@ def test_fjsp_tabu_alone_improves_and_is_valid() -> None:
     assert validate(problem, sol) == []
     assert sol.makespan <= start
     assert stats["iterations"] > 0
+
+
+def test_shop_tabu_is_deterministic_and_its_value_exact() -> None:
+    from quantum_planner.solvers.base import make_solution
+    from quantum_planner.solvers.shop_tabu import shop_tabu
+
+    problem = random_fjsp(10, 5, 5, seed=12)
+    comp = compile_problem(problem)
+    a, s = eft_schedule(comp)
+    runs = [
+        shop_tabu(comp, a, s, time.perf_counter() + 600, 3, None, max_iterations=600)
+        for _ in range(2)
+    ]
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
+    sol = make_solution(problem, runs[0][0], runs[0][1], backend="test")
+    assert validate(problem, sol) == []
+    # the kernel values moves exactly: its best is the returned plan's makespan
+    assert sol.makespan == pytest.approx(runs[0][2]["best"])
+
+
+def test_shop_tabu_starts_from_a_better_shared_plan() -> None:
+    from quantum_planner.solvers.base import make_solution
+    from quantum_planner.solvers.shop_tabu import SharedBest, shop_tabu
+
+    problem = random_fjsp(10, 5, 5, seed=13)
+    comp = compile_problem(problem)
+    a, s = eft_schedule(comp)
+    seen = []
+    shared = SharedBest(comp, time.perf_counter(), seen.append)
+    first = shop_tabu(
+        comp, a, s, time.perf_counter() + 600, 0, None, max_iterations=400, shared=shared
+    )
+    assert seen and shared.value == pytest.approx(first[2]["best"])
+    # no iterations of its own: the second search returns the shared plan
+    a2, s2, _ = shop_tabu(
+        comp, a, s, time.perf_counter() + 600, 1, None, max_iterations=0, shared=shared
+    )
+    sol = make_solution(problem, a2, s2, backend="test")
+    assert validate(problem, sol) == []
+    assert sol.makespan == pytest.approx(shared.value)
+
+
+def test_fjsp_progress_never_worsens_and_limit_holds() -> None:
+    problem = random_fjsp(20, 8, 8, seed=14)
+    HybridSolver().solve(random_fjsp(4, 2, 2, seed=0), time_limit=5)  # compiles the kernels
+    seen = []
+    t0 = time.perf_counter()
+    sol = HybridSolver().solve(problem, time_limit=2.0, seed=0, progress=seen.append)
+    assert time.perf_counter() - t0 < 5.0  # margin: the 2 shared cores are often overloaded
+    assert validate(problem, sol) == []
+    values = [p.best for p in seen]
+    assert values and all(b <= a + 1e-9 for a, b in itertools.pairwise(values))
+    assert sol.makespan <= values[-1] + 1e-9
+    for p in seen:
+        if p.solution is not None:
+            assert validate(problem, p.solution) == []
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    t0 = time.perf_counter()
+    sol = HybridSolver().solve(problem, time_limit=30, seed=0, stop=stop)
+    assert time.perf_counter() - t0 < 5.0
+    assert validate(problem, sol) == []
+
+
+def test_fjsp_search_starts_from_a_better_warm_start() -> None:
+    problem = random_fjsp(12, 5, 5, seed=15)
+    good = HybridSolver().solve(problem, time_limit=2.0, seed=0)
+    # no time to improve anything: the answer is the warm start (or better), never the
+    # list schedule's worse plan
+    sol = HybridSolver(race_cpsat=False).solve(problem, time_limit=0.05, warm_start=good)
+    assert validate(problem, sol) == []
+    assert sol.makespan <= good.makespan + 1e-9
 
 
 def test_qubo_subproblem_respects_capacity() -> None:

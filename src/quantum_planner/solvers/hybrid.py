@@ -19,8 +19,10 @@ assignment is the benchmark):
 
 Scheduling problems (makespan or deadlines; flexible job shop is the
 benchmark): a list-scheduling start, then a tabu search on the critical path
-(:mod:`shop`) when the problem is shop-like, raced against CP-SAT on the other
-core, warm-started from the start plan. The best plan of either wins.
+(:mod:`shop`, :mod:`shop_tabu`) when the problem is shop-like; CP-SAT,
+warm-started from the start plan, uses the other core for a short first phase
+(proofs of small problems), then a second tabu search sharing the best plan.
+The best plan of all wins.
 
 Anytime: the best plan is kept throughout; ``progress`` is called on every
 improvement (at most every 0.1 s), ``stop`` and ``time_limit`` are honoured

@@ -5,10 +5,17 @@ order (ties by earliest release, then by the longest remaining chain of
 successors); each goes to the eligible agent, with capacity left, on which it
 would finish first, into the earliest idle gap that fits.
 
-Improvement: CP-SAT's scheduling model warm-started from the best plan (its
-own LNS portfolio repairs and improves it), raced against our critical-path
-tabu search (:mod:`shop_tabu`, when the problem is shop-like) on the other
-core. The best plan of both is returned.
+Improvement, when the problem is shop-like (makespan only, no capacities,
+windows or optional tasks; flexible job shop): our critical-path tabu search
+(:mod:`shop_tabu`) on one core, and CP-SAT's scheduling model (one worker,
+warm-started from the start plan) on the other for the first
+``CPSAT_SHARE`` of the time (``CPSAT_MAX_S`` at most). CP-SAT proves the small problems optimal in
+that time (which ends the solve); on the others its single worker hardly
+improves on the start, so it then hands its core to a second tabu search
+with another seed. The two searches share their best plan (each restart
+goes to the better one); progress reports come from that shared plan and
+CP-SAT's better plans, and never go up. Other timed problems: CP-SAT alone
+improves the start. The best plan of all is returned, with CP-SAT's bound.
 """
 
 from __future__ import annotations
@@ -30,6 +37,12 @@ if TYPE_CHECKING:
     from quantum_planner.solvers.hybrid import HybridSolver
 
 __all__ = ["eft_schedule", "solve_scheduling"]
+
+# share of the time (at most CPSAT_MAX_S seconds) CP-SAT keeps its core on shop-like
+# problems before a second tabu search takes it over (it has proven the small ones by
+# then; on the others its one worker hardly moves from the start plan)
+CPSAT_SHARE = 0.25
+CPSAT_MAX_S = 5.0
 
 
 def _tail_lengths(comp: Compiled) -> np.ndarray:
@@ -154,6 +167,13 @@ def solve_scheduling(
     assignments, schedule = eft_schedule(comp)
     key = objective_key(problem, evaluate(problem, assignments, schedule))
     start_ok = _respects_deadlines(comp, assignments, schedule)
+    warm = _usable(comp, warm_start)
+    if warm is not None:
+        w_key = objective_key(problem, evaluate(problem, *warm))
+        if w_key < key or not start_ok:
+            # a better (or the only feasible) warm start is where the searches begin
+            assignments, schedule = warm
+            key, start_ok = w_key, True
     # a start that misses a deadline or a required task loses to any feasible plan
     best = (key if start_ok else (math.inf,) * len(key), assignments, schedule)
     stats: dict[str, Any] = {"start_value": key[0], "start_feasible": start_ok}
@@ -167,20 +187,35 @@ def solve_scheduling(
         seed_plan = make_solution(problem, assignments, schedule, backend="hybrid")
     results: dict[str, Any] = {}
     threads: list[threading.Thread] = []
-    inner_stop = threading.Event()
+    inner_stop = threading.Event()  # everything ends (deadline, caller, proof)
+    cp_stop = threading.Event()  # CP-SAT alone ends (it yields its core)
     tabu_ok = _shop_like(comp)
+    shared = None
     if tabu_ok:
-        from quantum_planner.solvers.shop_tabu import shop_tabu
+        from quantum_planner.solvers.shop_tabu import SharedBest, shop_tabu
 
-        def run_tabu() -> None:
-            results["tabu"] = shop_tabu(
-                comp, assignments, schedule, deadline, seed, stop, inner_stop
-            )
+        shared = SharedBest(comp, t0, progress, value=key[0] if start_ok else math.inf)
 
-        threads.append(threading.Thread(target=run_tabu, daemon=True))
+        def run_tabu(name: str, tabu_seed: int, who: str) -> None:
+            results[name] = shop_tabu(
+                comp, assignments, schedule, deadline, tabu_seed, stop, inner_stop,
+                shared=shared, name=who,
+            )  # fmt: skip
+
+        threads.append(
+            threading.Thread(target=run_tabu, args=("tabu", seed, "hybrid: tabu"), daemon=True)
+        )
     remaining = deadline - time.perf_counter()
+    cp_thread = None
     if solver.race_cpsat and remaining > 0.05:
         workers = max(1, solver.num_workers - (1 if tabu_ok else 0))
+
+        def cp_progress(p: Progress) -> None:
+            # through the searches' shared plan: the reported value never goes up
+            if shared is not None:
+                shared.relay(p)
+            elif progress is not None:
+                progress(p)
 
         def run_cpsat() -> None:
             cps = CPSATSolver(num_workers=workers, deterministic=False)
@@ -189,22 +224,45 @@ def solve_scheduling(
                 time_limit=max(0.05, deadline - time.perf_counter()),
                 seed=seed,
                 warm_start=seed_plan,
-                stop=inner_stop,
-                progress=progress,
+                stop=cp_stop,
+                progress=cp_progress if progress is not None else None,
             )
             results["cpsat"] = sol
             if sol.status in ("optimal", "infeasible"):
                 inner_stop.set()  # proven: the tabu search cannot do better
 
-        threads.append(threading.Thread(target=run_cpsat, daemon=True))
+        cp_thread = threading.Thread(target=run_cpsat, daemon=True)
+        threads.append(cp_thread)
     for t in threads:
         t.start()
-    # wait for the deadline, the caller's stop, or both racers to finish
-    while any(t.is_alive() for t in threads) and time.perf_counter() < deadline:
+    # CP-SAT closes small problems quickly (a proof); on the others its single worker
+    # hardly moves from the start plan, so after a share of the time it hands its core
+    # to a second tabu search (another seed), which shares plans with the first
+    second_at = time.perf_counter()
+    if cp_thread is not None:
+        second_at += min(CPSAT_MAX_S, CPSAT_SHARE * max(0.0, deadline - second_at))
+    second = tabu_ok and solver.num_workers >= 2
+    # wait for the deadline, the caller's stop, or every racer to finish
+    while time.perf_counter() < deadline:
         if stop is not None and stop.is_set():
+            break
+        if inner_stop.is_set():
+            break
+        if second and (
+            time.perf_counter() >= second_at or not (cp_thread and cp_thread.is_alive())
+        ):
+            second = False
+            cp_stop.set()
+            t2 = threading.Thread(
+                target=run_tabu, args=("tabu2", seed + 1, "hybrid: tabu (2)"), daemon=True
+            )
+            threads.append(t2)
+            t2.start()
+        if not any(t.is_alive() for t in threads):
             break
         time.sleep(0.01)
     inner_stop.set()
+    cp_stop.set()
     for t in threads:
         t.join(timeout=1.0)
     cp_sol = results.get("cpsat")
@@ -217,14 +275,15 @@ def solve_scheduling(
                 best = (key, dict(cp_sol.assignments), cp_sol.schedule)
         if cp_sol.status == "optimal":
             status = "optimal"
-    tabu_res = results.get("tabu")
-    if tabu_res is not None:
+    for name in ("tabu", "tabu2"):
+        tabu_res = results.get(name)
+        if tabu_res is None:
+            continue
         t_assign, t_sched, t_stats = tabu_res
-        stats["tabu"] = t_stats
+        stats[name] = t_stats
         key = objective_key(problem, evaluate(problem, t_assign, t_sched))
         if key < best[0]:
             best = (key, t_assign, t_sched)
-            status = "feasible" if status != "optimal" else status
     if not math.isfinite(best[0][0]):
         status = "unknown"  # neither racer found a plan that meets every deadline
     value = evaluate(problem, best[1], best[2])[problem.objectives[0].value]
@@ -265,6 +324,23 @@ def _respects_deadlines(comp: Compiled, assignments: dict[str, str], schedule: S
         if a is not None and schedule[a][t][1] > comp.deadline[i, a_index[a]] + 1e-9:
             return False
     return True
+
+
+def _usable(comp: Compiled, warm: Solution | None) -> tuple[dict[str, str], Schedule] | None:
+    """A warm start's plan when it is complete, on eligible agents and meets every deadline.
+
+    Precedence and agent overlaps are checked too: the tabu search orders each
+    agent's tasks by the warm start's times and needs a plan without conflicts.
+    """
+    if warm is None or not warm.assignments or not _complete(comp, warm.assignments):
+        return None
+    from quantum_planner.validate import validate
+
+    if validate(comp.problem, warm):
+        return None
+    if not _respects_deadlines(comp, warm.assignments, warm.schedule):
+        return None
+    return dict(warm.assignments), {a: dict(ts) for a, ts in warm.schedule.items()}
 
 
 def _complete(comp: Compiled, assignments: dict[str, str]) -> bool:

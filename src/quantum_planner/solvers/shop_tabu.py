@@ -5,32 +5,52 @@ linked lists. Heads ``r`` (earliest starts) and tails ``q`` (longest path to
 the end after the operation) come from one topological pass each; the
 makespan is the longest path.
 
-Neighbourhood (Mastrolilli & Gambardella style): every operation on a
-critical path is taken out of its machine and re-inserted on any eligible
-machine (its own included) between two consecutive operations. Each
-insertion is scored in O(1) by the length of the longest path through the
-operation afterwards, ``max(head of job pred, end of new machine pred) + p +
-max(tail of job succ, tail of new machine succ)``; the few best estimates are
-evaluated exactly (a move that would create a cycle is skipped). Tabu: the
-operation may not go back behind its old machine predecessor for a while.
-Restarts from the best plan with a random shake when the search stalls.
+Neighbourhood (Mastrolilli & Gambardella 2000, with exact values): every
+operation ``v`` on a critical path is taken out of its machine and
+re-inserted on any eligible machine (its own included) between two
+consecutive operations ``u`` and ``w``. Heads ``r-`` and tails ``q-`` of the
+graph without ``v`` take one pass each (only the part of the topological
+order after, resp. before, ``v`` changes); then the makespan after any
+insertion is *exactly* ``max(C-, max(end of job pred, r-(u) + p(u)) + p(v, k)
++ max(tail of job succ, q-(w) + p(w)))`` where ``C-`` is the makespan without
+``v``, as long as the insertion closes no cycle. Insertions that might (a job
+successor of ``v`` could reach ``u``, or ``w`` a job predecessor, judged by
+heads and tails) are skipped. Ties go to the shorter path through ``v``, then
+at random.
+
+When there are more than ``MAX_CRIT`` critical operations, a random sample of
+about that many is moved in an iteration.
+
+Tabu: ``v`` may not go back right behind its old machine predecessor for a
+few iterations, and may not move at all for a while longer (plateaus of equal
+makespan otherwise make the search cycle among a few operations). A
+tabu move is made when it gives a new best plan. After ``restart_after``
+iterations without a new best the search goes back to the best plan and makes
+a few random moves from it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numba import njit
 
 from quantum_planner.scheduling import Schedule
+from quantum_planner.solvers.base import Progress, make_solution
 from quantum_planner.solvers.compiled import Compiled
 
-__all__ = ["shop_tabu"]
+__all__ = ["SharedBest", "shop_tabu"]
 
 NONE = -1
+TENURE = 6
+OP_TENURE = 16
+RESTART_AFTER = 2000
+KICK = 10
+MAX_CRIT = 12  # critical operations moved per iteration (a random sample beyond)
 
 
 @njit(cache=True, nogil=True)
@@ -162,64 +182,165 @@ def _search(
     f: np.ndarray,
     iters: int,
     seed: int,
-    n_exact: int,
     tenure_base: int,
     restart_after: int,
+    kick: int,
+    op_tenure: int,
+    max_crit: int,
 ) -> int:
-    """``iters`` tabu iterations in place; ``f = [best, iteration, stall]``.
+    """``iters`` tabu iterations in place; ``f = [best, iteration, stall, kick moves left]``.
 
-    ``n_exact`` best-estimated moves are evaluated exactly per iteration; the
-    tabu tenure is ``tenure_base`` plus a random part of the same size;
-    ``restart_after`` iterations without a new best trigger a shaken restart.
+    Every insertion of every critical operation is valued exactly (see the
+    module docstring); the best non-tabu one is made (a tabu one when it beats
+    the best plan). The tabu tenure is ``tenure_base`` plus a random part of
+    the same size; ``restart_after`` iterations without a new best send the
+    search back to the best plan, followed by ``kick`` random moves. At most
+    about ``max_crit`` critical operations (a random sample) are moved per iteration.
     """
     if seed >= 0:
         np.random.seed(seed)
     n, m = P.shape
     r = np.empty(n)
     q = np.empty(n)
+    rm = np.empty(n)
+    qm = np.empty(n)
     order = np.empty(n, np.int64)
-    r2 = np.empty(n)
-    order2 = np.empty(n, np.int64)
+    pos = np.empty(n, np.int64)
+    pe = np.empty(n)
+    pre = np.empty(n + 1)
+    oncrit = np.zeros(n, np.bool_)
     best = f[0]
     it = int(f[1])
     stall = int(f[2])
+    kick_left = int(f[3])
     improved = 0
-    tenure = tenure_base
-    max_c = 32768
-    cv = np.empty(max_c, np.int64)
-    ck = np.empty(max_c, np.int64)
-    cu = np.empty(max_c, np.int64)
-    ce = np.empty(max_c)
-    oncrit = np.zeros(n, np.bool_)
-    for _ in range(iters):
-        it += 1
+    eps = 1e-9
+    for step in range(iters + 1):
         _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
-        _tails(n, P, mach, ms, js_ptr, js_idx, order, q)
         cmax = 0.0
         for i in range(n):
-            v = r[i] + P[i, mach[i]]
-            if v > cmax:
-                cmax = v
-        # critical operations: r + p + q == cmax
+            e = r[i] + P[i, mach[i]]
+            if e > cmax:
+                cmax = e
+        if cmax < best - eps:
+            best = cmax
+            best_mach[:] = mach
+            best_mp[:] = mp
+            best_ms[:] = ms
+            best_head[:] = head
+            improved += 1
+            stall = 0
+        elif kick_left == 0:
+            stall += 1
+        if step == iters:
+            break  # the last move's plan is recorded; the next call goes on from here
+        it += 1
+        if stall > restart_after:
+            # back to the best plan; a few random moves lead the search elsewhere
+            mach[:] = best_mach
+            mp[:] = best_mp
+            ms[:] = best_ms
+            head[:] = best_head
+            _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
+            cmax = best
+            stall = 0
+            kick_left = kick
+        _tails(n, P, mach, ms, js_ptr, js_idx, order, q)
         for i in range(n):
-            oncrit[i] = abs(r[i] + P[i, mach[i]] + q[i] - cmax) < 1e-9
-        nc = 0
+            pe[i] = P[i, mach[i]]
+        pre[0] = 0.0  # pre[t]: the latest end among the first t operations in order
+        for t in range(n):
+            i = order[t]
+            pos[i] = t
+            pre[t + 1] = max(pre[t], r[i] + pe[i])
+        ncrit = 0
+        for i in range(n):
+            oncrit[i] = abs(r[i] + P[i, mach[i]] + q[i] - cmax) < 1e-7
+            if oncrit[i]:
+                ncrit += 1
+        if ncrit > max_crit:
+            # plateaus have many critical operations: a random sample of them makes
+            # iterations several times cheaper, and more of them pay (mk10: 5x as many
+            # iterations, best 198-200 instead of 200-205 in 10 s)
+            keep = max_crit / ncrit
+            for i in range(n):
+                if oncrit[i] and np.random.random() >= keep:
+                    oncrit[i] = False
+        randomly = kick_left > 0
+        ch_v = -1
+        ch_k = -1
+        ch_u = -1
+        ch_val = np.inf
+        ch_est = np.inf
+        ties = 0
+        tb_v = -1
+        tb_k = -1
+        tb_u = -1
+        tb_val = np.inf
+        seen = 0
         for v in range(n):
             if not oncrit[v]:
                 continue
-            # job-side bounds of v
+            a = mp[v]
+            b = ms[v]
+            pv = pos[v]
+            # heads and tails of the graph without v (its machine neighbours a -> b joined):
+            # only the part of the topological order after v (heads), before v (tails) moves
+            for t in range(pv):
+                rm[order[t]] = r[order[t]]
+            rm[v] = 0.0
+            cm = pre[pv]  # the makespan without v: ends before v stay, the rest below
+            for t in range(pv + 1, n):
+                i = order[t]
+                h = 0.0
+                for e in range(jp_ptr[i], jp_ptr[i + 1]):
+                    x = jp_idx[e]
+                    if x != v:
+                        y = rm[x] + pe[x]
+                        if y > h:
+                            h = y
+                x = mp[i]
+                if x == v:
+                    x = a
+                if x >= 0:
+                    y = rm[x] + pe[x]
+                    if y > h:
+                        h = y
+                rm[i] = h
+                if h + pe[i] > cm:
+                    cm = h + pe[i]
+            for t in range(pv + 1, n):
+                qm[order[t]] = q[order[t]]
+            qm[v] = 0.0
+            for t in range(pv - 1, -1, -1):
+                i = order[t]
+                h = 0.0
+                for e in range(js_ptr[i], js_ptr[i + 1]):
+                    x = js_idx[e]
+                    if x != v:
+                        y = qm[x] + pe[x]
+                        if y > h:
+                            h = y
+                x = ms[i]
+                if x == v:
+                    x = b
+                if x >= 0:
+                    y = qm[x] + pe[x]
+                    if y > h:
+                        h = y
+                qm[i] = h
             rj = 0.0
             for e in range(jp_ptr[v], jp_ptr[v + 1]):
-                a = jp_idx[e]
-                t = r[a] + P[a, mach[a]]
-                if t > rj:
-                    rj = t
+                x = jp_idx[e]
+                y = rm[x] + pe[x]
+                if y > rj:
+                    rj = y
             qj = 0.0
             for e in range(js_ptr[v], js_ptr[v + 1]):
-                s = js_idx[e]
-                t = q[s] + P[s, mach[s]]
-                if t > qj:
-                    qj = t
+                x = js_idx[e]
+                y = qm[x] + pe[x]
+                if y > qj:
+                    qj = y
             for k in range(m):
                 pk = P[v, k]
                 if pk == np.inf:
@@ -228,106 +349,71 @@ def _search(
                 w = head[k]
                 while True:
                     if w == v:
-                        w = ms[v]
+                        w = b
                         continue
-                    if not (u == mp[v] and k == mach[v]):  # not its current place
-                        ru = r[u] + P[u, mach[u]] if u >= 0 else 0.0
-                        qw = q[w] + P[w, mach[w]] if w >= 0 else 0.0
-                        est = max(rj, ru) + pk + max(qj, qw)
-                        if nc < max_c:
-                            cv[nc] = v
-                            ck[nc] = k
-                            cu[nc] = u
-                            ce[nc] = est + 1e-6 * np.random.random()
-                            nc += 1
+                    if not (k == mach[v] and u == a):
+                        # u -> v -> w closes a cycle only if a job successor x of v reaches
+                        # u or w reaches a job predecessor; a path x ~> u needs head and
+                        # tail both to leave room for it, so where either does not, it is safe
+                        safe = True
+                        if u >= 0:
+                            for e in range(js_ptr[v], js_ptr[v + 1]):
+                                x = js_idx[e]
+                                if x == u or (
+                                    rm[u] >= rm[x] + pe[x] - eps and qm[x] >= qm[u] + pe[u] - eps
+                                ):
+                                    safe = False
+                        if w >= 0 and safe:
+                            for e in range(jp_ptr[v], jp_ptr[v + 1]):
+                                x = jp_idx[e]
+                                if x == w or (
+                                    rm[x] >= rm[w] + pe[w] - eps and qm[w] >= qm[x] + pe[x] - eps
+                                ):
+                                    safe = False
+                        if safe:
+                            ru = rm[u] + pe[u] if u >= 0 else 0.0
+                            qw = qm[w] + pe[w] if w >= 0 else 0.0
+                            est = max(rj, ru) + pk + max(qj, qw)
+                            val = max(cm, est)
+                            if randomly:
+                                seen += 1
+                                if np.random.randint(seen) == 0:
+                                    ch_v, ch_k, ch_u, ch_val = v, k, u, val
+                            else:
+                                tix = u if u >= 0 else n + k
+                                if tabu[v, tix] > it or tabu[v, n + m] > it:
+                                    if val < tb_val - eps:
+                                        tb_v, tb_k, tb_u, tb_val = v, k, u, val
+                                elif val < ch_val - eps or (
+                                    val < ch_val + eps and est < ch_est - eps
+                                ):
+                                    ch_v, ch_k, ch_u, ch_val, ch_est = v, k, u, val, est
+                                    ties = 1
+                                elif val < ch_val + eps and est < ch_est + eps:
+                                    ties += 1
+                                    if np.random.randint(ties) == 0:
+                                        ch_v, ch_k, ch_u = v, k, u
                     if w < 0:
                         break
                     u = w
                     w = ms[w]
-        if nc == 0:
+        if tb_v >= 0 and tb_val < best - eps and tb_val < ch_val - eps:
+            ch_v, ch_k, ch_u = tb_v, tb_k, tb_u  # aspiration: a tabu move to a new best
+        elif ch_v < 0:
+            ch_v, ch_k, ch_u = tb_v, tb_k, tb_u  # everything tabu: the best of those
+        if ch_v < 0:
             break
-        # exact evaluation of the best few estimates
-        idx = np.argsort(ce[:nc])
-        chosen = -1
-        chosen_val = np.inf
-        tried = 0
-        for t in range(nc):
-            c = idx[t]
-            v = cv[c]
-            k = ck[c]
-            u = cu[c]
-            old_k = mach[v]
-            old_u = mp[v]
-            _unlink(v, mach, mp, ms, head)
-            _link(v, k, u, mach, mp, ms, head)
-            ok = _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r2, order2)
-            val = np.inf
-            if ok:
-                val = 0.0
-                for i in range(n):
-                    e = r2[i] + P[i, mach[i]]
-                    if e > val:
-                        val = e
-            _unlink(v, mach, mp, ms, head)
-            _link(v, old_k, old_u, mach, mp, ms, head)
-            if not ok:
-                continue
-            is_tabu = tabu[v, u + 1] > it
-            if is_tabu and not val < best - 1e-9:
-                continue
-            tried += 1
-            if val < chosen_val - 1e-9:
-                chosen_val = val
-                chosen = c
-            if tried >= n_exact:
-                break
-        if chosen < 0:
-            stall += 1
-        else:
-            v = cv[chosen]
-            old_u = mp[v]
-            _unlink(v, mach, mp, ms, head)
-            _link(v, ck[chosen], cu[chosen], mach, mp, ms, head)
-            tabu[v, old_u + 1] = it + tenure + np.random.randint(tenure)
-            if chosen_val < best - 1e-9:
-                best = chosen_val
-                best_mach[:] = mach
-                best_mp[:] = mp
-                best_ms[:] = ms
-                best_head[:] = head
-                improved += 1
-                stall = 0
-            else:
-                stall += 1
-        if stall > restart_after:
-            # restart from the best plan, shaken by a few random feasible moves
-            mach[:] = best_mach
-            mp[:] = best_mp
-            ms[:] = best_ms
-            head[:] = best_head
-            for _s in range(3):
-                v = np.random.randint(n)
-                k = np.random.randint(m)
-                if P[v, k] == np.inf:
-                    continue
-                old_k = mach[v]
-                old_u = mp[v]
-                _unlink(v, mach, mp, ms, head)
-                u = head[k]
-                steps = np.random.randint(n // m + 1)
-                prev = -1
-                while u >= 0 and steps > 0:
-                    prev = u
-                    u = ms[u]
-                    steps -= 1
-                _link(v, k, prev, mach, mp, ms, head)
-                if not _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r2, order2):
-                    _unlink(v, mach, mp, ms, head)
-                    _link(v, old_k, old_u, mach, mp, ms, head)
-            stall = 0
+        if randomly:
+            kick_left -= 1
+        old = mp[ch_v] if mp[ch_v] >= 0 else n + mach[ch_v]
+        _unlink(ch_v, mach, mp, ms, head)
+        _link(ch_v, ch_k, ch_u, mach, mp, ms, head)
+        tabu[ch_v, old] = it + tenure_base + np.random.randint(tenure_base + 1)
+        tabu[ch_v, n + m] = it + op_tenure
     f[0] = best
     f[1] = it
     f[2] = stall
+    f[3] = kick_left
     return improved
 
 
@@ -339,6 +425,105 @@ def _csr(lists: list[list[int]], n: int) -> tuple[np.ndarray, np.ndarray]:
     return ptr, idx
 
 
+class SharedBest:
+    """The best plan of several searches (threads), with throttled progress reports.
+
+    A search offers its best plan after each chunk and adopts the shared one when
+    that is better (its next restart then starts from it): the searches explore
+    apart and restart together.
+    """
+
+    REPORT_EVERY = 0.1  # seconds between progress reports
+    SOLUTION_EVERY = 0.5  # seconds between plans attached to them (a schedule each)
+
+    def __init__(
+        self,
+        comp: Compiled,
+        t0: float,
+        progress: Callable[[Progress], None] | None = None,
+        value: float = np.inf,
+    ) -> None:
+        self.comp = comp
+        self.t0 = t0
+        self.progress = progress
+        self.value = value
+        self.plan: tuple[np.ndarray, ...] | None = None
+        self.lock = threading.Lock()
+        self._last_report = -np.inf
+        self._last_solution = -np.inf
+        self._report_lock = threading.Lock()
+        self._reported = value  # the value of the last report (the caller's start plan)
+
+    def offer(self, value: float, plan: list[np.ndarray], who: str) -> bool:
+        """Take ``plan`` (mach, mp, ms, head; copied) when it beats the shared one."""
+        with self.lock:
+            if not value < self.value - 1e-9:
+                return False
+            self.value = value
+            self.plan = tuple(x.copy() for x in plan)
+            now = time.perf_counter() - self.t0
+            if self.progress is None or now - self._last_report < self.REPORT_EVERY:
+                return True
+            self._last_report = now
+            solution = None
+            if now - self._last_solution >= self.SOLUTION_EVERY:
+                self._last_solution = now
+                solution = make_solution(
+                    self.comp.problem, *_plan(self.comp, self.plan[0], self.plan[1], self.plan[2]),
+                    backend="hybrid",
+                )  # fmt: skip
+        self.relay(Progress(elapsed=now, best=value, message=who, solution=solution))
+        return True
+
+    def relay(self, report: Progress) -> None:
+        """Pass a report on when it beats every one before it (also other solvers' reports)."""
+        if self.progress is None or report.best is None:
+            return
+        with self._report_lock:  # one at a time, so that the values reported only go down
+            # stale reports (another search has found better since) are dropped
+            if report.best < self._reported and report.best <= self.value:
+                self._reported = report.best
+                self.progress(report)
+
+    def take(self, value: float, into: list[np.ndarray]) -> float:
+        """Copy the shared plan into ``into`` when it beats ``value``; the value now held."""
+        with self.lock:
+            if self.plan is None or not self.value < value - 1e-9:
+                return value
+            for dst, src in zip(into, self.plan, strict=True):
+                dst[:] = src
+            return self.value
+
+
+def _graph(comp: Compiled) -> tuple[np.ndarray, ...]:
+    """Durations (inf: not eligible) and job predecessors/successors as CSR arrays."""
+    n = comp.n
+    succ: list[list[int]] = [[] for _ in range(n)]
+    for i, ps in enumerate(comp.preds):
+        for p in ps:
+            succ[p].append(i)
+    P = np.where(comp.elig, comp.dur, np.inf)
+    return (P, *_csr(comp.preds, n), *_csr(succ, n))
+
+
+def _plan(
+    comp: Compiled, mach: np.ndarray, mp: np.ndarray, ms: np.ndarray
+) -> tuple[dict[str, str], Schedule]:
+    """Assignments and semi-active schedule (every operation at its head) of a plan."""
+    n = comp.n
+    P, jp_ptr, jp_idx, js_ptr, js_idx = _graph(comp)
+    r = np.empty(n)
+    order = np.empty(n, np.int64)
+    _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
+    assign: dict[str, str] = {}
+    sched: Schedule = {a: {} for a in comp.agent_ids}
+    for i in range(n):
+        a = comp.agent_ids[mach[i]]
+        assign[comp.task_ids[i]] = a
+        sched[a][comp.task_ids[i]] = (float(r[i]), float(r[i] + P[i, mach[i]]))
+    return assign, sched
+
+
 def shop_tabu(
     comp: Compiled,
     assignments: dict[str, str],
@@ -348,21 +533,27 @@ def shop_tabu(
     stop: threading.Event | None,
     inner_stop: threading.Event | None = None,
     max_iterations: int | None = None,
-    n_exact: int = 3,
     tenure: int | None = None,
     restart_after: int | None = None,
+    kick: int | None = None,
+    op_tenure: int | None = None,
+    max_crit: int | None = None,
+    shared: SharedBest | None = None,
+    name: str = "hybrid: tabu search",
 ) -> tuple[dict[str, str], Schedule, dict[str, Any]]:
-    """Improve a complete plan of a shop-like problem until ``deadline``; returns the best."""
+    """Improve a complete plan of a shop-like problem until ``deadline``; returns the best.
+
+    With ``shared``, the search starts from the shared plan when that is better
+    than the one given, and exchanges plans with it after every chunk
+    (reports to its progress callback, as ``name``, included).
+    """
     n, m = comp.n, comp.m
-    tenure = 4 + int(np.sqrt(n)) if tenure is None else tenure
-    restart_after = 400 + 4 * n if restart_after is None else restart_after
-    P = np.where(comp.elig, comp.dur, np.inf)
-    succ: list[list[int]] = [[] for _ in range(n)]
-    for i, ps in enumerate(comp.preds):
-        for p in ps:
-            succ[p].append(i)
-    jp_ptr, jp_idx = _csr(comp.preds, n)
-    js_ptr, js_idx = _csr(succ, n)
+    tenure = TENURE if tenure is None else tenure
+    restart_after = RESTART_AFTER if restart_after is None else restart_after
+    kick = KICK if kick is None else kick
+    op_tenure = OP_TENURE if op_tenure is None else op_tenure
+    max_crit = MAX_CRIT if max_crit is None else max_crit
+    P, jp_ptr, jp_idx, js_ptr, js_idx = _graph(comp)
     t_index = {t: i for i, t in enumerate(comp.task_ids)}
     a_index = {a: j for j, a in enumerate(comp.agent_ids)}
     mach = np.zeros(n, np.int64)
@@ -387,9 +578,12 @@ def shop_tabu(
     if not _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order):
         return assignments, schedule, {"error": "start plan has a cycle"}
     start_val = float((r + P[np.arange(n), mach]).max(initial=0.0))
+    if shared is not None:
+        start_val = shared.take(start_val, [mach, mp, ms, head])
     best = [mach.copy(), mp.copy(), ms.copy(), head.copy()]
-    tabu = np.zeros((n, n + 1), np.int64)
-    f = np.array([start_val, 0.0, 0.0])
+    # tabu[v, u]: v may not go back right behind u (u >= n: the front of machine u - n)
+    tabu = np.zeros((n, n + m + 1), np.int64)
+    f = np.array([start_val, 0.0, 0.0, 0.0])
     chunk_seed = seed
     left = max_iterations
     t0 = time.perf_counter()
@@ -402,7 +596,7 @@ def shop_tabu(
         args = (
             P, jp_ptr, jp_idx, js_ptr, js_idx, mach, mp, ms, head,
             best[0], best[1], best[2], best[3], tabu, f, steps, chunk_seed,
-            n_exact, tenure, restart_after,
+            tenure, restart_after, kick, op_tenure, max_crit,
         )  # fmt: skip
         if not _search.signatures:
             # the first call compiles: keep the time limit even then
@@ -417,14 +611,9 @@ def shop_tabu(
         chunk_seed = -1
         if left is not None:
             left -= steps
-    bm, bmp, bms, _bhead = best
-    _heads(n, P, bm, bmp, bms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
-    out_assign: dict[str, str] = {}
-    out_sched: Schedule = {a: {} for a in comp.agent_ids}
-    for i in range(n):
-        a = comp.agent_ids[bm[i]]
-        out_assign[comp.task_ids[i]] = a
-        out_sched[a][comp.task_ids[i]] = (float(r[i]), float(r[i] + P[i, bm[i]]))
+        if shared is not None and not shared.offer(float(f[0]), best, name):
+            f[0] = shared.take(float(f[0]), best)  # the next restart goes to the shared plan
+    out_assign, out_sched = _plan(comp, best[0], best[1], best[2])
     stats = {
         "start": start_val,
         "best": float(f[0]),
