@@ -47,6 +47,7 @@ from quantum_planner.solvers.gap_search import (
     score,
     tabu_search,
 )
+from quantum_planner.solvers.lns import AgentLNS
 from quantum_planner.solvers.lp import (
     LPProcess,
     LPResult,
@@ -77,6 +78,7 @@ class _Anytime:
         self.last_report = -1.0
         self.last_solution = -np.inf
         self.history: list[tuple[float, float]] = []
+        self.sources: dict[str, int] = {}  # improvements of the best plan, by source
 
     def improved(
         self, value: float, message: str, force: bool = False, plan: np.ndarray | None = None
@@ -86,6 +88,8 @@ class _Anytime:
             self.first_feasible = now
         self.best_value = value
         self.history.append((round(now, 3), float(value)))
+        source = message.removeprefix("hybrid: ")
+        self.sources[source] = self.sources.get(source, 0) + 1
         if self.progress is not None and (force or now - self.last_report >= 0.1):
             self.last_report = now
             solution = None
@@ -122,10 +126,21 @@ class HybridSolver:
         kick: float = 0.01,
         qubo_share: float = 0.15,
         swap_samples: int | None = None,
+        use_lns: bool = True,
+        lns_agents: int | None = None,
+        lns_sub_time: float = 1.0,
+        lns_qubo_every: int = 4,
+        race_share: float = 0.15,
+        lns_threads: int = 1,
     ) -> None:
         """``max_iterations`` bounds the local search (deterministic runs); time still caps it.
 
         ``num_workers`` > 1 lets the LP and CP-SAT run on another core beside the search.
+        ``use_lns``: with a second core, a thread re-optimises all tasks of ``lns_agents``
+        agents at a time with CP-SAT (:mod:`lns`; adaptive, None: about 120 tasks'
+        worth); every ``lns_qubo_every``-th step is instead a small neighbourhood sampled
+        as a QUBO and solved by CP-SAT for comparison (0: never). ``race_share``: the
+        share of the time limit the full CP-SAT racer gets before the LNS takes its core.
         """
         self.sampler = sampler
         self.use_lp = use_lp
@@ -141,6 +156,12 @@ class HybridSolver:
         self.kick = kick
         self.qubo_share = qubo_share
         self.swap_samples = swap_samples
+        self.use_lns = use_lns
+        self.lns_agents = lns_agents
+        self.lns_sub_time = lns_sub_time
+        self.lns_qubo_every = lns_qubo_every
+        self.race_share = race_share
+        self.lns_threads = lns_threads
         self.stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ API
@@ -219,6 +240,21 @@ class HybridSolver:
         race: dict[str, Solution] = {}
         race_stop = threading.Event()
         race_thread: threading.Thread | None = None
+        # k-agent LNS on the second core (linear scores only: CP-SAT subproblems are linear)
+        lns_wanted = (
+            self.use_lns
+            and not deterministic
+            and self.num_workers >= 2
+            and beta == 0.0
+            and m >= 2
+            and n > 0
+            and deadline - time.perf_counter() > 1.0
+        )
+        race_limit = deadline - time.perf_counter()
+        if lns_wanted:
+            # the racer proves small problems at once; past its share it would only keep
+            # the core the LNS improves plans with
+            race_limit = min(race_limit, max(1.0, self.race_share * (deadline - t0)))
         if (
             self.race_cpsat
             and not deterministic
@@ -235,7 +271,7 @@ class HybridSolver:
 
                 race["cpsat"] = CPSATSolver(num_workers=1).solve(
                     comp.problem,
-                    time_limit=max(0.05, deadline - time.perf_counter()),
+                    time_limit=max(0.05, min(race_limit, deadline - time.perf_counter())),
                     seed=seed,
                     warm_start=hint,
                     stop=race_stop,
@@ -247,6 +283,24 @@ class HybridSolver:
 
         lp_used = False
         cand = candidates(W + prices[None, :] * L, self.candidates_k)
+        lns: AgentLNS | None = None
+
+        def absorb(lns: AgentLNS) -> np.ndarray | None:
+            """Merge the LNS's pending improvements into the best plan; the plan if better."""
+            merged, val = None, state.f[1] - 1e-9
+            for plan in lns.merge(state.best):
+                v = score(W, D, beta, plan, m)
+                if v < val and feasible(plan):
+                    merged, val = plan, v
+            if merged is None:
+                return None
+            stats["lns_accepted"] = stats.get("lns_accepted", 0) + 1
+            state.f[1] = val
+            state.best[:] = merged
+            any_time.improved(val, "hybrid: agent LNS", plan=merged)
+            lns.publish(merged, val)
+            return merged
+
         # the search starts near the relaxation's optimum (maybe slightly over capacity:
         # the penalty repairs it), which beats starting from the greedy plan
         state = TabuState(W, L, D, cap, search_start if warm_start is None else start)
@@ -257,7 +311,7 @@ class HybridSolver:
         stall = 0
         qubo_time = 0.0
         qubo_longest = 0.0
-        qubo_on = self.use_qubo
+        qubo_on = self.use_qubo and not lns_wanted  # with the LNS, QUBOs run in its thread
         sampler = None
         rng = np.random.default_rng(seed)
         while True:
@@ -291,6 +345,23 @@ class HybridSolver:
                         state.f[1] = val
                         state.best[:] = rounded
                         any_time.improved(val, "hybrid: LP rounding", plan=rounded)
+            if lns_wanted and lns is None and (race_thread is None or not race_thread.is_alive()):
+                lns = AgentLNS(
+                    W, L, cap, m, cand, deadline, seed + 1,
+                    k=self.lns_agents, sub_time=self.lns_sub_time,
+                    qubo_every=self.lns_qubo_every if self.use_qubo else 0,
+                    sampler=self.sampler or default_sampler(), qubo_agents=self.qubo_agents,
+                    threads=self.lns_threads,
+                )  # fmt: skip
+                lns.start()
+                qubo_on = False  # the LNS thread samples its QUBO subproblems itself
+            if lns is not None and np.isfinite(state.f[1]):
+                lns.publish(state.best, float(state.f[1]))
+                merged = absorb(lns)
+                if merged is not None:
+                    # continue the search from the improved plan
+                    state = _restart(W, L, D, cap, state, merged, cand, rng, 0.0)
+                    stall = 0
             steps = self.chunk if iters_left is None else min(self.chunk, iters_left)
             # swap samples: about 40,000 pair evaluations per iteration
             per_sample = max(1, self.candidates_k * n // max(m, 1))
@@ -361,6 +432,10 @@ class HybridSolver:
                 stats["restarts"] = stats.get("restarts", 0) + 1
         if lp_proc is not None:
             lp_proc.close()
+        if lns is not None:
+            lns.close()
+            absorb(lns)
+            stats.update(lns.stats)
         race_stop.set()
         if race_thread is not None:
             # a racer still building its model is left to finish on its own: it sees
@@ -392,6 +467,7 @@ class HybridSolver:
         stats["penalties"] = penalties
         stats["first_feasible_s"] = any_time.first_feasible
         stats["history"] = any_time.history[-50:]
+        stats["improvements_by_source"] = dict(any_time.sources)
         self.stats = stats
         return self._assignment_solution(comp, best, stats, seed, t0, feasible(best))
 
@@ -511,7 +587,7 @@ def _restart(
     """
     new_plan = plan.copy()
     n = new_plan.size
-    k = max(2, int(kick * n))
+    k = max(2, int(kick * n)) if kick > 0 else 0
     for i in rng.choice(n, size=min(k, n), replace=False):
         opts = cand[i][cand[i] >= 0]
         if opts.size:
