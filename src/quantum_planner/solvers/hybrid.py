@@ -132,6 +132,7 @@ class HybridSolver:
         lns_qubo_every: int = 4,
         race_share: float = 0.15,
         lns_threads: int = 1,
+        lns_main_after: float = 0.1,
     ) -> None:
         """``max_iterations`` bounds the local search (deterministic runs); time still caps it.
 
@@ -141,6 +142,8 @@ class HybridSolver:
         worth); every ``lns_qubo_every``-th step is instead a small neighbourhood sampled
         as a QUBO and solved by CP-SAT for comparison (0: never). ``race_share``: the
         share of the time limit the full CP-SAT racer gets before the LNS takes its core.
+        When the tabu search has not improved for ``lns_main_after`` of the elapsed time
+        (at least 1 s), its own core solves LNS subproblems between its chunks as well.
         """
         self.sampler = sampler
         self.use_lp = use_lp
@@ -162,6 +165,7 @@ class HybridSolver:
         self.lns_qubo_every = lns_qubo_every
         self.race_share = race_share
         self.lns_threads = lns_threads
+        self.lns_main_after = lns_main_after
         self.stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ API
@@ -284,6 +288,7 @@ class HybridSolver:
         lp_used = False
         cand = candidates(W + prices[None, :] * L, self.candidates_k)
         lns: AgentLNS | None = None
+        last_gain = time.perf_counter()  # last gain of the tabu search or absorbed LNS
 
         def absorb(lns: AgentLNS) -> np.ndarray | None:
             """Merge the LNS's pending improvements into the best plan; the plan if better."""
@@ -362,6 +367,13 @@ class HybridSolver:
                     # continue the search from the improved plan
                     state = _restart(W, L, D, cap, state, merged, cand, rng, 0.0)
                     stall = 0
+                    last_gain = time.perf_counter()
+                elapsed = now - t0
+                if now - last_gain > max(1.0, self.lns_main_after * elapsed):
+                    # the tabu search has found nothing for a while: this core solves
+                    # LNS subproblems too (between tabu chunks) until a gain
+                    lns.step(rng)
+                    stats["lns_main_steps"] = stats.get("lns_main_steps", 0) + 1
             steps = self.chunk if iters_left is None else min(self.chunk, iters_left)
             # swap samples: about 40,000 pair evaluations per iteration
             per_sample = max(1, self.candidates_k * n // max(m, 1))
@@ -390,6 +402,7 @@ class HybridSolver:
                 iters_left -= steps
             if improved:
                 stall = 0
+                last_gain = time.perf_counter()
                 any_time.improved(float(state.f[1]), "hybrid: local search", plan=state.best)
             else:
                 stall += 1

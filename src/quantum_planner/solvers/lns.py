@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from quantum_planner.solvers.cpsat import integer_scale
+from quantum_planner.solvers.cpsat import _solve_stoppable, integer_scale
 from quantum_planner.solvers.subqubo import solve_subproblem
 
 __all__ = ["AgentLNS", "SubResult", "choose_agents", "solve_agents_cpsat"]
@@ -130,7 +130,9 @@ def solve_agents_cpsat(
         setattr(solver.parameters, key, value)
     if stop is not None and stop.is_set():
         return SubResult(tasks, None, False, time.perf_counter() - t0)
-    status = solver.Solve(model)
+    # ``stop`` ends the search within ~20 ms: no CP-SAT call may outlive the hybrid's
+    # solve (a C++ search still running when the interpreter exits aborts the process)
+    status = _solve_stoppable(solver, model, None, stop)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return SubResult(tasks, None, False, time.perf_counter() - t0)
     out = np.empty(tasks.size, dtype=np.int64)
@@ -185,7 +187,8 @@ class AgentLNS:
         self.W, self.L, self.cap, self.m, self.cand = W, L, cap, m, cand
         self.deadline = deadline
         self.rng = np.random.default_rng(seed)
-        self.k_max = max(2, min(m - 1, 20))
+        # up to about 400 tasks' worth (CP-SAT closes such ones on c40400 within 1 s)
+        self.k_max = max(2, min(m - 1, round(400 * m / max(W.shape[0], 1))))
         if k is None:
             # about 120 tasks: where CP-SAT still closes most neighbourhoods in < 1 s
             k = round(120 * m / max(W.shape[0], 1))
@@ -210,6 +213,7 @@ class AgentLNS:
             "lns_qubo_seconds": 0.0,
         }
         self.threads: list[threading.Thread] = []
+        self.n_sub = 0
         self.n_threads = threads
 
     # ------------------------------------------------------------ caller side
@@ -221,8 +225,8 @@ class AgentLNS:
             thread.start()
             self.threads.append(thread)
 
-    def close(self, timeout: float = 0.05) -> None:
-        """Ask the thread to end and wait a little for it (a CP-SAT call ends in its slice)."""
+    def close(self, timeout: float = 1.0) -> None:
+        """End the threads: a running CP-SAT search is stopped, so this takes milliseconds."""
         self.stop_event.set()
         end = time.perf_counter() + timeout
         for thread in self.threads:
@@ -262,48 +266,49 @@ class AgentLNS:
 
     # ------------------------------------------------------------ thread side
     def _run(self, rng: np.random.Generator) -> None:
-        W, L, cap, m = self.W, self.L, self.cap, self.m
-        n_sub = 0
         while not self.stop_event.is_set():
-            left = self.deadline - time.perf_counter()
-            if left < 0.05:
-                break
-            with self.shared.lock:
-                base = None if self.shared.base is None else self.shared.base.copy()
-            if base is None:
-                self.stop_event.wait(0.01)
-                continue
-            n_sub += 1
-            seed = int(rng.integers(2**31 - 1))
-            if self._qubo_turn(n_sub):
-                self._qubo_compare(base, seed, left, rng)
-                continue
-            agents = choose_agents(base, self.cand, m, self.k, rng)
-            self.stats["lns_subproblems"] += 1
-            tasks = np.flatnonzero(np.isin(base, agents))
-            before = float(W[tasks, base[tasks]].sum())
-            budget = min(self.sub_time, left - 0.02)
-            if budget <= 0.0:
-                break
-            sub = solve_agents_cpsat(W, L, cap, base, agents, budget, seed, self.stop_event)
-            self.stats["lns_cpsat_seconds"] += sub.seconds
-            if sub.optimal:
-                self.stats["lns_optimal"] += 1
-            val = math.inf if sub.assign is None else float(W[sub.tasks, sub.assign].sum())
-            gained = val < before - 1e-9
-            # adapt the neighbourhood: a closed one that gave nothing grows, one CP-SAT
-            # could not close shrinks; one that paid off stays
-            if not gained and rng.random() < 0.5:
-                if sub.optimal:
-                    self.k = min(self.k_max, self.k + 1)
-                else:
-                    self.k = max(2, self.k - 1)
-            if sub.assign is None:
-                continue
-            if gained:
-                self.stats["lns_improved_cpsat"] += 1
-                self._offer(agents, sub.tasks, sub.assign, base)
+            if self.step(rng) is None:
+                if self.deadline - time.perf_counter() < 0.05:
+                    break
+                self.stop_event.wait(0.01)  # no plan published yet
         self.stats["lns_k_final"] = self.k
+
+    def step(self, rng: np.random.Generator) -> bool | None:
+        """One subproblem on the published plan (thread or caller): whether it gained;
+        None if there was no plan or no time."""
+        W, L, cap, m = self.W, self.L, self.cap, self.m
+        left = self.deadline - time.perf_counter()
+        with self.shared.lock:
+            base = None if self.shared.base is None else self.shared.base.copy()
+            self.n_sub += 1
+            n_sub = self.n_sub
+        if base is None or left < 0.05:
+            return None
+        seed = int(rng.integers(2**31 - 1))
+        if self._qubo_turn(n_sub):
+            return self._qubo_compare(base, seed, left, rng)
+        agents = choose_agents(base, self.cand, m, self.k, rng)
+        self.stats["lns_subproblems"] += 1
+        tasks = np.flatnonzero(np.isin(base, agents))
+        before = float(W[tasks, base[tasks]].sum())
+        budget = min(self.sub_time, left - 0.02)
+        sub = solve_agents_cpsat(W, L, cap, base, agents, budget, seed, self.stop_event)
+        self.stats["lns_cpsat_seconds"] += sub.seconds
+        if sub.optimal:
+            self.stats["lns_optimal"] += 1
+        val = math.inf if sub.assign is None else float(W[sub.tasks, sub.assign].sum())
+        gained = val < before - 1e-9
+        # adapt the neighbourhood: a closed one that gave nothing grows, one CP-SAT
+        # could not close shrinks; one that paid off stays
+        if not gained and rng.random() < 0.5:
+            if sub.optimal:
+                self.k = min(self.k_max, self.k + 1)
+            else:
+                self.k = max(2, self.k - 1)
+        if gained and sub.assign is not None:
+            self.stats["lns_improved_cpsat"] += 1
+            self._offer(agents, sub.tasks, sub.assign, base)
+        return gained
 
     def _qubo_turn(self, n_sub: int) -> bool:
         """Every ``qubo_every``-th step, while QUBO sampling stays within its time share."""
@@ -314,7 +319,7 @@ class AgentLNS:
 
     def _qubo_compare(
         self, base: np.ndarray, seed: int, left: float, rng: np.random.Generator
-    ) -> None:
+    ) -> bool:
         """A small neighbourhood sampled as a QUBO, then solved by CP-SAT as the reference.
 
         Small: ``qubo_agents`` agents, fewer while it has more than ``qubo_max_vars``
@@ -344,18 +349,21 @@ class AgentLNS:
                 self.stats["lns_improved_qubo"] += 1
                 self._offer(agents, res.tasks, res.assign, base)
         budget = min(self.sub_time, left - 0.02)
+        gained = qubo_val < before - 1e-9
         if budget <= 0.0:
-            return
+            return gained
         sub = solve_agents_cpsat(W, L, cap, base, agents, budget, seed, self.stop_event)
         self.stats["lns_cpsat_seconds"] += sub.seconds
         if sub.assign is None:
-            return
+            return gained
         val = float(W[sub.tasks, sub.assign].sum())
         if qubo_val <= val + 1e-9:
             self.stats["lns_qubo_matched_cpsat"] += 1
         if val < min(before, qubo_val) - 1e-9:
             self.stats["lns_improved_cpsat"] += 1
             self._offer(agents, sub.tasks, sub.assign, base)
+            gained = True
+        return gained
 
     def _offer(
         self, agents: np.ndarray, tasks: np.ndarray, new: np.ndarray, base: np.ndarray
