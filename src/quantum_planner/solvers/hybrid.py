@@ -130,7 +130,7 @@ class HybridSolver:
         lns_agents: int | None = None,
         lns_sub_time: float = 1.0,
         lns_qubo_every: int = 4,
-        race_share: float = 0.15,
+        race_share: float = 0.1,
         lns_threads: int = 1,
         lns_main_after: float = 0.1,
     ) -> None:

@@ -165,6 +165,10 @@ class AgentLNS:
     that many LNS threads on the shared plan.
     """
 
+    # seconds kept free before the deadline: building a model and CP-SAT's own stop take
+    # some time beyond its limit, more so on a loaded machine
+    MARGIN = 0.1
+
     def __init__(
         self,
         W: np.ndarray,
@@ -268,7 +272,7 @@ class AgentLNS:
     def _run(self, rng: np.random.Generator) -> None:
         while not self.stop_event.is_set():
             if self.step(rng) is None:
-                if self.deadline - time.perf_counter() < 0.05:
+                if self.deadline - time.perf_counter() < self.MARGIN:
                     break
                 self.stop_event.wait(0.01)  # no plan published yet
         self.stats["lns_k_final"] = self.k
@@ -282,7 +286,7 @@ class AgentLNS:
             base = None if self.shared.base is None else self.shared.base.copy()
             self.n_sub += 1
             n_sub = self.n_sub
-        if base is None or left < 0.05:
+        if base is None or left < 2 * self.MARGIN:
             return None
         seed = int(rng.integers(2**31 - 1))
         if self._qubo_turn(n_sub):
@@ -291,7 +295,7 @@ class AgentLNS:
         self.stats["lns_subproblems"] += 1
         tasks = np.flatnonzero(np.isin(base, agents))
         before = float(W[tasks, base[tasks]].sum())
-        budget = min(self.sub_time, left - 0.02)
+        budget = min(self.sub_time, left - self.MARGIN)
         sub = solve_agents_cpsat(W, L, cap, base, agents, budget, seed, self.stop_event)
         self.stats["lns_cpsat_seconds"] += sub.seconds
         if sub.optimal:
@@ -348,7 +352,7 @@ class AgentLNS:
             if qubo_val < before - 1e-9:
                 self.stats["lns_improved_qubo"] += 1
                 self._offer(agents, res.tasks, res.assign, base)
-        budget = min(self.sub_time, left - 0.02)
+        budget = min(self.sub_time, left - self.MARGIN)
         gained = qubo_val < before - 1e-9
         if budget <= 0.0:
             return gained
