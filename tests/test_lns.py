@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import dimod
 import numpy as np
 from test_hybrid import random_gap
@@ -111,3 +113,12 @@ def test_lns_off_when_deterministic_or_one_worker() -> None:
         sol = solver.solve(problem, time_limit=2.0, seed=0)
         assert validate(problem, sol) == []
         assert "lns_subproblems" not in sol.metadata["hybrid"]
+
+
+def test_subproblem_past_its_deadline_returns_no_plan() -> None:
+    _, _, W, L, _, cap, _ = _arrays(60, 6, seed=3)
+    plan = regret_greedy(W, L, cap)
+    res = solve_agents_cpsat(
+        W, L, cap, plan, np.array([0, 1]), time_limit=5.0, deadline=time.perf_counter() - 1.0
+    )
+    assert res.assign is None and not res.optimal

@@ -11,11 +11,17 @@ assignment is the benchmark):
 3. **Local search** (:mod:`gap_search`, numba, releases the GIL): shift and
    swap (2-ejection-chain) moves on each task's agent as one categorical
    variable, tabu list, capacity by an adaptive penalty.
-4. **QUBO subproblems** (:mod:`subqubo`) when the search stalls: a few agents
-   and their tasks become a small QUBO with exact one-hot penalties and
-   adaptive Lagrangian capacity terms, sampled by a quantum-inspired sampler,
-   decoded, accepted when feasible and better; the search resumes from the
-   new plan.
+4. **Race, then k-agent LNS** on the second core: CP-SAT on the whole problem for
+   the first 10% of the limit (small problems get proven), then a thread
+   (:mod:`lns`) that re-optimises all tasks of a few related agents exactly with
+   CP-SAT, the rest fixed; gains are merged into the search's best plan. When the
+   tabu search stalls, its own core solves such subproblems too.
+5. **QUBO subproblems** (:mod:`subqubo`): a few agents and their tasks become a
+   small QUBO with exact one-hot penalties and adaptive Lagrangian capacity
+   terms, sampled by a quantum-inspired sampler, decoded, accepted when feasible
+   and better. With the LNS they are every 4th LNS step, solved by CP-SAT too
+   for comparison; without it (one worker, deterministic runs) the stalled
+   search samples them and resumes from the decode.
 
 Scheduling problems (makespan or deadlines; flexible job shop is the
 benchmark): a list-scheduling start, then a tabu search on the critical path
@@ -79,6 +85,7 @@ class _Anytime:
         self.last_solution = -np.inf
         self.history: list[tuple[float, float]] = []
         self.sources: dict[str, int] = {}  # improvements of the best plan, by source
+        self.gains: dict[str, float] = {}  # and how much each source lowered the score
 
     def improved(
         self, value: float, message: str, force: bool = False, plan: np.ndarray | None = None
@@ -86,10 +93,12 @@ class _Anytime:
         now = time.perf_counter() - self.t0
         if self.first_feasible is None:
             self.first_feasible = now
-        self.best_value = value
-        self.history.append((round(now, 3), float(value)))
         source = message.removeprefix("hybrid: ")
         self.sources[source] = self.sources.get(source, 0) + 1
+        if np.isfinite(self.best_value):
+            self.gains[source] = self.gains.get(source, 0.0) + float(self.best_value - value)
+        self.best_value = value
+        self.history.append((round(now, 3), float(value)))
         if self.progress is not None and (force or now - self.last_report >= 0.1):
             self.last_report = now
             solution = None
@@ -481,6 +490,7 @@ class HybridSolver:
         stats["first_feasible_s"] = any_time.first_feasible
         stats["history"] = any_time.history[-50:]
         stats["improvements_by_source"] = dict(any_time.sources)
+        stats["gain_by_source"] = {k: round(v, 6) for k, v in any_time.gains.items()}
         self.stats = stats
         return self._assignment_solution(comp, best, stats, seed, t0, feasible(best))
 

@@ -83,11 +83,13 @@ def solve_agents_cpsat(
     seed: int = 0,
     stop: threading.Event | None = None,
     params: dict[str, Any] | None = None,
+    deadline: float | None = None,
 ) -> SubResult:
     """Re-assign the tasks of ``agents`` among ``agents`` (capacity: each agent's full cap).
 
     Costs and loads are scaled to integers (loads rounded up, capacities down, so a
     plan found is feasible); the caller re-scores the plan with the real costs.
+    ``deadline`` (perf_counter time) also caps the search, model building included.
     """
     t0 = time.perf_counter()
     tasks = np.flatnonzero(np.isin(assign, agents))
@@ -122,6 +124,11 @@ def solve_agents_cpsat(
     col = {int(j): c for c, j in enumerate(agents)}
     for (r, c), v in x.items():
         model.AddHint(v, col[int(assign[tasks[r]])] == c)
+    if deadline is not None:
+        # building a big model takes a while: the search gets what is left of the slice
+        time_limit = min(time_limit, deadline - time.perf_counter())
+        if time_limit < 0.01:
+            return SubResult(tasks, None, False, time.perf_counter() - t0)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.01, time_limit)
     solver.parameters.num_workers = 1
@@ -289,14 +296,18 @@ class AgentLNS:
         if base is None or left < 2 * self.MARGIN:
             return None
         seed = int(rng.integers(2**31 - 1))
-        if self._qubo_turn(n_sub):
+        # a sampler cannot be stopped midway: none in the last second
+        if left > 1.0 and self._qubo_turn(n_sub):
             return self._qubo_compare(base, seed, left, rng)
         agents = choose_agents(base, self.cand, m, self.k, rng)
         self.stats["lns_subproblems"] += 1
         tasks = np.flatnonzero(np.isin(base, agents))
         before = float(W[tasks, base[tasks]].sum())
         budget = min(self.sub_time, left - self.MARGIN)
-        sub = solve_agents_cpsat(W, L, cap, base, agents, budget, seed, self.stop_event)
+        sub = solve_agents_cpsat(
+            W, L, cap, base, agents, budget, seed, self.stop_event,
+            deadline=self.deadline - self.MARGIN,
+        )  # fmt: skip
         self.stats["lns_cpsat_seconds"] += sub.seconds
         if sub.optimal:
             self.stats["lns_optimal"] += 1
@@ -356,7 +367,10 @@ class AgentLNS:
         gained = qubo_val < before - 1e-9
         if budget <= 0.0:
             return gained
-        sub = solve_agents_cpsat(W, L, cap, base, agents, budget, seed, self.stop_event)
+        sub = solve_agents_cpsat(
+            W, L, cap, base, agents, budget, seed, self.stop_event,
+            deadline=self.deadline - self.MARGIN,
+        )  # fmt: skip
         self.stats["lns_cpsat_seconds"] += sub.seconds
         if sub.assign is None:
             return gained
