@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import dimod
 import numpy as np
 from test_hybrid import random_gap
 
@@ -67,7 +66,7 @@ def test_choose_agents_distinct_and_in_range() -> None:
         assert agents.min() >= 0 and agents.max() < comp.m
 
 
-def test_merge_applies_when_the_agents_tasks_are_unchanged_else_offers_the_old_base() -> None:
+def test_merge_applies_when_the_agents_tasks_are_unchanged_else_offers_candidates() -> None:
     _, comp, W, L, _, cap, _ = _arrays(40, 4, seed=6)
     base = regret_greedy(W, L, cap)
     lns = AgentLNS(W, L, cap, comp.m, candidates(W, 4), deadline=0.0, seed=0)
@@ -85,16 +84,19 @@ def test_merge_applies_when_the_agents_tasks_are_unchanged_else_offers_the_old_b
     onto = base.copy()
     onto[other] = 0
     lns._offer(agents, tasks, new, base)
-    [whole] = lns.merge(onto)
+    forced, whole = lns.merge(onto)
+    assert np.array_equal(forced[tasks], new) and forced[other] == 0
     assert np.array_equal(whole[tasks], new) and whole[other] == base[other]
     assert lns.merge(onto) == []  # nothing pending any more
 
 
 def test_hybrid_with_lns_is_valid_and_counts_sources() -> None:
     problem = random_gap(150, 15, seed=11, slack=1.1)
-    solver = HybridSolver(
-        race_cpsat=False, lns_qubo_every=1, sampler=dimod.SimulatedAnnealingSampler()
-    )
+    from dwave.samplers import SimulatedAnnealingSampler
+
+    # every second LNS step is a QUBO neighbourhood (a fast sampler: dimod's reference
+    # one would take the whole limit)
+    solver = HybridSolver(race_cpsat=False, lns_qubo_every=2, sampler=SimulatedAnnealingSampler())
     sol = solver.solve(problem, time_limit=4.0, seed=0)
     assert validate(problem, sol) == []
     stats = sol.metadata["hybrid"]

@@ -255,7 +255,8 @@ class AgentLNS:
 
         First ``plan`` with every improvement applied that still fits it; then, for each
         one that does not (the caller's plan has moved tasks on or off its agents since),
-        the plan it was found on with it applied.
+        ``plan`` with the change forced on it (feasible or not) and the plan it was found
+        on with the change.
         """
         with self.shared.lock:
             found, self.shared.found = self.shared.found, []
@@ -270,9 +271,13 @@ class AgentLNS:
                 out[tasks] = new
                 changed = True
             else:
+                # the change forced onto the caller's plan (may overflow: the caller
+                # checks), and the plan it was found on with the change
+                forced = plan.copy()
+                forced[tasks] = new
                 whole = base.copy()
                 whole[tasks] = new
-                stale.append(whole)
+                stale += [forced, whole]
         return ([out] if changed else []) + stale
 
     # ------------------------------------------------------------ thread side
