@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -124,3 +125,16 @@ def test_subproblem_past_its_deadline_returns_no_plan() -> None:
         W, L, cap, plan, np.array([0, 1]), time_limit=5.0, deadline=time.perf_counter() - 1.0
     )
     assert res.assign is None and not res.optimal
+
+
+def test_stop_ends_the_lns_solve() -> None:
+    # no racer: the LNS starts at once; by 1.5 s the main thread may be in a subproblem too
+    problem = random_gap(400, 20, seed=3, slack=1.1)
+    stop = threading.Event()
+    threading.Timer(1.5, stop.set).start()
+    solver = HybridSolver(race_cpsat=False)
+    t0 = time.perf_counter()
+    sol = solver.solve(problem, time_limit=60, seed=0, stop=stop)
+    assert time.perf_counter() - t0 < 6.0  # far below the limit; margin for a loaded machine
+    assert sol.assignments and validate(problem, sol) == []
+    assert sol.metadata["hybrid"]["lns_subproblems"] >= 1

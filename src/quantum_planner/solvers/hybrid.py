@@ -365,7 +365,7 @@ class HybridSolver:
                     k=self.lns_agents, sub_time=self.lns_sub_time,
                     qubo_every=self.lns_qubo_every if self.use_qubo else 0,
                     sampler=self.sampler or default_sampler(), qubo_agents=self.qubo_agents,
-                    threads=self.lns_threads,
+                    threads=self.lns_threads, stop=stop,
                 )  # fmt: skip
                 lns.start()
                 qubo_on = False  # the LNS thread samples its QUBO subproblems itself

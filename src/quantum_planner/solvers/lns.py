@@ -169,7 +169,8 @@ class AgentLNS:
     agents, at most ``qubo_max_vars`` pairs) sampled as a QUBO with ``sampler`` and
     then solved by CP-SAT on the same neighbourhood, for an honest comparison; QUBO
     sampling is capped at ``qubo_share`` of the thread's time. ``threads`` > 1 runs
-    that many LNS threads on the shared plan.
+    that many LNS threads on the shared plan. ``stop`` (the caller's event) also stops
+    a running subproblem.
     """
 
     # seconds kept free before the deadline: building a model and CP-SAT's own stop take
@@ -194,6 +195,7 @@ class AgentLNS:
         qubo_max_vars: int = 400,
         qubo_share: float = 0.1,
         threads: int = 1,
+        stop: threading.Event | None = None,
     ) -> None:
         self.W, self.L, self.cap, self.m, self.cand = W, L, cap, m, cand
         self.deadline = deadline
@@ -224,12 +226,24 @@ class AgentLNS:
             "lns_qubo_seconds": 0.0,
         }
         self.threads: list[threading.Thread] = []
+        self.external_stop = stop
         self.n_sub = 0
         self.n_threads = threads
 
     # ------------------------------------------------------------ caller side
     def start(self) -> None:
         """Start the threads (they wait for the first published plan)."""
+        if self.external_stop is not None:
+            # the caller's stop ends a running CP-SAT search too (the caller's own
+            # subproblem steps included), not only the next one
+            ext = self.external_stop
+
+            def relay() -> None:
+                while not self.stop_event.wait(0.02):
+                    if ext.is_set():
+                        self.stop_event.set()
+
+            threading.Thread(target=relay, daemon=True).start()
         for t in range(self.n_threads):
             rng = np.random.default_rng(int(self.rng.integers(2**62)) + t)
             thread = threading.Thread(target=self._run, args=(rng,), daemon=True)
