@@ -137,7 +137,7 @@ class HybridSolver:
         swap_samples: int | None = None,
         use_lns: bool = True,
         lns_agents: int | None = None,
-        lns_sub_time: float = 1.0,
+        lns_sub_time: float = 2.0,
         lns_qubo_every: int = 4,
         race_share: float = 0.1,
         lns_threads: int = 1,

@@ -17,8 +17,8 @@ into the caller's *current* best plan whenever that plan still has the same
 tasks on those agents (the loads of the other agents are untouched by it).
 
 The neighbourhood size adapts: it grows while subproblems are closed (solved
-to optimality) without a gain, and shrinks when CP-SAT runs out of its time
-slice without one; measured on Yagiura C/E plans from the tabu search, gains
+to optimality) in under half the slice without a gain, and shrinks when CP-SAT
+runs out of its time slice without one; measured on Yagiura C/E plans from the tabu search, gains
 appear where CP-SAT needs a sizeable fraction of a second (about 100-200
 tasks: 8-12 of 40 agents, 5 of 10).
 """
@@ -332,12 +332,12 @@ class AgentLNS:
             self.stats["lns_optimal"] += 1
         val = math.inf if sub.assign is None else float(W[sub.tasks, sub.assign].sum())
         gained = val < before - 1e-9
-        # adapt the neighbourhood: a closed one that gave nothing grows, one CP-SAT
+        # adapt the neighbourhood: one closed quickly without a gain grows, one CP-SAT
         # could not close shrinks; one that paid off stays
         if not gained and rng.random() < 0.5:
-            if sub.optimal:
+            if sub.optimal and sub.seconds < 0.5 * self.sub_time:
                 self.k = min(self.k_max, self.k + 1)
-            else:
+            elif not sub.optimal:
                 self.k = max(2, self.k - 1)
         if gained and sub.assign is not None:
             self.stats["lns_improved_cpsat"] += 1
