@@ -359,7 +359,13 @@ class HybridSolver:
                         state.f[1] = val
                         state.best[:] = rounded
                         any_time.improved(val, "hybrid: LP rounding", plan=rounded)
-            if lns_wanted and lns is None and (race_thread is None or not race_thread.is_alive()):
+            core_free = (race_thread is None or not race_thread.is_alive()) and (
+                # the LP child is niced: an LNS thread beside it would starve it (e801600:
+                # 4 s alone). Wait for it, but not past a quarter of the limit: on a
+                # loaded machine a niced LP may not finish at all
+                lp_proc is None or lp_proc.done or now - t0 > 0.25 * (deadline - t0)
+            )
+            if lns_wanted and lns is None and core_free:
                 lns = AgentLNS(
                     W, L, cap, m, cand, deadline, seed + 1,
                     k=self.lns_agents, sub_time=self.lns_sub_time,
