@@ -377,10 +377,15 @@ class HybridSolver:
                 qubo_on = False  # the LNS thread samples its QUBO subproblems itself
             if lns is not None and np.isfinite(state.f[1]):
                 lns.publish(state.best, float(state.f[1]))
+                before = state.best.copy()
                 merged = absorb(lns)
                 if merged is not None:
-                    # continue the search from the improved plan
-                    state = _restart(W, L, D, cap, state, merged, cand, rng, 0.0)
+                    # the search keeps its trajectory and tabu memory: the changed tasks
+                    # are moved in its current plan too (the penalty handles any overflow)
+                    current = state.assign.copy()
+                    changed = merged != before
+                    current[changed] = merged[changed]
+                    state = _carry(W, L, D, cap, state, current)
                     stall = 0
                     last_gain = time.perf_counter()
                 elapsed = now - t0
@@ -622,6 +627,17 @@ def _restart(
         if opts.size:
             new_plan[i] = opts[rng.integers(opts.size)]
     new = TabuState(W, L, D, cap, new_plan)
+    new.f[:] = state.f
+    new.best[:] = state.best
+    return new
+
+
+def _carry(
+    W: np.ndarray, L: np.ndarray, D: np.ndarray, cap: np.ndarray, state: TabuState, plan: np.ndarray
+) -> TabuState:
+    """A tabu state at ``plan`` that keeps ``state``'s tabu list, weights and best plan."""
+    new = TabuState(W, L, D, cap, plan)
+    new.tabu[:] = state.tabu
     new.f[:] = state.f
     new.best[:] = state.best
     return new
