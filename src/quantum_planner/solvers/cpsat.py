@@ -103,7 +103,7 @@ class _Stop(cp_model.CpSolverSolutionCallback):
 def _solve_stoppable(
     solver: cp_model.CpSolver,
     model: cp_model.CpModel,
-    cb: cp_model.CpSolverSolutionCallback,
+    cb: cp_model.CpSolverSolutionCallback | None,
     stop: threading.Event | None,
 ) -> int:
     """``solver.Solve`` that also ends soon after ``stop`` is set, even between solutions."""

@@ -11,11 +11,17 @@ assignment is the benchmark):
 3. **Local search** (:mod:`gap_search`, numba, releases the GIL): shift and
    swap (2-ejection-chain) moves on each task's agent as one categorical
    variable, tabu list, capacity by an adaptive penalty.
-4. **QUBO subproblems** (:mod:`subqubo`) when the search stalls: a few agents
-   and their tasks become a small QUBO with exact one-hot penalties and
-   adaptive Lagrangian capacity terms, sampled by a quantum-inspired sampler,
-   decoded, accepted when feasible and better; the search resumes from the
-   new plan.
+4. **Race, then k-agent LNS** on the second core: CP-SAT on the whole problem for
+   the first 10% of the limit (small problems get proven), then a thread
+   (:mod:`lns`) that re-optimises all tasks of a few related agents exactly with
+   CP-SAT, the rest fixed; gains are merged into the search's best plan. When the
+   tabu search stalls, its own core solves such subproblems too.
+5. **QUBO subproblems** (:mod:`subqubo`): a few agents and their tasks become a
+   small QUBO with exact one-hot penalties and adaptive Lagrangian capacity
+   terms, sampled by a quantum-inspired sampler, decoded, accepted when feasible
+   and better. With the LNS they are every 4th LNS step, solved by CP-SAT too
+   for comparison; without it (one worker, deterministic runs) the stalled
+   search samples them and resumes from the decode.
 
 Scheduling problems (makespan or deadlines; flexible job shop is the
 benchmark): a list-scheduling start, then a tabu search on the critical path
@@ -49,6 +55,7 @@ from quantum_planner.solvers.gap_search import (
     score,
     tabu_search,
 )
+from quantum_planner.solvers.lns import AgentLNS
 from quantum_planner.solvers.lp import (
     LPProcess,
     LPResult,
@@ -79,6 +86,8 @@ class _Anytime:
         self.last_report = -1.0
         self.last_solution = -np.inf
         self.history: list[tuple[float, float]] = []
+        self.sources: dict[str, int] = {}  # improvements of the best plan, by source
+        self.gains: dict[str, float] = {}  # and how much each source lowered the score
 
     def improved(
         self, value: float, message: str, force: bool = False, plan: np.ndarray | None = None
@@ -86,6 +95,10 @@ class _Anytime:
         now = time.perf_counter() - self.t0
         if self.first_feasible is None:
             self.first_feasible = now
+        source = message.removeprefix("hybrid: ")
+        self.sources[source] = self.sources.get(source, 0) + 1
+        if np.isfinite(self.best_value):
+            self.gains[source] = self.gains.get(source, 0.0) + float(self.best_value - value)
         self.best_value = value
         self.history.append((round(now, 3), float(value)))
         if self.progress is not None and (force or now - self.last_report >= 0.1):
@@ -124,10 +137,24 @@ class HybridSolver:
         kick: float = 0.01,
         qubo_share: float = 0.15,
         swap_samples: int | None = None,
+        use_lns: bool = True,
+        lns_agents: int | None = None,
+        lns_sub_time: float = 2.0,
+        lns_qubo_every: int = 4,
+        race_share: float = 0.1,
+        lns_threads: int = 1,
+        lns_main_after: float = 0.1,
     ) -> None:
         """``max_iterations`` bounds the local search (deterministic runs); time still caps it.
 
         ``num_workers`` > 1 lets the LP and CP-SAT run on another core beside the search.
+        ``use_lns``: with a second core, a thread re-optimises all tasks of ``lns_agents``
+        agents at a time with CP-SAT (:mod:`lns`; adaptive, None: about 120 tasks'
+        worth); every ``lns_qubo_every``-th step is instead a small neighbourhood sampled
+        as a QUBO and solved by CP-SAT for comparison (0: never). ``race_share``: the
+        share of the time limit the full CP-SAT racer gets before the LNS takes its core.
+        When the tabu search has not improved for ``lns_main_after`` of the elapsed time
+        (at least 1 s), its own core solves LNS subproblems between its chunks as well.
         """
         self.sampler = sampler
         self.use_lp = use_lp
@@ -143,6 +170,13 @@ class HybridSolver:
         self.kick = kick
         self.qubo_share = qubo_share
         self.swap_samples = swap_samples
+        self.use_lns = use_lns
+        self.lns_agents = lns_agents
+        self.lns_sub_time = lns_sub_time
+        self.lns_qubo_every = lns_qubo_every
+        self.race_share = race_share
+        self.lns_threads = lns_threads
+        self.lns_main_after = lns_main_after
         self.stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ API
@@ -221,6 +255,21 @@ class HybridSolver:
         race: dict[str, Solution] = {}
         race_stop = threading.Event()
         race_thread: threading.Thread | None = None
+        # k-agent LNS on the second core (linear scores only: CP-SAT subproblems are linear)
+        lns_wanted = (
+            self.use_lns
+            and not deterministic
+            and self.num_workers >= 2
+            and beta == 0.0
+            and m >= 2
+            and n > 0
+            and deadline - time.perf_counter() > 1.0
+        )
+        race_limit = deadline - time.perf_counter()
+        if lns_wanted:
+            # the racer proves small problems at once; past its share it would only keep
+            # the core the LNS improves plans with
+            race_limit = min(race_limit, max(1.0, self.race_share * (deadline - t0)))
         if (
             self.race_cpsat
             and not deterministic
@@ -237,7 +286,7 @@ class HybridSolver:
 
                 race["cpsat"] = CPSATSolver(num_workers=1).solve(
                     comp.problem,
-                    time_limit=max(0.05, deadline - time.perf_counter()),
+                    time_limit=max(0.05, min(race_limit, deadline - time.perf_counter())),
                     seed=seed,
                     warm_start=hint,
                     stop=race_stop,
@@ -249,6 +298,25 @@ class HybridSolver:
 
         lp_used = False
         cand = candidates(W + prices[None, :] * L, self.candidates_k)
+        lns: AgentLNS | None = None
+        last_gain = time.perf_counter()  # last gain of the tabu search or absorbed LNS
+
+        def absorb(lns: AgentLNS) -> np.ndarray | None:
+            """Merge the LNS's pending improvements into the best plan; the plan if better."""
+            merged, val = None, state.f[1] - 1e-9
+            for plan in lns.merge(state.best):
+                v = score(W, D, beta, plan, m)
+                if v < val and feasible(plan):
+                    merged, val = plan, v
+            if merged is None:
+                return None
+            stats["lns_accepted"] = stats.get("lns_accepted", 0) + 1
+            state.f[1] = val
+            state.best[:] = merged
+            any_time.improved(val, "hybrid: agent LNS", plan=merged)
+            lns.publish(merged, val)
+            return merged
+
         # the search starts near the relaxation's optimum (maybe slightly over capacity:
         # the penalty repairs it), which beats starting from the greedy plan
         state = TabuState(W, L, D, cap, search_start if warm_start is None else start)
@@ -259,7 +327,7 @@ class HybridSolver:
         stall = 0
         qubo_time = 0.0
         qubo_longest = 0.0
-        qubo_on = self.use_qubo
+        qubo_on = self.use_qubo and not lns_wanted  # with the LNS, QUBOs run in its thread
         sampler = None
         rng = np.random.default_rng(seed)
         while True:
@@ -293,6 +361,41 @@ class HybridSolver:
                         state.f[1] = val
                         state.best[:] = rounded
                         any_time.improved(val, "hybrid: LP rounding", plan=rounded)
+            core_free = (race_thread is None or not race_thread.is_alive()) and (
+                # the LP child is niced: an LNS thread beside it would starve it (e801600:
+                # 4 s alone). Wait for it, but not past a quarter of the limit: on a
+                # loaded machine a niced LP may not finish at all
+                lp_proc is None or lp_proc.done or now - t0 > 0.25 * (deadline - t0)
+            )
+            if lns_wanted and lns is None and core_free:
+                lns = AgentLNS(
+                    W, L, cap, m, cand, deadline, seed + 1,
+                    k=self.lns_agents, sub_time=self.lns_sub_time,
+                    qubo_every=self.lns_qubo_every if self.use_qubo else 0,
+                    sampler=self.sampler or default_sampler(), qubo_agents=self.qubo_agents,
+                    threads=self.lns_threads, stop=stop,
+                )  # fmt: skip
+                lns.start()
+                qubo_on = False  # the LNS thread samples its QUBO subproblems itself
+            if lns is not None and np.isfinite(state.f[1]):
+                lns.publish(state.best, float(state.f[1]))
+                before = state.best.copy()
+                merged = absorb(lns)
+                if merged is not None:
+                    # the search keeps its trajectory and tabu memory: the changed tasks
+                    # are moved in its current plan too (the penalty handles any overflow)
+                    current = state.assign.copy()
+                    changed = merged != before
+                    current[changed] = merged[changed]
+                    state = _carry(W, L, D, cap, state, current)
+                    stall = 0
+                    last_gain = time.perf_counter()
+                elapsed = now - t0
+                if now - last_gain > max(1.0, self.lns_main_after * elapsed):
+                    # the tabu search has found nothing for a while: this core solves
+                    # LNS subproblems too (between tabu chunks) until a gain
+                    lns.step(rng)
+                    stats["lns_main_steps"] = stats.get("lns_main_steps", 0) + 1
             steps = self.chunk if iters_left is None else min(self.chunk, iters_left)
             # swap samples: about 40,000 pair evaluations per iteration
             per_sample = max(1, self.candidates_k * n // max(m, 1))
@@ -321,6 +424,7 @@ class HybridSolver:
                 iters_left -= steps
             if improved:
                 stall = 0
+                last_gain = time.perf_counter()
                 any_time.improved(float(state.f[1]), "hybrid: local search", plan=state.best)
             else:
                 stall += 1
@@ -363,6 +467,10 @@ class HybridSolver:
                 stats["restarts"] = stats.get("restarts", 0) + 1
         if lp_proc is not None:
             lp_proc.close()
+        if lns is not None:
+            lns.close()
+            absorb(lns)
+            stats.update(lns.stats)
         race_stop.set()
         if race_thread is not None:
             # a racer still building its model is left to finish on its own: it sees
@@ -394,6 +502,8 @@ class HybridSolver:
         stats["penalties"] = penalties
         stats["first_feasible_s"] = any_time.first_feasible
         stats["history"] = any_time.history[-50:]
+        stats["improvements_by_source"] = dict(any_time.sources)
+        stats["gain_by_source"] = {k: round(v, 6) for k, v in any_time.gains.items()}
         self.stats = stats
         return self._assignment_solution(comp, best, stats, seed, t0, feasible(best))
 
@@ -513,12 +623,23 @@ def _restart(
     """
     new_plan = plan.copy()
     n = new_plan.size
-    k = max(2, int(kick * n))
+    k = max(2, int(kick * n)) if kick > 0 else 0
     for i in rng.choice(n, size=min(k, n), replace=False):
         opts = cand[i][cand[i] >= 0]
         if opts.size:
             new_plan[i] = opts[rng.integers(opts.size)]
     new = TabuState(W, L, D, cap, new_plan)
+    new.f[:] = state.f
+    new.best[:] = state.best
+    return new
+
+
+def _carry(
+    W: np.ndarray, L: np.ndarray, D: np.ndarray, cap: np.ndarray, state: TabuState, plan: np.ndarray
+) -> TabuState:
+    """A tabu state at ``plan`` that keeps ``state``'s tabu list, weights and best plan."""
+    new = TabuState(W, L, D, cap, plan)
+    new.tabu[:] = state.tabu
     new.f[:] = state.f
     new.best[:] = state.best
     return new
