@@ -119,7 +119,7 @@ class Solver:
 
 SA_SWEEPS = (1000, 10000, 100000)
 #: hot end of the "glass" tempering ladder, in units of the Bethe-lattice beta_c
-GLASS_HOT = 1.4
+GLASS_HOT = 1.1
 
 
 def our_solvers(
@@ -177,7 +177,12 @@ def our_solvers(
                 for br in (None, "narrow")
             ]
             + [
-                {"num_reads": threads, "num_replicas": 16, "time_limit": b, "beta_range": "glass"}
+                {
+                    "num_reads": threads,
+                    "num_replicas": "auto",
+                    "time_limit": b,
+                    "beta_range": "glass",
+                }
                 for b in sa_budgets
             ],
             threads,
@@ -293,6 +298,10 @@ def resolve(setting: dict[str, Any], bqm: dimod.BQM) -> dict[str, Any]:
         out["beta_range"] = narrow_beta_range(bqm)
     elif out.get("beta_range") == "glass":
         out["beta_range"] = glass_beta_range(bqm)
+    if out.get("num_replicas") == "auto":
+        # energy fluctuations grow like sqrt(n), so the ladder needs ~sqrt(n) rungs
+        # for swaps to pass; fewer keeps more rounds in a short budget
+        out["num_replicas"] = int(np.clip(round(math.sqrt(len(bqm)) / 3.0), 8, 48))
     elif "beta_range" in out and out["beta_range"] is None:
         del out["beta_range"]
     return out
