@@ -118,13 +118,17 @@ class Solver:
 
 
 SA_SWEEPS = (1000, 10000, 100000)
+#: hot end of the "glass" tempering ladder, in units of the Bethe-lattice beta_c
+GLASS_HOT = 1.1
 
 
 def our_solvers(
     sa_sweeps: tuple[int, ...] = SA_SWEEPS, sa_budgets: tuple[float, ...] = ()
 ) -> list[Solver]:
     """Our samplers; ``sa_budgets`` adds time-budgeted SA candidates (no
-    ``num_sweeps``: one anneal per thread stretched over ``time_limit`` s)."""
+    ``num_sweeps``: one anneal per thread stretched over ``time_limit`` s) and
+    time-budgeted PT candidates (one ladder per thread, rounds until the limit,
+    ladder ends from :func:`glass_beta_range`)."""
     from quantum_planner.samplers import (
         ParallelTemperingSampler,
         SimulatedAnnealingSampler,
@@ -171,6 +175,15 @@ def our_solvers(
                 {"num_reads": threads, "num_replicas": r, "num_sweeps": s, "beta_range": br}
                 for r, s in ((16, 2000), (24, 10000))
                 for br in (None, "narrow")
+            ]
+            + [
+                {
+                    "num_reads": threads,
+                    "num_replicas": "auto",
+                    "time_limit": b,
+                    "beta_range": "glass",
+                }
+                for b in sa_budgets
             ],
             threads,
             lambda n, st: n * st["num_sweeps"] * st["num_reads"] * st["num_replicas"],
@@ -264,10 +277,31 @@ def narrow_beta_range(bqm: dimod.BQM) -> tuple[float, float]:
     return math.log(2.0) / (2.0 * mean_field), math.log(100.0 * len(bqm)) / 2.0
 
 
+def glass_beta_range(bqm: dimod.BQM) -> tuple[float, float]:
+    """A tempering ladder's ends from the graph's structure: the hot end a
+    little colder than the spin-glass transition of a random graph of the same
+    mean degree d and mean |J| (Bethe lattice: tanh(beta_c |J|) = 1/sqrt(d-1)),
+    the cold end where a flip against the smallest |J| is accepted with
+    probability ~e^-6."""
+    absj = np.abs(np.fromiter(bqm.quadratic.values(), float, len(bqm.quadratic)))
+    if absj.size == 0 or not absj.any():
+        return narrow_beta_range(bqm)
+    d = 2.0 * absj.size / len(bqm)
+    mean_j = float(absj.mean())
+    beta_c = math.atanh(1.0 / math.sqrt(d - 1.0)) / mean_j if d > 2.0 else 1.0 / mean_j
+    return GLASS_HOT * beta_c, 3.0 / float(absj[absj > 0].min())
+
+
 def resolve(setting: dict[str, Any], bqm: dimod.BQM) -> dict[str, Any]:
     out = dict(setting)
     if out.get("beta_range") == "narrow":
         out["beta_range"] = narrow_beta_range(bqm)
+    elif out.get("beta_range") == "glass":
+        out["beta_range"] = glass_beta_range(bqm)
+    if out.get("num_replicas") == "auto":
+        # energy fluctuations grow like sqrt(n), so the ladder needs ~sqrt(n) rungs
+        # for swaps to pass; fewer keeps more rounds in a short budget
+        out["num_replicas"] = int(np.clip(round(math.sqrt(len(bqm)) / 3.0), 8, 48))
     elif "beta_range" in out and out["beta_range"] is None:
         del out["beta_range"]
     return out
@@ -431,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-sa-budget",
         action="store_true",
-        help="no time-budgeted ours-sa candidate (by default one that fills the tuning budget)",
+        help="no time-budgeted ours-sa / ours-pt candidate (by default one that fills the "
+        "tuning budget)",
     )
     ap.add_argument("--target", type=float, default=0.999, help="fraction of best-known cut")
     ap.add_argument(

@@ -9,7 +9,7 @@ import numba
 import numpy as np
 import pytest
 
-from quantum_planner.samplers import SimulatedAnnealingSampler
+from quantum_planner.samplers import ParallelTemperingSampler, SimulatedAnnealingSampler
 
 
 def ring_model(n: int, seed: int, integer: bool) -> dimod.BQM:
@@ -34,16 +34,21 @@ def is_local_minimum(bqm: dimod.BQM, sample: dict) -> bool:
     return True
 
 
+@pytest.mark.parametrize(
+    ("cls", "kwargs"),
+    [(SimulatedAnnealingSampler, {}), (ParallelTemperingSampler, {"num_replicas": 6})],
+)
 @pytest.mark.parametrize("integer", [True, False])
-def test_time_budgeted_anneal_fills_and_respects_the_limit(integer):
+def test_time_budgeted_run_fills_and_respects_the_limit(cls, kwargs, integer):
+    """SA's time-budgeted anneal and PT's rounds until the clock."""
     bqm = ring_model(300, 0, integer)
-    SimulatedAnnealingSampler().sample(bqm, seed=0, time_limit=0.01)  # compile outside the clock
+    cls().sample(bqm, seed=0, time_limit=0.01, **kwargs)  # compile outside the clock
     t0 = time.perf_counter()
-    ss = SimulatedAnnealingSampler().sample(bqm, seed=1, time_limit=0.4)
+    ss = cls().sample(bqm, seed=1, time_limit=0.4, **kwargs)
     elapsed = time.perf_counter() - t0
     assert ss.info["schedule"] == "time"
     assert ss.info["kernel"] == ("integer" if integer else "float")
-    # one long anneal per thread by default
+    # one long anneal / one ladder per thread by default
     assert len(ss) == numba.get_num_threads()
     # the schedule runs on the clock, so the reads last (most of) the budget
     # whatever the load, and the call returns close to it

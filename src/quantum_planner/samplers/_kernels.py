@@ -279,11 +279,21 @@ def _metropolis_sweep_int(indptr, indices, data, s, field, thr, x, always_update
     """One fixed-order sweep of an integer model with thresholds ``thr``.
 
     With ``always_update`` the neighbour update runs for rejected attempts
-    too (scaled by 0), else it is skipped. Returns (accepted flips, rng state).
+    too (scaled by 0), else it is skipped. Returns (accepted flips, 0, rng
+    state): annealing needs no energy, and not tracking it keeps the loop short.
     """
     if always_update:
-        return _sweep_int_always(indptr, indices, data, s, field, thr, x)
-    return _sweep_int_skip(indptr, indices, data, s, field, thr, x)
+        return _sweep_int_always(indptr, indices, data, s, field, thr, x, False)
+    return _sweep_int_skip(indptr, indices, data, s, field, thr, x, False)
+
+
+@nb.njit(cache=True, fastmath=True, boundscheck=False)
+def _metropolis_sweep_int_de(indptr, indices, data, s, field, thr, x, always_update):
+    """:func:`_metropolis_sweep_int` returning the sweep's energy change as
+    well (for tempering's swaps): (accepted flips, energy change, rng state)."""
+    if always_update:
+        return _sweep_int_always(indptr, indices, data, s, field, thr, x, True)
+    return _sweep_int_skip(indptr, indices, data, s, field, thr, x, True)
 
 
 @nb.njit(cache=True, inline="always")
@@ -297,31 +307,37 @@ def _attempt_int(s, field, thr, x, i):
 
 
 @nb.njit(cache=True, fastmath=True, boundscheck=False, inline="always")
-def _sweep_int_always(indptr, indices, data, s, field, thr, x):
+def _sweep_int_always(indptr, indices, data, s, field, thr, x, track):
     accepted = 0
+    de = 0
     for i in range(s.shape[0]):
         si, ok, x = _attempt_int(s, field, thr, x, i)
         accepted += ok
         c = 2 * si * ok  # 2 s_i if accepted, else 0
+        if track:  # a constant once inlined: no cost for annealing
+            de -= c * field[i]  # a flip costs -2 s_i f_i
         s[i] = np.int8(si - c)
         for p in range(indptr[i], indptr[i + 1]):
             field[indices[p]] -= c * data[p]
-    return accepted, x
+    return accepted, de, x
 
 
 @nb.njit(cache=True, fastmath=True, boundscheck=False, inline="always")
-def _sweep_int_skip(indptr, indices, data, s, field, thr, x):
+def _sweep_int_skip(indptr, indices, data, s, field, thr, x, track):
     accepted = 0
+    de = 0
     for i in range(s.shape[0]):
         si, ok, x = _attempt_int(s, field, thr, x, i)
         if ok == 0:
             continue
         accepted += 1
         c = 2 * si
+        if track:
+            de -= c * field[i]
         s[i] = np.int8(-si)
         for p in range(indptr[i], indptr[i + 1]):
             field[indices[p]] -= c * data[p]
-    return accepted, x
+    return accepted, de, x
 
 
 @nb.njit(cache=True, parallel=True, boundscheck=False)
@@ -365,7 +381,7 @@ def anneal_int(
                     break
                 _int_thresholds(thr, _beta_at(kind, schedule, frac))
                 for _ in range(check):
-                    acc, x = _metropolis_sweep_int(
+                    acc, _de, x = _metropolis_sweep_int(
                         indptr, indices, data, s, field, thr, x, acc > limit
                     )
                 done += check
@@ -373,7 +389,7 @@ def anneal_int(
             for b in range(num_betas):
                 _int_thresholds(thr, _stage_beta(kind, schedule, b, num_betas))
                 for _ in range(sweeps_per_beta):
-                    acc, x = _metropolis_sweep_int(
+                    acc, _de, x = _metropolis_sweep_int(
                         indptr, indices, data, s, field, thr, x, acc > limit
                     )
                     done += 1
@@ -430,36 +446,47 @@ def _adapt_ladder(betas, accept, tries):
         betas[k + 1] = betas[k] + gaps[k] * span / total
 
 
+@nb.njit(cache=True, inline="always")
+def _exchange(betas, energy, slot, accept, tries, x):
+    """Replica exchange between neighbouring temperatures (``slot[k]`` is the
+    replica at temperature k); returns the rng state."""
+    for k in range(betas.shape[0] - 1):
+        a = slot[k]
+        b = slot[k + 1]
+        arg = (betas[k + 1] - betas[k]) * (energy[b] - energy[a])
+        tries[k] += 1.0
+        ok = arg >= 0.0
+        if not ok:
+            x = _xs(x)
+            ok = _uniform(x) < math.exp(arg)
+        if ok:
+            slot[k] = b
+            slot[k + 1] = a
+            accept[k] += 1.0
+    return x
+
+
+@nb.njit(cache=True, inline="always")
+def _keep_best(spins, energy, slot, best, best_e):
+    """Copy a replica below ``best_e`` into ``best``; returns the best energy."""
+    for k in range(slot.shape[0] - 1, -1, -1):  # the coldest replica usually holds it
+        rep = slot[k]
+        if energy[rep] < best_e - 1e-9 * (1.0 + abs(best_e)):
+            best_e = energy[rep]
+            for i in range(best.shape[0]):
+                best[i] = spins[rep, i]
+    return best_e
+
+
 @nb.njit(cache=True)
-def _temper_one(
-    h,
-    indptr,
-    indices,
-    data,
-    init,
-    betas,
-    rounds,
-    adapt_rounds,
-    adapt_every,
-    x,
-    table,
-    deadline,
-    check,
-    cid,
-    best,
-    ladder_out,
-    accept_out,
-):
-    m = betas.shape[0]
-    n = init.shape[0]
-    spins = np.empty((m, n), np.int8)
-    fields = np.empty((m, n))
-    energy = np.zeros(m)
-    slot = np.arange(m)  # slot[k] = replica at temperature k
+def _init_replicas(h, indptr, indices, data, init, spins, fields, energy, best, x):
+    """Replica 0 starts at ``init`` (also the first ``best``), the others at
+    random states; fills their fields and energies. Returns the rng state."""
+    m, n = spins.shape
     for k in range(m):
         for i in range(n):
             spins[k, i] = init[i]
-        if k > 0:  # the other replicas start at random states
+        if k > 0:
             for i in range(n):
                 x = _xs(x)
                 spins[k, i] = 1 if (x >> np.uint64(63)) else -1
@@ -467,73 +494,122 @@ def _temper_one(
         e = 0.0
         for i in range(n):
             e += spins[k, i] * (h[i] + fields[k, i])
-        energy[k] = 0.5 * e
-    accept = np.zeros(m - 1 if m > 1 else 1)
-    tries = np.zeros(m - 1 if m > 1 else 1)
-    best_e = energy[0]
+        energy[k] = 0.5 * e  # 2E is even for integer models, so exact there
     for i in range(n):
         best[i] = spins[0, i]
+    return x
+
+
+@nb.njit(cache=True)
+def _report_ladder(betas, accept, tries, ladder_out, accept_out):
+    for k in range(betas.shape[0]):
+        ladder_out[k] = betas[k]
+    for k in range(betas.shape[0] - 1):
+        accept_out[k] = accept[k] / max(tries[k], 1.0)
+
+
+@nb.njit(cache=True, inline="always")
+def _tick(done, since, check, deadline, window, t0, adapt_ns, adapt_rounds, adapting, buf, cid):
+    """Loop control after a tempering round: (stop, cut short, since, adapting).
+
+    The clock is read once ``since`` reaches ``check`` sweeps. With ``window``
+    (ns) the run ends ``window`` after ``t0`` and adapts during ``adapt_ns``;
+    without, the caller stops after its rounds and adapts during ``adapt_rounds``.
+    """
+    if since >= check and (window > 0 or deadline > 0):
+        since = 0
+        now = _clock(buf, cid)
+        if deadline > 0 and now >= deadline:
+            return True, True, since, adapting
+        if window > 0:
+            if now - t0 >= window:
+                return True, False, since, adapting
+            adapting = now - t0 < adapt_ns
+    if window == 0:
+        adapting = done <= adapt_rounds
+    return False, False, since, adapting
+
+
+@nb.njit(cache=True, boundscheck=False)
+def _temper_one(
+    h, indptr, indices, data, init, betas, rounds, adapt_rounds, adapt_every, x, deadline,
+    check, cid, best, ladder_out, accept_out, window, adapt_ns, fields, table, thr, limit,
+):  # fmt: skip
+    """One read's ladder (coldest first). ``fields`` (replicas x n) is float
+    for the float kernel (acceptance ``table``) or int32 for the integer one,
+    which ``thr`` (replicas x (F + 1) thresholds) selects; the float kernel
+    passes a replicas x 0 ``thr``."""
+    m = betas.shape[0]
+    n = init.shape[0]
+    integer = thr.shape[1] > 0
+    spins = np.empty((m, n), np.int8)
+    energy = np.zeros(m)  # exact for integer models (|E| < 2**53)
+    x = _init_replicas(h, indptr, indices, data, init, spins, fields, energy, best, x)
+    slot = np.arange(m)  # slot[k] = replica at temperature k
+    acc = np.full(m, n, np.int64)  # integer kernel: last sweep's accepted flips per temperature
+    bs = betas * ACCEPT_BINS
+    if integer:
+        for k in range(m):
+            _int_thresholds(thr[k], betas[k])
+    accept = np.zeros(max(m - 1, 1))
+    tries = np.zeros(max(m - 1, 1))
+    best_e = energy[0]
     buf = np.zeros(2, np.int64)
+    t0 = _clock(buf, cid) if (window > 0 or deadline > 0) else 0
     done = 0
     since = 0
     cut = False
-    bs = betas * ACCEPT_BINS
-    for t in range(rounds):
+    adapting = adapt_rounds > 0 or (window > 0 and adapt_ns > 0)
+    while window > 0 or done < rounds:
         for k in range(m):
             rep = slot[k]
-            de, x = _metropolis_sweep(
-                indptr, indices, data, spins[rep], fields[rep], bs[k], x, table
-            )
+            if integer:
+                a, de, x = _metropolis_sweep_int_de(
+                    indptr, indices, data, spins[rep], fields[rep], thr[k], x, acc[k] > limit
+                )
+                acc[k] = a
+            else:
+                de, x = _metropolis_sweep(
+                    indptr, indices, data, spins[rep], fields[rep], bs[k], x, table
+                )
             energy[rep] += de
-        # replica exchange between neighbouring temperatures
-        for k in range(m - 1):
-            a = slot[k]
-            b = slot[k + 1]
-            arg = (betas[k + 1] - betas[k]) * (energy[b] - energy[a])
-            tries[k] += 1.0
-            ok = arg >= 0.0
-            if not ok:
-                x = _xs(x)
-                ok = _uniform(x) < math.exp(arg)
-            if ok:
-                slot[k] = b
-                slot[k + 1] = a
-                accept[k] += 1.0
-        # keep the best state seen (the coldest replica usually holds it)
-        for k in range(m - 1, -1, -1):
-            rep = slot[k]
-            if energy[rep] < best_e - 1e-9 * (1.0 + abs(best_e)):
-                best_e = energy[rep]
-                for i in range(n):
-                    best[i] = spins[rep, i]
+        x = _exchange(betas, energy, slot, accept, tries, x)
+        best_e = _keep_best(spins, energy, slot, best, best_e)
         done += 1
-        if t < adapt_rounds and (t + 1) % adapt_every == 0:
+        since += m
+        stop, cut, since, adapting = _tick(
+            done, since, check, deadline, window, t0, adapt_ns, adapt_rounds, adapting, buf, cid
+        )
+        if stop:
+            break
+        if adapting and done % adapt_every == 0:
             _adapt_ladder(betas, accept, tries)
             bs = betas * ACCEPT_BINS
+            if integer:
+                for k in range(m):
+                    _int_thresholds(thr[k], betas[k])
             accept[:] = 0.0
             tries[:] = 0.0
-        since += m
-        if deadline > 0 and since >= check:
-            since = 0
-            if _clock(buf, cid) >= deadline:
-                cut = True
-                break
-    for k in range(m):
-        ladder_out[k] = betas[k]
-    for k in range(m - 1):
-        accept_out[k] = accept[k] / max(tries[k], 1.0)
+    _report_ladder(betas, accept, tries, ladder_out, accept_out)
     return done, cut
 
 
 @nb.njit(cache=True, parallel=True)
 def temper(
     h, indptr, indices, data, states, betas0, rounds, adapt_rounds, adapt_every, seeds, deadline,
-    check, cid,
+    check, cid, window=0, adapt_ns=0, fmax=-1, limit=0.0,
 ):  # fmt: skip
     """Replica-exchange Monte Carlo, one independent ladder per read.
 
     ``states[r]`` seeds the coldest replica of read ``r`` and receives the
-    lowest-energy state that read saw (after a greedy descent).
+    lowest-energy state that read saw (after a greedy descent). With
+    ``fmax >= 0``, ``h``/``data`` are int32 with |field| <= ``fmax`` and the
+    integer kernel runs (int32 fields, one threshold table per ladder
+    position, recomputed when the ladder adapts; ``limit`` is the accepted
+    flip count above which a sweep takes the branch-free update, see
+    :func:`update_above`). With ``window > 0`` (ns) each read runs rounds
+    for ``window`` ns from its own start instead of ``rounds`` rounds,
+    adapting the ladder during its first ``adapt_ns`` ns.
     """
     nreads, n = states.shape
     m = betas0.shape[0]
@@ -546,28 +622,16 @@ def temper(
         # one ladder per read, coldest first so replica 0 starts at the warm start
         betas = betas0[::-1].copy()
         best = np.empty(n, np.int8)
+        fields = np.empty((m, n), h.dtype)
+        thr = np.zeros((m, fmax + 1 if fmax >= 0 else 0), np.uint64)
         d, c = _temper_one(
-            h,
-            indptr,
-            indices,
-            data,
-            states[r].copy(),
-            betas,
-            rounds,
-            adapt_rounds,
-            adapt_every,
-            seeds[r],
-            table,
-            deadline,
-            check,
-            cid,
-            best,
-            ladders[r],
-            accepts[r],
-        )
+            h, indptr, indices, data, states[r].copy(), betas, rounds, adapt_rounds,
+            adapt_every, seeds[r], deadline, check, cid, best, ladders[r], accepts[r], window,
+            adapt_ns, fields, table, thr, limit,
+        )  # fmt: skip
         done[r] = d
         cut[r] = c
-        field = np.empty(n)
+        field = np.empty(n, h.dtype)
         _fields(h, indptr, indices, data, best, field)
         _descend(indptr, indices, data, best, field, 1000)
         for i in range(n):

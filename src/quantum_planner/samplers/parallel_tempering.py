@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import dimod
+import numba
 import numpy as np
 
 from quantum_planner.samplers import _kernels
 from quantum_planner.samplers._base import NumbaSampler
-from quantum_planner.samplers._csr import default_beta_range
+from quantum_planner.samplers._csr import default_beta_range, integer_form
+from quantum_planner.samplers.simulated_annealing import (
+    BUDGET_FILL,
+    DEFAULT_SWEEPS,
+    is_finite_limit,
+)
 
 __all__ = ["ParallelTemperingSampler"]
 
@@ -27,7 +33,19 @@ class ParallelTemperingSampler(NumbaSampler):
     (polished by a greedy descent). The coldest replica starts at the read's
     initial state, the others at random states. Reads run in parallel.
 
-    ``info`` holds each read's final ladder and swap acceptance rates.
+    Models whose biases are all integers (with small local fields, the same
+    rule as :class:`SimulatedAnnealingSampler`) run on the integer kernel:
+    int32 local fields, one table of acceptance thresholds per ladder
+    position, integer energies for the swaps.
+
+    Time-budgeted run: given a ``time_limit`` and no ``num_sweeps``, each
+    read (default one per thread) runs rounds until its share of the time is
+    spent, adapting the ladder during the first ``adapt_fraction`` of that
+    time. The round count then depends on the machine's speed, so samples
+    are reproducible from the seed only with a fixed ``num_sweeps``.
+
+    ``info`` holds each read's final ladder and swap acceptance rates, the
+    kernel ('integer' or 'float') and the schedule ('time' or 'sweeps').
     """
 
     _own_parameters = {
@@ -48,7 +66,7 @@ class ParallelTemperingSampler(NumbaSampler):
         initial_states_generator: str = "random",
         time_limit: float | None = None,
         num_replicas: int = 16,
-        num_sweeps: int = 1000,
+        num_sweeps: int | None = None,
         beta_range: tuple[float, float] | None = None,
         adapt_fraction: float = 0.25,
         adapt_every: int = 25,
@@ -61,17 +79,23 @@ class ParallelTemperingSampler(NumbaSampler):
                 as for :class:`SimulatedAnnealingSampler`.
             num_replicas: temperatures on the ladder (>= 2).
             num_sweeps: rounds; each round is one sweep of every replica
-                followed by swap attempts.
+                followed by swap attempts. Default: with a finite
+                ``time_limit`` rounds until the time is spent, else 1000.
             beta_range: (hot, cold); default derived from the biases.
             adapt_fraction: share of the rounds used to tune the ladder.
             adapt_every: rounds between ladder adjustments.
         """
         self.remove_unknown_kwargs(**kwargs)
+        budgeted = num_sweeps is None and is_finite_limit(time_limit)
+        if budgeted and num_reads is None and initial_states is None:
+            num_reads = numba.get_num_threads()  # one ladder per thread
         run = self._parse(
             bqm, num_reads, seed, initial_states, initial_states_generator, time_limit
         )
         if run.csr.num_variables == 0:
             return self._empty(bqm, run)
+        if num_sweeps is None:
+            num_sweeps = DEFAULT_SWEEPS
         if num_replicas < 2:
             raise ValueError("num_replicas must be at least 2")
         if num_sweeps < 1 or adapt_every < 1 or not 0.0 <= adapt_fraction <= 1.0:
@@ -84,26 +108,29 @@ class ParallelTemperingSampler(NumbaSampler):
         betas = np.geomspace(hot, cold, int(num_replicas))
         csr = run.csr
         spins = run.spins
-        work = (csr.num_variables + csr.indices.shape[0]) * int(num_replicas)
+        m = int(num_replicas)
+        check = run.check_every((csr.num_variables + csr.indices.shape[0]) * m) * m
+        window = 0
+        if budgeted and run.deadline_ns:
+            # each thread runs ceil(reads / threads) ladders one after another
+            per_thread = -(-run.num_reads // numba.get_num_threads())
+            window = max(1, int(BUDGET_FILL * (run.deadline_ns - _kernels.now_ns()) / per_thread))
+        ints = integer_form(csr)
+        # integer biases: integer fields and per-temperature threshold tables
+        h, data = (csr.h, csr.data) if ints is None else (ints.h, ints.data)
         rounds, cut, ladders, accepts = _kernels.temper(
-            csr.h,
-            csr.indptr,
-            csr.indices,
-            csr.data,
-            spins,
-            betas,
-            int(num_sweeps),
-            int(adapt_fraction * num_sweeps),
-            int(adapt_every),
-            run.seeds,
-            run.deadline_ns,
-            run.check_every(work) * int(num_replicas),
-            _kernels.CLOCK_ID,
-        )
+            h, csr.indptr, csr.indices, data, spins, betas, int(num_sweeps),
+            int(adapt_fraction * num_sweeps), int(adapt_every), run.seeds, run.deadline_ns,
+            check, _kernels.CLOCK_ID, window, int(adapt_fraction * window),
+            -1 if ints is None else ints.max_field,
+            0.0 if ints is None else _kernels.update_above(ints.mean_degree) * csr.num_variables,
+        )  # fmt: skip
         info = {
             "beta_range": (float(hot), float(cold)),
             "ladders": ladders[:, ::-1].tolist(),  # hot to cold, one per read
             "swap_acceptance": accepts[:, ::-1].tolist(),
             "timed_out": bool(cut.any()),
+            "kernel": "integer" if ints is not None else "float",
+            "schedule": "time" if window else "sweeps",
         }
         return self._result(bqm, run, spins, info, num_sweeps=rounds)

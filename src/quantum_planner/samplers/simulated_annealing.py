@@ -13,13 +13,18 @@ from quantum_planner.samplers import _kernels
 from quantum_planner.samplers._base import NumbaSampler
 from quantum_planner.samplers._csr import default_beta_range, integer_form
 
-__all__ = ["SimulatedAnnealingSampler", "check_beta_range"]
+__all__ = ["SimulatedAnnealingSampler", "check_beta_range", "is_finite_limit"]
 
 #: share of the time left that a time-budgeted anneal plans to fill; the rest
 #: covers the final descent, energies and building the SampleSet
 BUDGET_FILL = 0.95
 #: sweeps per read when neither ``num_sweeps`` nor a finite ``time_limit`` is given
 DEFAULT_SWEEPS = 1000
+
+
+def is_finite_limit(time_limit: Any) -> bool:
+    """True for a finite number of seconds (the time-budgeted schedules' trigger)."""
+    return isinstance(time_limit, int | float) and math.isfinite(time_limit)
 
 
 def check_beta_range(beta_range: Any, schedule_type: str) -> tuple[float, float]:
@@ -112,11 +117,7 @@ class SimulatedAnnealingSampler(NumbaSampler):
         """
         self.remove_unknown_kwargs(**kwargs)
         budgeted = (
-            num_sweeps is None
-            and beta_schedule_type != "custom"
-            and time_limit is not None
-            and isinstance(time_limit, int | float)
-            and math.isfinite(time_limit)
+            num_sweeps is None and beta_schedule_type != "custom" and is_finite_limit(time_limit)
         )
         if budgeted and num_reads is None and initial_states is None:
             num_reads = numba.get_num_threads()  # one long anneal per thread
