@@ -128,7 +128,7 @@ def our_solvers(
     """Our samplers; ``sa_budgets`` adds time-budgeted SA candidates (no
     ``num_sweeps``: one anneal per thread stretched over ``time_limit`` s) and
     time-budgeted PT candidates (one ladder per thread, rounds until the limit,
-    ladder ends from :func:`glass_beta_range`)."""
+    ladder ends from :func:`glass_beta_range`, with and without cluster moves)."""
     from quantum_planner.samplers import (
         ParallelTemperingSampler,
         SimulatedAnnealingSampler,
@@ -176,17 +176,37 @@ def our_solvers(
                 for r, s in ((16, 2000), (24, 10000))
                 for br in (None, "narrow")
             ]
+            # two ladders joined by Houdayer cluster moves (sparse, low-dimensional
+            # graphs such as the toroidal G32-G34 and G57)
             + [
                 {
                     "num_reads": threads,
-                    "num_replicas": "auto",
-                    "time_limit": b,
+                    "num_replicas": 8,
+                    "num_sweeps": s,
+                    "cluster_moves": True,
                     "beta_range": "glass",
                 }
+                for s in (1000, 3000)
+            ]
+            + [
+                {
+                    "num_reads": threads,
+                    "num_replicas": r,
+                    "time_limit": b,
+                    "beta_range": "glass",
+                    **({"cluster_moves": True} if icm else {}),
+                }
                 for b in sa_budgets
+                for r, icm in (("auto", False), (12, True))
             ],
             threads,
-            lambda n, st: n * st["num_sweeps"] * st["num_reads"] * st["num_replicas"],
+            lambda n, st: (
+                n
+                * st["num_sweeps"]
+                * st["num_reads"]
+                * st["num_replicas"]
+                * (2 if st.get("cluster_moves") else 1)
+            ),
         ),
         Solver(
             "ours-sb",

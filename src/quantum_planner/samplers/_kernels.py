@@ -167,6 +167,18 @@ def _beta_at(kind, schedule, frac):
     return schedule[0] + (schedule[1] - schedule[0]) * frac
 
 
+@nb.njit(cache=True, inline="always")
+def _fit_window(window, t0, deadline):
+    """A read's time window, shrunk to end inside the call's deadline: a
+    thread that starts late (its core busy) must still reach the cold end of
+    its schedule, not be cut at a hot temperature by the deadline."""
+    if deadline > 0:
+        left = int(0.95 * (deadline - t0))
+        if left < window:
+            return max(left, 1)
+    return window
+
+
 @nb.njit(cache=True)
 def _anneal_one(
     indptr, indices, data, s, field, kind, schedule, num_betas, sweeps_per_beta, x, table,
@@ -176,6 +188,7 @@ def _anneal_one(
     since = 0
     if window > 0:  # time-driven schedule (see anneal_int)
         t0 = _clock(buf, cid)
+        window = _fit_window(window, t0, deadline)
         while True:
             now = _clock(buf, cid)
             if deadline > 0 and now >= deadline:
@@ -371,12 +384,13 @@ def anneal_int(
             # window, updated every ``check`` sweeps (~0.5 ms), so the anneal
             # ends at the cold end when the window closes whatever the load
             t0 = _clock(buf, cid)
+            w = _fit_window(window, t0, deadline)
             while True:
                 now = _clock(buf, cid)
                 if deadline > 0 and now >= deadline:
                     stop = True
                     break
-                frac = (now - t0) / window
+                frac = (now - t0) / w
                 if frac >= 1.0:
                     break
                 _int_thresholds(thr, _beta_at(kind, schedule, frac))
@@ -530,23 +544,78 @@ def _tick(done, since, check, deadline, window, t0, adapt_ns, adapt_rounds, adap
     return False, False, since, adapting
 
 
+@nb.njit(cache=True, fastmath=True, boundscheck=False)
+def _houdayer(indptr, indices, data, h, a, b, fa, fb, mark, stamp, stack, x, tries):
+    """One Houdayer (isoenergetic) cluster move between replicas ``a`` and ``b``
+    at the same temperature: pick a site where they differ, grow the connected
+    cluster of differing sites and flip it in both, which swaps that region
+    between them. Their summed energy is unchanged (every bond leaving the
+    cluster ends on a site where they agree), so the move needs no
+    acceptance test. Returns (energy change of ``a``, of ``b``, cluster
+    size, rng state); size 0 when ``tries`` random sites all agreed.
+    ``mark``/``stamp`` give visited flags without clearing an n-array."""
+    n = a.shape[0]
+    seed_site = -1
+    for _ in range(tries):
+        x = _xs(x)
+        i = np.int64((x >> _U11) % np.uint64(n))
+        if a[i] != b[i]:
+            seed_site = i
+            break
+    if seed_site < 0:
+        return 0.0, 0.0, 0, x
+    mark[seed_site] = stamp
+    stack[0] = seed_site
+    top = 1
+    size = 0
+    dea = 0.0
+    deb = 0.0
+    while top > 0:
+        top -= 1
+        i = stack[top]
+        size += 1
+        # flip i in both replicas, fields follow (neighbours flipped later see it)
+        sa = a[i]
+        dea -= 2.0 * sa * fa[i]
+        deb -= 2.0 * (-sa) * fb[i]  # b[i] == -a[i] on the cluster
+        a[i] = -sa
+        b[i] = sa
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            fa[j] -= 2 * sa * data[p]
+            fb[j] += 2 * sa * data[p]
+            if mark[j] != stamp and a[j] != b[j]:
+                mark[j] = stamp
+                stack[top] = j
+                top += 1
+    return dea, deb, size, x
+
+
 @nb.njit(cache=True, boundscheck=False)
 def _temper_one(
     h, indptr, indices, data, init, betas, rounds, adapt_rounds, adapt_every, x, deadline,
     check, cid, best, ladder_out, accept_out, window, adapt_ns, fields, table, thr, limit,
+    pairs, icm_k, stats,
 ):  # fmt: skip
-    """One read's ladder (coldest first). ``fields`` (replicas x n) is float
-    for the float kernel (acceptance ``table``) or int32 for the integer one,
-    which ``thr`` (replicas x (F + 1) thresholds) selects; the float kernel
-    passes a replicas x 0 ``thr``."""
+    """One read's ladder (coldest first). ``fields`` (pairs * replicas x n) is
+    float for the float kernel (acceptance ``table``) or int32 for the
+    integer one, which ``thr`` (replicas x (F + 1) thresholds) selects; the
+    float kernel passes a replicas x 0 ``thr``. With ``pairs == 2`` two
+    ladders run side by side, each swapping within itself, and after every
+    round the ``icm_k`` coldest temperatures get one Houdayer cluster move
+    between the two replicas they hold (``stats``: moves made, summed cluster
+    sizes, moves tried)."""
     m = betas.shape[0]
     n = init.shape[0]
     integer = thr.shape[1] > 0
-    spins = np.empty((m, n), np.int8)
-    energy = np.zeros(m)  # exact for integer models (|E| < 2**53)
+    spins = np.empty((pairs * m, n), np.int8)
+    energy = np.zeros(pairs * m)  # exact for integer models (|E| < 2**53)
     x = _init_replicas(h, indptr, indices, data, init, spins, fields, energy, best, x)
-    slot = np.arange(m)  # slot[k] = replica at temperature k
-    acc = np.full(m, n, np.int64)  # integer kernel: last sweep's accepted flips per temperature
+    slot = np.empty((pairs, m), np.int64)  # slot[l, k] = replica of ladder l at temperature k
+    for ell in range(pairs):
+        for k in range(m):
+            slot[ell, k] = ell * m + k
+    acc = np.full((pairs, m), n, np.int64)  # last sweep's accepted flips (integer kernel)
     bs = betas * ACCEPT_BINS
     if integer:
         for k in range(m):
@@ -554,29 +623,50 @@ def _temper_one(
     accept = np.zeros(max(m - 1, 1))
     tries = np.zeros(max(m - 1, 1))
     best_e = energy[0]
+    mark = np.zeros(n if pairs > 1 else 0, np.int64)
+    stack = np.empty(n if pairs > 1 else 0, np.int64)
     buf = np.zeros(2, np.int64)
     t0 = _clock(buf, cid) if (window > 0 or deadline > 0) else 0
+    if window > 0:
+        adapt_ns = adapt_ns * _fit_window(window, t0, deadline) // window
+        window = _fit_window(window, t0, deadline)
     done = 0
     since = 0
     cut = False
     adapting = adapt_rounds > 0 or (window > 0 and adapt_ns > 0)
     while window > 0 or done < rounds:
-        for k in range(m):
-            rep = slot[k]
-            if integer:
-                a, de, x = _metropolis_sweep_int_de(
-                    indptr, indices, data, spins[rep], fields[rep], thr[k], x, acc[k] > limit
-                )
-                acc[k] = a
-            else:
-                de, x = _metropolis_sweep(
-                    indptr, indices, data, spins[rep], fields[rep], bs[k], x, table
-                )
-            energy[rep] += de
-        x = _exchange(betas, energy, slot, accept, tries, x)
-        best_e = _keep_best(spins, energy, slot, best, best_e)
+        for ell in range(pairs):
+            for k in range(m):
+                rep = slot[ell, k]
+                if integer:
+                    a, de, x = _metropolis_sweep_int_de(
+                        indptr, indices, data, spins[rep], fields[rep], thr[k], x,
+                        acc[ell, k] > limit,
+                    )  # fmt: skip
+                    acc[ell, k] = a
+                else:
+                    de, x = _metropolis_sweep(
+                        indptr, indices, data, spins[rep], fields[rep], bs[k], x, table
+                    )
+                energy[rep] += de
+            x = _exchange(betas, energy, slot[ell], accept, tries, x)
+        if pairs > 1:
+            for k in range(min(icm_k, m)):
+                ra = slot[0, k]
+                rb = slot[1, k]
+                stats[2] += 1  # a fresh visited stamp
+                dea, deb, size, x = _houdayer(
+                    indptr, indices, data, h, spins[ra], spins[rb], fields[ra], fields[rb],
+                    mark, stats[2], stack, x, 64,
+                )  # fmt: skip
+                energy[ra] += dea
+                energy[rb] += deb
+                stats[0] += size > 0
+                stats[1] += size
+        for ell in range(pairs):
+            best_e = _keep_best(spins, energy, slot[ell], best, best_e)
         done += 1
-        since += m
+        since += pairs * m
         stop, cut, since, adapting = _tick(
             done, since, check, deadline, window, t0, adapt_ns, adapt_rounds, adapting, buf, cid
         )
@@ -597,7 +687,7 @@ def _temper_one(
 @nb.njit(cache=True, parallel=True)
 def temper(
     h, indptr, indices, data, states, betas0, rounds, adapt_rounds, adapt_every, seeds, deadline,
-    check, cid, window=0, adapt_ns=0, fmax=-1, limit=0.0,
+    check, cid, window=0, adapt_ns=0, fmax=-1, limit=0.0, pairs=1, icm_k=0,
 ):  # fmt: skip
     """Replica-exchange Monte Carlo, one independent ladder per read.
 
@@ -609,7 +699,9 @@ def temper(
     flip count above which a sweep takes the branch-free update, see
     :func:`update_above`). With ``window > 0`` (ns) each read runs rounds
     for ``window`` ns from its own start instead of ``rounds`` rounds,
-    adapting the ladder during its first ``adapt_ns`` ns.
+    adapting the ladder during its first ``adapt_ns`` ns. With ``pairs == 2``
+    each read runs two ladders joined by Houdayer cluster moves at its
+    ``icm_k`` coldest temperatures (see :func:`_temper_one`).
     """
     nreads, n = states.shape
     m = betas0.shape[0]
@@ -618,16 +710,17 @@ def temper(
     cut = np.zeros(nreads, np.bool_)
     ladders = np.zeros((nreads, m))
     accepts = np.zeros((nreads, max(m - 1, 1)))
+    icm = np.zeros((nreads, 3), np.int64)  # cluster moves made, summed sizes, tried
     for r in prange(nreads):
         # one ladder per read, coldest first so replica 0 starts at the warm start
         betas = betas0[::-1].copy()
         best = np.empty(n, np.int8)
-        fields = np.empty((m, n), h.dtype)
+        fields = np.empty((pairs * m, n), h.dtype)
         thr = np.zeros((m, fmax + 1 if fmax >= 0 else 0), np.uint64)
         d, c = _temper_one(
             h, indptr, indices, data, states[r].copy(), betas, rounds, adapt_rounds,
             adapt_every, seeds[r], deadline, check, cid, best, ladders[r], accepts[r], window,
-            adapt_ns, fields, table, thr, limit,
+            adapt_ns, fields, table, thr, limit, pairs, icm_k, icm[r],
         )  # fmt: skip
         done[r] = d
         cut[r] = c
@@ -636,7 +729,7 @@ def temper(
         _descend(indptr, indices, data, best, field, 1000)
         for i in range(n):
             states[r, i] = best[i]
-    return done, cut, ladders, accepts
+    return done, cut, ladders, accepts, icm
 
 
 # --- simulated bifurcation -----------------------------------------------------------

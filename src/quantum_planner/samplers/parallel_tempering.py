@@ -54,6 +54,8 @@ class ParallelTemperingSampler(NumbaSampler):
         "beta_range": [],
         "adapt_fraction": [],
         "adapt_every": [],
+        "cluster_moves": [],
+        "cluster_fraction": [],
     }
 
     def sample(
@@ -70,6 +72,8 @@ class ParallelTemperingSampler(NumbaSampler):
         beta_range: tuple[float, float] | None = None,
         adapt_fraction: float = 0.25,
         adapt_every: int = 25,
+        cluster_moves: bool = False,
+        cluster_fraction: float = 0.5,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Sample ``bqm`` by replica exchange.
@@ -84,6 +88,12 @@ class ParallelTemperingSampler(NumbaSampler):
             beta_range: (hot, cold); default derived from the biases.
             adapt_fraction: share of the rounds used to tune the ladder.
             adapt_every: rounds between ladder adjustments.
+            cluster_moves: run two ladders per read and, after every round,
+                one Houdayer cluster move between the two replicas at each of
+                the coldest temperatures (twice the sweeps per round).
+            cluster_fraction: share of the ladder, coldest first, that gets
+                cluster moves (hotter replicas differ almost everywhere, so
+                their clusters span the graph and swap little of use).
         """
         self.remove_unknown_kwargs(**kwargs)
         budgeted = num_sweeps is None and is_finite_limit(time_limit)
@@ -105,11 +115,14 @@ class ParallelTemperingSampler(NumbaSampler):
             raise ValueError(
                 f"beta_range must be (hot, cold) with 0 < hot <= cold, got {(hot, cold)}"
             )
+        if not 0.0 <= cluster_fraction <= 1.0:
+            raise ValueError(f"cluster_fraction must be in [0, 1], got {cluster_fraction}")
         betas = np.geomspace(hot, cold, int(num_replicas))
+        pairs = 2 if cluster_moves else 1
         csr = run.csr
         spins = run.spins
         m = int(num_replicas)
-        check = run.check_every((csr.num_variables + csr.indices.shape[0]) * m) * m
+        check = run.check_every((csr.num_variables + csr.indices.shape[0]) * m * pairs) * m * pairs
         window = 0
         if budgeted and run.deadline_ns:
             # each thread runs ceil(reads / threads) ladders one after another
@@ -118,12 +131,13 @@ class ParallelTemperingSampler(NumbaSampler):
         ints = integer_form(csr)
         # integer biases: integer fields and per-temperature threshold tables
         h, data = (csr.h, csr.data) if ints is None else (ints.h, ints.data)
-        rounds, cut, ladders, accepts = _kernels.temper(
+        rounds, cut, ladders, accepts, icm = _kernels.temper(
             h, csr.indptr, csr.indices, data, spins, betas, int(num_sweeps),
             int(adapt_fraction * num_sweeps), int(adapt_every), run.seeds, run.deadline_ns,
             check, _kernels.CLOCK_ID, window, int(adapt_fraction * window),
             -1 if ints is None else ints.max_field,
             0.0 if ints is None else _kernels.update_above(ints.mean_degree) * csr.num_variables,
+            pairs, round(cluster_fraction * m) if cluster_moves else 0,
         )  # fmt: skip
         info = {
             "beta_range": (float(hot), float(cold)),
@@ -133,4 +147,8 @@ class ParallelTemperingSampler(NumbaSampler):
             "kernel": "integer" if ints is not None else "float",
             "schedule": "time" if window else "sweeps",
         }
+        if cluster_moves:
+            moves = int(icm[:, 0].sum())
+            info["cluster_moves"] = moves
+            info["mean_cluster_size"] = float(icm[:, 1].sum()) / max(moves, 1)
         return self._result(bqm, run, spins, info, num_sweeps=rounds)
