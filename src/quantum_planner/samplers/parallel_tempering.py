@@ -44,8 +44,17 @@ class ParallelTemperingSampler(NumbaSampler):
     time. The round count then depends on the machine's speed, so samples
     are reproducible from the seed only with a fixed ``num_sweeps``.
 
+    Cluster moves: with ``cluster_moves=True`` each read runs two ladders
+    and, after every round, one Houdayer cluster move between the two
+    replicas at each of its coldest temperatures: the connected cluster of
+    sites where they differ is flipped in both, which keeps their summed
+    energy, so it is always accepted. It pays on sparse low-dimensional
+    graphs (toroidal grids) and costs time on random graphs, where the
+    cluster spans the graph.
+
     ``info`` holds each read's final ladder and swap acceptance rates, the
-    kernel ('integer' or 'float') and the schedule ('time' or 'sweeps').
+    kernel ('integer' or 'float') and the schedule ('time' or 'sweeps'),
+    and with cluster moves their count and mean size.
     """
 
     _own_parameters = {
