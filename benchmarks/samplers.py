@@ -488,6 +488,12 @@ def main(argv: list[str] | None = None) -> int:
         help="no time-budgeted ours-sa / ours-pt candidate (by default one that fills the "
         "tuning budget)",
     )
+    ap.add_argument(
+        "--budgeted-only",
+        action="store_true",
+        help="our SA and PT try only their time-budgeted candidates (what a caller with a "
+        "time budget passes: time_limit and no num_sweeps); anchors keep their grid",
+    )
     ap.add_argument("--target", type=float, default=0.999, help="fraction of best-known cut")
     ap.add_argument(
         "--quick",
@@ -511,6 +517,12 @@ def main(argv: list[str] | None = None) -> int:
     tune_budget = args.tune_budget or budgets[0]
     sa_budgets = () if args.no_sa_budget else (tune_budget,)
     solvers = [s for s in our_solvers(sa_sweeps, sa_budgets) if s.name in args.ours.split(",")]
+    if args.budgeted_only:
+        if not sa_budgets:
+            ap.error("--budgeted-only needs the time-budgeted candidates (drop --no-sa-budget)")
+        for s in solvers:
+            if s.name in ("ours-sa", "ours-pt"):
+                s.settings = [st for st in s.settings if "time_limit" in st]
     solvers += anchor_solvers(wanted, sa_sweeps)
     print(
         f"# {os.cpu_count()} CPUs, numba threads {numba.get_num_threads()}, "

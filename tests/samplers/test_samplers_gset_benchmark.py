@@ -66,6 +66,23 @@ def test_time_budgeted_sa_candidate_fills_its_own_limit():
     assert bench.flip_rate(sa, graph, bqm, bench.resolve(budgeted[0], bqm)) > 0
 
 
+def test_tempering_candidates_include_cluster_moves():
+    graph = bench.parse_gset(TINY, "tiny")
+    bqm = bench.maxcut_ising(graph)
+    pt = next(s for s in bench.our_solvers(sa_budgets=(0.05,)) if s.name == "ours-pt")
+    icm = [st for st in pt.settings if st.get("cluster_moves")]
+    # fixed-round candidates (time to target) and a time-budgeted one (best cut)
+    assert {"time_limit" in st for st in icm} == {True, False}
+    for st in icm:
+        setting = bench.resolve(st, bqm)
+        ss = pt.call(bqm, {**setting, "num_sweeps": 20} if "num_sweeps" in st else setting, 1, 5.0)
+        assert ss.info["cluster_moves"] >= 0
+        assert bench.cuts_of(graph, ss).max() == 3
+    # the flip count of a cluster-move round covers both ladders
+    fixed = next(st for st in icm if "num_sweeps" in st)
+    assert pt.flips_per_call(5, fixed) == 2 * 5 * fixed["num_sweeps"] * 8 * fixed["num_reads"]
+
+
 @pytest.mark.benchmarks
 def test_real_gset_file_parses_when_present():
     directory = bench.gset_dir()
