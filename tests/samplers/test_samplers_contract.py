@@ -279,6 +279,7 @@ def _sparse_model(n: int, seed: int) -> dimod.BQM:
     [
         (SimulatedAnnealingSampler, {"num_sweeps": 10**7}),
         (ParallelTemperingSampler, {"num_sweeps": 10**7}),
+        (ParallelTemperingSampler, {"num_sweeps": 10**7, "cluster_moves": True}),
         (SimulatedBifurcationSampler, {"num_steps": 10**7}),
         (TabuSampler, {"num_restarts": 10**9, "stall_limit": 10**9}),
     ],

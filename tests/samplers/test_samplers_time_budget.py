@@ -36,7 +36,11 @@ def is_local_minimum(bqm: dimod.BQM, sample: dict) -> bool:
 
 @pytest.mark.parametrize(
     ("cls", "kwargs"),
-    [(SimulatedAnnealingSampler, {}), (ParallelTemperingSampler, {"num_replicas": 6})],
+    [
+        (SimulatedAnnealingSampler, {}),
+        (ParallelTemperingSampler, {"num_replicas": 6}),
+        (ParallelTemperingSampler, {"num_replicas": 6, "cluster_moves": True}),
+    ],
 )
 @pytest.mark.parametrize("integer", [True, False])
 def test_time_budgeted_run_fills_and_respects_the_limit(cls, kwargs, integer):
