@@ -118,3 +118,27 @@ def test_a_read_that_starts_late_still_anneals_to_the_cold_end():
     )  # fmt: skip
     assert not cut[0]
     assert _kernels.now_ns() < deadline
+
+
+def test_align_flips_the_second_replica_whole_when_most_sites_differ():
+    """Without linear biases E(s) = E(-s): the flip keeps b's energy and
+    fields consistent and leaves at most half the sites differing."""
+    bqm = ring_model(50, 4, True)
+    assert not any(bqm.linear.values())
+    csr = ising_csr_from_bqm(bqm)
+    rng = np.random.default_rng(5)
+    a = rng.choice(np.array([-1, 1], np.int8), 50)
+    b = -a
+    b[:10] *= -1  # differs on 40 of 50 sites
+    fb = np.empty(50)
+    _kernels._fields(csr.h, csr.indptr, csr.indices, csr.data, b, fb)
+    before = _energy(bqm, b)
+    _kernels._align(a, b, fb)
+    assert np.count_nonzero(a != b) == 10
+    assert _energy(bqm, b) == pytest.approx(before)
+    ref = np.empty(50)
+    _kernels._fields(csr.h, csr.indptr, csr.indices, csr.data, b, ref)
+    np.testing.assert_allclose(fb, ref)
+    kept = b.copy()
+    _kernels._align(a, b, fb)  # already aligned: unchanged
+    np.testing.assert_array_equal(b, kept)

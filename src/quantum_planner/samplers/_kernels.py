@@ -592,10 +592,25 @@ def _houdayer(indptr, indices, data, h, a, b, fa, fb, mark, stamp, stack, x, tri
 
 
 @nb.njit(cache=True, boundscheck=False)
+def _align(a, b, fb):
+    """Without linear biases E(s) = E(-s): flip ``b`` whole (its fields
+    change sign, its energy does not) when it differs from ``a`` on more than
+    half the sites, so a cluster move sees the smaller difference."""
+    n = a.shape[0]
+    differ = 0
+    for i in range(n):
+        differ += a[i] != b[i]
+    if 2 * differ > n:
+        for i in range(n):
+            b[i] = -b[i]
+            fb[i] = -fb[i]
+
+
+@nb.njit(cache=True, boundscheck=False)
 def _temper_one(
     h, indptr, indices, data, init, betas, rounds, adapt_rounds, adapt_every, x, deadline,
     check, cid, best, ladder_out, accept_out, window, adapt_ns, fields, table, thr, limit,
-    pairs, icm_k, stats,
+    pairs, icm_k, stats, symmetric,
 ):  # fmt: skip
     """One read's ladder (coldest first). ``fields`` (pairs * replicas x n) is
     float for the float kernel (acceptance ``table``) or int32 for the
@@ -604,7 +619,8 @@ def _temper_one(
     ladders run side by side, each swapping within itself, and after every
     round the ``icm_k`` coldest temperatures get one Houdayer cluster move
     between the two replicas they hold (``stats``: moves made, summed cluster
-    sizes, moves tried)."""
+    sizes, moves tried); with ``symmetric`` (no linear biases) the second
+    replica is first flipped whole when that leaves fewer differing sites."""
     m = betas.shape[0]
     n = init.shape[0]
     integer = thr.shape[1] > 0
@@ -654,6 +670,8 @@ def _temper_one(
             for k in range(min(icm_k, m)):
                 ra = slot[0, k]
                 rb = slot[1, k]
+                if symmetric:
+                    _align(spins[ra], spins[rb], fields[rb])
                 stats[2] += 1  # a fresh visited stamp
                 dea, deb, size, x = _houdayer(
                     indptr, indices, data, h, spins[ra], spins[rb], fields[ra], fields[rb],
@@ -687,7 +705,7 @@ def _temper_one(
 @nb.njit(cache=True, parallel=True)
 def temper(
     h, indptr, indices, data, states, betas0, rounds, adapt_rounds, adapt_every, seeds, deadline,
-    check, cid, window=0, adapt_ns=0, fmax=-1, limit=0.0, pairs=1, icm_k=0,
+    check, cid, window=0, adapt_ns=0, fmax=-1, limit=0.0, pairs=1, icm_k=0, symmetric=False,
 ):  # fmt: skip
     """Replica-exchange Monte Carlo, one independent ladder per read.
 
@@ -720,7 +738,7 @@ def temper(
         d, c = _temper_one(
             h, indptr, indices, data, states[r].copy(), betas, rounds, adapt_rounds,
             adapt_every, seeds[r], deadline, check, cid, best, ladders[r], accepts[r], window,
-            adapt_ns, fields, table, thr, limit, pairs, icm_k, icm[r],
+            adapt_ns, fields, table, thr, limit, pairs, icm_k, icm[r], symmetric,
         )  # fmt: skip
         done[r] = d
         cut[r] = c

@@ -146,7 +146,7 @@ class ParallelTemperingSampler(NumbaSampler):
             check, _kernels.CLOCK_ID, window, int(adapt_fraction * window),
             -1 if ints is None else ints.max_field,
             0.0 if ints is None else _kernels.update_above(ints.mean_degree) * csr.num_variables,
-            pairs, round(cluster_fraction * m) if cluster_moves else 0,
+            pairs, round(cluster_fraction * m) if cluster_moves else 0, not np.any(csr.h),
         )  # fmt: skip
         info = {
             "beta_range": (float(hot), float(cold)),
