@@ -36,7 +36,9 @@ def test_hot_end_from_typical_field():
     hot, cold = anneal_beta_range(csr)
     old_hot, old_cold = default_beta_range(csr)
     assert hot == pytest.approx(math.log(4.0) / (2.0 * typical))
-    assert cold == old_cold
+    # cold end: the smallest bias (1) flips with probability e**-6; dwave's
+    # rule (a 1% excitation rate over all 400 variables) is colder
+    assert cold == pytest.approx(3.0) and old_cold > cold
     # the largest-field rule is ~7x hotter on a degree-20 model
     assert hot > 5 * old_hot
     # with hot_accept = 1/2 the hot end is half as cold
@@ -49,8 +51,10 @@ def test_hot_end_never_hotter_than_default_nor_colder_than_cold():
     bqm = dimod.BQM({"a": 100.0}, {("a", "b"): 1.0}, 0.0, "SPIN")
     csr = ising_csr_from_bqm(bqm)
     hot, cold = anneal_beta_range(csr)
-    old_hot, _ = default_beta_range(csr)
+    old_hot, old_cold = default_beta_range(csr)
     assert old_hot <= hot <= cold
+    # two variables: dwave's cold end (ln(2 / 0.01) / 2 = 2.65) is the warmer one
+    assert cold == old_cold < 3.0
     # fields all zero: falls back to the default
     zero = dimod.BQM({"a": 0.0, "b": 0.0}, {}, 0.0, "SPIN")
     assert anneal_beta_range(ising_csr_from_bqm(zero)) == default_beta_range(
@@ -69,3 +73,33 @@ def test_sampler_uses_it_and_it_anneals_better_than_the_largest_field_rule():
     )
     # same seeds, same sweeps: the colder hot end spends them where order forms
     assert new.record.energy.mean() < old.record.energy.mean()
+
+
+def is_local_minimum(bqm: dimod.BQM, sample: dict) -> bool:
+    e = bqm.energy(sample)
+    for v in sample:
+        flipped = dict(sample)
+        flipped[v] = -flipped[v]
+        if bqm.energy(flipped) < e - 1e-9:
+            return False
+    return True
+
+
+def test_geometric_and_linear_reads_end_in_local_minima_custom_ones_do_not():
+    bqm = regular_maxcut(60, 6, 2)
+    sampler = SimulatedAnnealingSampler()
+    # a schedule that ends hot: without the final descent states stay random
+    for kind in ("geometric", "linear"):
+        ss = sampler.sample(
+            bqm,
+            num_reads=4,
+            num_sweeps=10,
+            beta_range=(0.01, 0.05),
+            beta_schedule_type=kind,
+            seed=4,
+        )
+        assert all(is_local_minimum(bqm, s) for s in ss.samples())
+    ss = sampler.sample(
+        bqm, num_reads=4, beta_schedule_type="custom", beta_schedule=[0.01] * 10, seed=4
+    )
+    assert not all(is_local_minimum(bqm, s) for s in ss.samples())

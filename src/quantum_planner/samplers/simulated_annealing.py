@@ -52,7 +52,9 @@ class SimulatedAnnealingSampler(NumbaSampler):
     :func:`~quantum_planner.samplers._csr.anneal_beta_range`). Reads run in
     parallel; each has its own random stream, so a seed fixes the samples
     whatever the number of threads. ``time_limit`` (seconds) is checked
-    inside the anneal; a read cut short is finished by a greedy descent.
+    inside the anneal; a read cut short is finished by a greedy descent, and
+    so is every read of a geometric or linear schedule (its samples are local
+    minima; a 'custom' schedule returns the state its last sweep left).
 
     Time-budgeted anneal: given a ``time_limit`` and no ``num_sweeps``, the
     schedule runs on the clock so the reads fill the budget: each read
