@@ -45,6 +45,22 @@ def test_hot_end_from_typical_field():
     assert anneal_beta_range(csr, 0.5)[0] == pytest.approx(hot / 2)
 
 
+def test_cold_end_from_the_bias_unit_of_integer_models_only():
+    bqm = regular_maxcut(400, 20, 0)
+    doubled = dimod.BQM({v: 0.0 for v in bqm.variables}, {e: 2.0 for e in bqm.quadratic}, 0, "SPIN")
+    # every flip cost is a multiple of 2g: g = 2 halves the cold end
+    assert anneal_beta_range(ising_csr_from_bqm(doubled))[1] == pytest.approx(1.5)
+    # float biases: flip costs can be far below the smallest bias, dwave's cold end stays
+    floats = dimod.BQM(
+        {v: 0.0 for v in bqm.variables},
+        {e: 1.0 + 0.01 * (k % 7) for k, e in enumerate(bqm.quadratic)},
+        0,
+        "SPIN",
+    )
+    csr = ising_csr_from_bqm(floats)
+    assert anneal_beta_range(csr)[1] == default_beta_range(csr)[1] > 3.0
+
+
 def test_hot_end_never_hotter_than_default_nor_colder_than_cold():
     # one strong field among weak couplings: the typical field is small, the
     # cold end (set by the smallest bias) bounds the hot end
