@@ -164,8 +164,15 @@ class NumbaSampler(dimod.Sampler, dimod.Initialized):
             "sampling_time_s": run.elapsed_s(),
             **info,
         }
+        # labels 0..n-1 in order are sorted already: skip dimod's sort of the
+        # labels (a Python sort with a key, ~1 ms on 2,000 variables)
+        presorted = bool(getattr(bqm.variables, "is_range", False))
         return dimod.SampleSet.from_samples_bqm(
-            (np.asarray(samples, dtype=np.int8), run.csr.variables), bqm, info=info, **vectors
+            (np.asarray(samples, dtype=np.int8), run.csr.variables),
+            bqm,
+            info=info,
+            sort_labels=not presorted,
+            **vectors,
         )
 
     def _empty(self, bqm: dimod.BinaryQuadraticModel, run: Run) -> dimod.SampleSet:

@@ -223,7 +223,8 @@ def anneal(
     The schedule is ``num_betas`` stages of ``sweeps_per_beta`` sweeps; betas
     are scaled by ACCEPT_BINS (see :func:`_stage_beta` for ``kind``). Returns
     per read the sweeps done and whether the deadline cut it short (a cut read
-    is finished by a greedy descent so it is a local minimum). With
+    is finished by a greedy descent so it is a local minimum; so is every
+    read of a geometric or linear schedule, ``kind`` 1 or 2). With
     ``window > 0`` (nanoseconds) the schedule runs on the clock instead: each
     read anneals for ``window`` ns from its own start, beta following the
     geometric/linear curve by elapsed time (``num_betas`` is then unused).
@@ -246,7 +247,7 @@ def anneal(
             )  # fmt: skip
             sweeps[r] = sw
             cut[r] = c
-        if cut[r] or window > 0:
+        if cut[r] or window > 0 or kind != 0:
             _descend(indptr, indices, data, s, field, 1000)
     return sweeps, cut
 
@@ -417,7 +418,7 @@ def anneal_int(
                     break
         sweeps[r] = done
         cut[r] = stop
-        if stop or window > 0:
+        if stop or window > 0 or kind != 0:
             _descend(indptr, indices, data, s, field, 1000)
     return sweeps, cut
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from quantum_planner.samplers import _kernels
 from quantum_planner.samplers._base import NumbaSampler
-from quantum_planner.samplers._csr import default_beta_range, integer_form
+from quantum_planner.samplers._csr import anneal_beta_range, integer_form
 
 __all__ = ["SimulatedAnnealingSampler", "check_beta_range", "is_finite_limit"]
 
@@ -47,10 +47,14 @@ class SimulatedAnnealingSampler(NumbaSampler):
     Each read anneals from its initial state through ``num_sweeps`` sweeps
     (variables in fixed order), ``num_sweeps_per_beta`` at each inverse
     temperature of a geometric or linear schedule over ``beta_range``
-    (default derived from the biases like dwave-samplers). Reads run in
+    (default derived from the biases: the cold end like dwave-samplers, the
+    hot end from the typical rather than the largest local field, see
+    :func:`~quantum_planner.samplers._csr.anneal_beta_range`). Reads run in
     parallel; each has its own random stream, so a seed fixes the samples
     whatever the number of threads. ``time_limit`` (seconds) is checked
-    inside the anneal; a read cut short is finished by a greedy descent.
+    inside the anneal; a read cut short is finished by a greedy descent, and
+    so is every read of a geometric or linear schedule (its samples are local
+    minima; a 'custom' schedule returns the state its last sweep left).
 
     Time-budgeted anneal: given a ``time_limit`` and no ``num_sweeps``, the
     schedule runs on the clock so the reads fill the budget: each read
@@ -107,7 +111,8 @@ class SimulatedAnnealingSampler(NumbaSampler):
             initial_states_generator: 'random', 'tile' or 'none' (dimod rules)
                 for reads beyond the given initial states.
             time_limit: wall-clock bound in seconds for the whole call.
-            beta_range: (hot, cold) inverse temperatures.
+            beta_range: (hot, cold) inverse temperatures (default:
+                :func:`~quantum_planner.samplers._csr.anneal_beta_range`).
             num_sweeps: sweeps per read; a multiple of ``num_sweeps_per_beta``.
                 Default: with a finite ``time_limit`` (and a geometric or
                 linear schedule) the time-budgeted anneal, else 1000.
@@ -147,7 +152,7 @@ class SimulatedAnnealingSampler(NumbaSampler):
                     f"{num_sweeps} and {num_sweeps_per_beta}"
                 )
             if beta_range is None:
-                beta_range = default_beta_range(run.csr)
+                beta_range = anneal_beta_range(run.csr)
             ends = check_beta_range(beta_range, beta_schedule_type)
             kind = 1 if beta_schedule_type == "geometric" else 2
             schedule, num_betas = np.array(ends), num_sweeps // num_sweeps_per_beta
