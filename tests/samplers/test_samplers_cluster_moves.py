@@ -39,7 +39,7 @@ def test_houdayer_move_swaps_a_cluster_and_keeps_the_summed_energy(integer):
         _kernels._fields(h, csr.indptr, csr.indices, data, b, fb)
         a0, b0, ea, eb = a.copy(), b.copy(), _energy(bqm, a), _energy(bqm, b)
         dea, deb, size, x = _kernels._houdayer(
-            csr.indptr, csr.indices, data, h, a, b, fa, fb, mark, stamp, stack, x, 64
+            csr.indptr, csr.indices, data, a, b, fa, fb, mark, stamp, stack, x, 64
         )
         x = np.uint64(x)
         changed = np.flatnonzero(a != a0)

@@ -546,7 +546,7 @@ def _tick(done, since, check, deadline, window, t0, adapt_ns, adapt_rounds, adap
 
 
 @nb.njit(cache=True, fastmath=True, boundscheck=False)
-def _houdayer(indptr, indices, data, h, a, b, fa, fb, mark, stamp, stack, x, tries):
+def _houdayer(indptr, indices, data, a, b, fa, fb, mark, stamp, stack, x, tries):
     """One Houdayer (isoenergetic) cluster move between replicas ``a`` and ``b``
     at the same temperature: pick a site where they differ, grow the connected
     cluster of differing sites and flip it in both, which swaps that region
@@ -675,7 +675,7 @@ def _temper_one(
                     _align(spins[ra], spins[rb], fields[rb])
                 stats[2] += 1  # a fresh visited stamp
                 dea, deb, size, x = _houdayer(
-                    indptr, indices, data, h, spins[ra], spins[rb], fields[ra], fields[rb],
+                    indptr, indices, data, spins[ra], spins[rb], fields[ra], fields[rb],
                     mark, stats[2], stack, x, 64,
                 )  # fmt: skip
                 energy[ra] += dea
