@@ -645,8 +645,9 @@ def _temper_one(
     buf = np.zeros(2, np.int64)
     t0 = _clock(buf, cid) if (window > 0 or deadline > 0) else 0
     if window > 0:
-        adapt_ns = adapt_ns * _fit_window(window, t0, deadline) // window
-        window = _fit_window(window, t0, deadline)
+        fitted = _fit_window(window, t0, deadline)
+        adapt_ns = adapt_ns * fitted // window  # the same share of a shorter window
+        window = fitted
     done = 0
     since = 0
     cut = False
