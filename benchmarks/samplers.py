@@ -197,7 +197,9 @@ def our_solvers(
                     **({"cluster_moves": True} if icm else {}),
                 }
                 for b in sa_budgets
-                for r, icm in (("auto", False), (12, True))
+                # cluster moves with the size-scaled ladder: on G57 in 10 s, 20-24
+                # rungs reached the best-known cut in 6 of 6 calls, 12 rungs in 1 of 3
+                for r, icm in (("auto", False), ("auto", True))
             ],
             threads,
             lambda n, st: (
