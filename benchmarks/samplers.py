@@ -131,6 +131,7 @@ def our_solvers(
     ladder ends from :func:`glass_beta_range`, with and without cluster moves)."""
     from quantum_planner.samplers import (
         ParallelTemperingSampler,
+        PopulationAnnealingSampler,
         SimulatedAnnealingSampler,
         SimulatedBifurcationSampler,
         TabuSampler,
@@ -209,6 +210,18 @@ def our_solvers(
                 * st["num_replicas"]
                 * (2 if st.get("cluster_moves") else 1)
             ),
+        ),
+        Solver(
+            "ours-pa",
+            ours(PopulationAnnealingSampler),
+            [
+                {"num_reads": 1, "population_size": p, "num_sweeps": s}
+                for p, s in ((50, 200), (200, 1000))
+            ]
+            # time-budgeted: the default population (200 on Gset), steps until the clock
+            + [{"num_reads": 1, "time_limit": b} for b in sa_budgets],
+            threads,
+            lambda n, st: n * st["num_sweeps"] * st.get("population_size", 200),
         ),
         Solver(
             "ours-sb",
@@ -388,7 +401,8 @@ def flip_rate(solver: Solver, graph: Graph, bqm: dimod.BQM, setting: dict) -> fl
         return None
     st = dict(setting)
     st.pop("time_limit", None)  # time-budgeted SA: measured on a fixed 2,000 sweeps
-    st["num_sweeps"] = min(st.get("num_sweeps", 2000), 2000)
+    # a population sweeps every replica: 100 sweeps of 200 replicas is work enough
+    st["num_sweeps"] = min(st.get("num_sweeps", 2000), 100 if solver.name == "ours-pa" else 2000)
     c0 = time.process_time()
     solver.call(bqm, st, 12345, 1e9)
     cpu = time.process_time() - c0
@@ -471,7 +485,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--anchors", default="dwave-sa,dwave-tabu,openjij-sa", help="anchors to run ('' for none)"
     )
-    ap.add_argument("--ours", default="ours-sa,ours-pt,ours-sb,ours-tabu", help="our samplers")
+    ap.add_argument(
+        "--ours", default="ours-sa,ours-pt,ours-pa,ours-sb,ours-tabu", help="our samplers"
+    )
     ap.add_argument("--ttt-cap", type=float, default=60.0, help="cap on time to target (s)")
     ap.add_argument(
         "--repeats", type=int, default=3, help="runs for the median time to target (0: skip)"
@@ -493,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--budgeted-only",
         action="store_true",
-        help="our SA and PT try only their time-budgeted candidates (what a caller with a "
+        help="our SA, PT and PA try only their time-budgeted candidates (what a caller with a "
         "time budget passes: time_limit and no num_sweeps); anchors keep their grid",
     )
     ap.add_argument("--target", type=float, default=0.999, help="fraction of best-known cut")
@@ -523,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         if not sa_budgets:
             ap.error("--budgeted-only needs the time-budgeted candidates (drop --no-sa-budget)")
         for s in solvers:
-            if s.name in ("ours-sa", "ours-pt"):
+            if s.name in ("ours-sa", "ours-pt", "ours-pa"):
                 s.settings = [st for st in s.settings if "time_limit" in st]
     solvers += anchor_solvers(wanted, sa_sweeps)
     print(

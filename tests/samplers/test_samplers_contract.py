@@ -18,6 +18,7 @@ from dimod.testing import load_sampler_bqm_tests
 
 from quantum_planner.samplers import (
     ParallelTemperingSampler,
+    PopulationAnnealingSampler,
     SimulatedAnnealingSampler,
     SimulatedBifurcationSampler,
     TabuSampler,
@@ -27,6 +28,7 @@ from quantum_planner.samplers import (
 FAST = {
     SimulatedAnnealingSampler: {"num_sweeps": 200},
     ParallelTemperingSampler: {"num_sweeps": 100, "num_replicas": 8},
+    PopulationAnnealingSampler: {"num_sweeps": 100, "population_size": 32},
     # dSB: on these small random models it finds ground states more reliably than bSB
     SimulatedBifurcationSampler: {"num_steps": 300, "variant": "discrete"},
     TabuSampler: {"num_restarts": 3},
@@ -44,6 +46,11 @@ class TestDimodConformanceSA(unittest.TestCase):
 
 @load_sampler_bqm_tests(ParallelTemperingSampler)
 class TestDimodConformancePT(unittest.TestCase):
+    pass
+
+
+@load_sampler_bqm_tests(PopulationAnnealingSampler)
+class TestDimodConformancePA(unittest.TestCase):
     pass
 
 
@@ -195,6 +202,7 @@ def test_same_seed_same_samples_different_seed_different(cls):
     short = {
         SimulatedAnnealingSampler: {"num_sweeps": 5},
         ParallelTemperingSampler: {"num_sweeps": 3, "num_replicas": 4},
+        PopulationAnnealingSampler: {"num_sweeps": 4, "num_sweeps_per_beta": 2},
         SimulatedBifurcationSampler: {"num_steps": 5, "local_search": False},
         TabuSampler: {"num_restarts": 1, "stall_limit": 3},
     }[cls]
@@ -225,7 +233,8 @@ def test_warm_start_at_ground_state_is_kept(cls):
     n = 40
     bqm = dimod.BQM({i: 0.2 for i in range(n)}, {(i, i + 1): -1.0 for i in range(n - 1)}, 0, "SPIN")
     init = {i: -1 for i in range(n)}
-    kwargs = {SimulatedAnnealingSampler: {"beta_range": (5.0, 20.0)}}.get(cls, {})
+    cold = {"beta_range": (5.0, 20.0)}
+    kwargs = {SimulatedAnnealingSampler: cold, PopulationAnnealingSampler: cold}.get(cls, {})
     ss = run(cls, bqm, initial_states=init, seed=1, **kwargs)
     assert len(ss) == 1  # num_reads defaults to the number of initial states
     assert ss.first.sample == init
@@ -280,6 +289,7 @@ def _sparse_model(n: int, seed: int) -> dimod.BQM:
         (SimulatedAnnealingSampler, {"num_sweeps": 10**7}),
         (ParallelTemperingSampler, {"num_sweeps": 10**7}),
         (ParallelTemperingSampler, {"num_sweeps": 10**7, "cluster_moves": True}),
+        (PopulationAnnealingSampler, {"num_sweeps": 10**7}),
         (SimulatedBifurcationSampler, {"num_steps": 10**7}),
         (TabuSampler, {"num_restarts": 10**9, "stall_limit": 10**9}),
     ],

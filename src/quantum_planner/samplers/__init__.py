@@ -10,12 +10,14 @@ honoured inside a read). Only dimod, numpy and numba are needed. See docs/SAMPLE
 """
 
 from quantum_planner.samplers.parallel_tempering import ParallelTemperingSampler
+from quantum_planner.samplers.population_annealing import PopulationAnnealingSampler
 from quantum_planner.samplers.simulated_annealing import SimulatedAnnealingSampler
 from quantum_planner.samplers.simulated_bifurcation import SimulatedBifurcationSampler
 from quantum_planner.samplers.tabu import TabuSampler
 
 __all__ = [
     "ParallelTemperingSampler",
+    "PopulationAnnealingSampler",
     "SimulatedAnnealingSampler",
     "SimulatedBifurcationSampler",
     "TabuSampler",

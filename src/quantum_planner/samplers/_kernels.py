@@ -752,6 +752,176 @@ def temper(
     return done, cut, ladders, accepts, icm
 
 
+# --- population annealing -----------------------------------------------------------
+#
+# A population of replicas anneals together; at each temperature step every
+# replica is reweighted by exp(-dbeta E) and the population is resampled
+# (systematic resampling, in place: a replica drawn k times keeps its slot and
+# overwrites k - 1 slots of replicas drawn 0 times). Each slot keeps its own
+# random stream, so copies of one state diverge at once and the result does
+# not depend on the number of threads.
+
+
+@nb.njit(cache=True)
+def _resample(spins, fields, energy, acc, dbeta, x, counts, dead):
+    """Resample the population by weights exp(-dbeta E); returns the rng state."""
+    m = energy.shape[0]
+    emin = energy.min()
+    w = np.exp(-dbeta * (energy - emin))
+    scale = m / w.sum()
+    x = _xs(x)
+    pos = _uniform(x)
+    c = 0.0
+    for r in range(m):
+        c += w[r] * scale
+        k = 0
+        while pos < c:
+            k += 1
+            pos += 1.0
+        counts[r] = k
+    nd = 0
+    for r in range(m):
+        if counts[r] == 0:
+            dead[nd] = r
+            nd += 1
+    j = 0
+    best = np.argmin(energy)
+    for r in range(m):
+        for _ in range(counts[r] - 1):
+            if j == nd:  # rounding gave one copy too many
+                break
+            d = dead[j]
+            j += 1
+            spins[d] = spins[r]
+            fields[d] = fields[r]
+            energy[d] = energy[r]
+            acc[d] = acc[r]
+    while j < nd:  # rounding gave one copy too few: the lowest energy fills in
+        d = dead[j]
+        j += 1
+        spins[d] = spins[best]
+        fields[d] = fields[best]
+        energy[d] = energy[best]
+        acc[d] = acc[best]
+    return x
+
+
+@nb.njit(cache=True, parallel=True, boundscheck=False)
+def _population_step(
+    indptr, indices, data, spins, fields, energy, xs, acc, sweeps, thr, bs, table, limit,
+    deadline, check, cid, stopped,
+):  # fmt: skip
+    """``sweeps`` sweeps of every replica at one temperature (integer kernel
+    when ``thr`` is nonempty, else the float kernel at scaled beta ``bs``)."""
+    integer = thr.shape[0] > 0
+    for r in prange(spins.shape[0]):
+        x = xs[r]
+        buf = np.zeros(2, np.int64)
+        since = 0
+        for _ in range(sweeps):
+            if integer:
+                a, de, x = _metropolis_sweep_int_de(
+                    indptr, indices, data, spins[r], fields[r], thr, x, acc[r] > limit
+                )
+                acc[r] = a
+            else:
+                de, x = _metropolis_sweep(indptr, indices, data, spins[r], fields[r], bs, x, table)
+            energy[r] += de
+            since += 1
+            if deadline > 0 and since >= check:
+                since = 0
+                if _clock(buf, cid) >= deadline:
+                    stopped[r] = True
+                    break
+        xs[r] = x
+
+
+@nb.njit(cache=True, parallel=True)
+def _descend_all(h, indptr, indices, data, spins, fields, energy):
+    """Greedy descent of every replica; exact energies afterwards."""
+    for r in prange(spins.shape[0]):
+        _descend(indptr, indices, data, spins[r], fields[r], 1000)
+        e = 0.0
+        for i in range(spins.shape[1]):
+            e += spins[r, i] * (h[i] + fields[r, i])
+        energy[r] = 0.5 * e
+
+
+@nb.njit(cache=True)
+def population_anneal(
+    h, indptr, indices, data, spins, kind, schedule, num_betas, sweeps_per_beta, seeds, x,
+    deadline, check, cid, fmax=-1, limit=0.0, window=0,
+):  # fmt: skip
+    """Population annealing of the replicas ``spins`` (in place).
+
+    ``num_betas`` steps of ``sweeps_per_beta`` sweeps per replica, beta
+    following the geometric (``kind`` 1) or linear (2) curve between
+    ``schedule[0]`` and ``schedule[1]`` (unscaled); the population is
+    resampled before every step but the first. With ``window > 0`` (ns)
+    beta follows the curve by elapsed time and steps run until the window
+    closes. ``fmax >= 0`` selects the integer kernel (int32 ``h``/``data``,
+    see :func:`anneal_int`). ``seeds`` holds one stream per replica, ``x``
+    the resampling stream. Every replica ends with a greedy descent.
+    Returns (steps done, cut by the deadline, energies, sweeps per replica).
+    """
+    m, n = spins.shape
+    integer = fmax >= 0
+    fields = np.empty((m, n), h.dtype)
+    energy = np.zeros(m)
+    for r in range(m):
+        _fields(h, indptr, indices, data, spins[r], fields[r])
+        e = 0.0
+        for i in range(n):
+            e += spins[r, i] * (h[i] + fields[r, i])
+        energy[r] = 0.5 * e
+    thr = np.zeros(fmax + 1 if integer else 0, np.uint64)
+    table = _accept_table()
+    xs = seeds.copy()
+    acc = np.full(m, n, np.int64)
+    stopped = np.zeros(m, np.bool_)
+    counts = np.zeros(m, np.int64)
+    dead = np.zeros(m, np.int64)
+    buf = np.zeros(2, np.int64)
+    t0 = _clock(buf, cid) if (window > 0 or deadline > 0) else 0
+    if window > 0:
+        window = _fit_window(window, t0, deadline)
+    steps = 0
+    sweeps = 0
+    cut = False
+    prev = 0.0
+    while True:
+        if window > 0 or deadline > 0:
+            now = _clock(buf, cid)
+            if deadline > 0 and now >= deadline:
+                cut = True
+                break
+        if window > 0:
+            frac = (now - t0) / window
+            if frac >= 1.0:
+                break
+            beta = _beta_at(kind, schedule, frac)
+        else:
+            if steps >= num_betas:
+                break
+            beta = _stage_beta(kind, schedule, steps, num_betas)
+        if steps > 0 and beta > prev:
+            x = _resample(spins, fields, energy, acc, beta - prev, x, counts, dead)
+        prev = beta
+        if integer:
+            _int_thresholds(thr, beta)
+        _population_step(
+            indptr, indices, data, spins, fields, energy, xs, acc, sweeps_per_beta, thr,
+            beta * ACCEPT_BINS, table, limit, deadline, check, cid, stopped,
+        )  # fmt: skip
+        steps += 1
+        sweeps += sweeps_per_beta
+        if stopped.any():
+            cut = True
+            break
+    _descend_all(h, indptr, indices, data, spins, fields, energy)
+    return steps, cut, energy, sweeps
+
+
 # --- simulated bifurcation -----------------------------------------------------------
 
 
