@@ -42,9 +42,9 @@ class PopulationAnnealingSampler(NumbaSampler):
     ``exp(-(beta_new - beta_old) E)``, so low-energy states multiply and
     high-energy ones die out while the copies, each with its own random
     stream, explore apart. Where single anneals vary a lot from run to run
-    this selection pays: on Gset G58/G59 (unions of planar graphs with hubs
-    of degree 500+) it finds larger cuts in 10 s than one long anneal per
-    thread or replica exchange.
+    this selection pays a little: on Gset G56, G59 and G60, 10 s calls found
+    cuts 2-6 larger on average than SA's one long anneal per thread, and
+    varied less (on G58 it was level to behind; ``benchmarks/README.md``).
 
     Replicas are swept in parallel (all threads work on the one population).
     The call returns the ``num_reads`` lowest-energy replicas of the final
