@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import time
 
-import dimod
 import numpy as np
 import pytest
+from test_samplers_time_budget import ring_model
 
 from quantum_planner.samplers import PopulationAnnealingSampler, _kernels
 from quantum_planner.samplers.population_annealing import default_population
-
-
-def ring_model(n: int, seed: int, integer: bool) -> dimod.BQM:
-    """Ring plus random chords, +-1 couplings (integer kernel) or real ones (float kernel)."""
-    rng = np.random.default_rng(seed)
-    pairs = [(i, (i + 1) % n) for i in range(n)]
-    pairs += [(int(a), int(b)) for a, b in rng.integers(0, n, (n, 2)) if a != b]
-    weights = rng.choice([-1.0, 1.0], len(pairs))
-    if not integer:
-        weights = weights * rng.uniform(0.5, 1.5, len(pairs))
-    return dimod.BQM.from_ising({}, dict(zip(pairs, weights, strict=True)))
 
 
 def _population(m: int, n: int, seed: int):

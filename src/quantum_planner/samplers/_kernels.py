@@ -762,6 +762,14 @@ def temper(
 # not depend on the number of threads.
 
 
+@nb.njit(cache=True, inline="always")
+def _copy_replica(spins, fields, energy, acc, src, dst):
+    spins[dst] = spins[src]
+    fields[dst] = fields[src]
+    energy[dst] = energy[src]
+    acc[dst] = acc[src]
+
+
 @nb.njit(cache=True)
 def _resample(spins, fields, energy, acc, dbeta, x, counts, dead):
     """Resample the population by weights exp(-dbeta E); returns the rng state."""
@@ -790,19 +798,11 @@ def _resample(spins, fields, energy, acc, dbeta, x, counts, dead):
         for _ in range(counts[r] - 1):
             if j == nd:  # rounding gave one copy too many
                 break
-            d = dead[j]
+            _copy_replica(spins, fields, energy, acc, r, dead[j])
             j += 1
-            spins[d] = spins[r]
-            fields[d] = fields[r]
-            energy[d] = energy[r]
-            acc[d] = acc[r]
     while j < nd:  # rounding gave one copy too few: the lowest energy fills in
-        d = dead[j]
+        _copy_replica(spins, fields, energy, acc, best, dead[j])
         j += 1
-        spins[d] = spins[best]
-        fields[d] = fields[best]
-        energy[d] = energy[best]
-        acc[d] = acc[best]
     return x
 
 
