@@ -92,6 +92,17 @@ def _fields(h, indptr, indices, data, s, field):
 
 
 @nb.njit(cache=True, inline="always")
+def _energy(h, s, field):
+    """Ising energy (offset excluded) from up-to-date local fields: each
+    coupling is counted in two fields, hence half of sum s_i (h_i + f_i).
+    2E is even for integer models, so the result is exact there."""
+    e = 0.0
+    for i in range(s.shape[0]):
+        e += s[i] * (h[i] + field[i])
+    return 0.5 * e
+
+
+@nb.njit(cache=True, inline="always")
 def _flip(indptr, indices, data, s, field, i):
     si = s[i]
     s[i] = -si
@@ -506,10 +517,7 @@ def _init_replicas(h, indptr, indices, data, init, spins, fields, energy, best, 
                 x = _xs(x)
                 spins[k, i] = 1 if (x >> np.uint64(63)) else -1
         _fields(h, indptr, indices, data, spins[k], fields[k])
-        e = 0.0
-        for i in range(n):
-            e += spins[k, i] * (h[i] + fields[k, i])
-        energy[k] = 0.5 * e  # 2E is even for integer models, so exact there
+        energy[k] = _energy(h, spins[k], fields[k])
     for i in range(n):
         best[i] = spins[0, i]
     return x
@@ -841,10 +849,7 @@ def _descend_all(h, indptr, indices, data, spins, fields, energy):
     """Greedy descent of every replica; exact energies afterwards."""
     for r in prange(spins.shape[0]):
         _descend(indptr, indices, data, spins[r], fields[r], 1000)
-        e = 0.0
-        for i in range(spins.shape[1]):
-            e += spins[r, i] * (h[i] + fields[r, i])
-        energy[r] = 0.5 * e
+        energy[r] = _energy(h, spins[r], fields[r])
 
 
 @nb.njit(cache=True)
@@ -870,10 +875,7 @@ def population_anneal(
     energy = np.zeros(m)
     for r in range(m):
         _fields(h, indptr, indices, data, spins[r], fields[r])
-        e = 0.0
-        for i in range(n):
-            e += spins[r, i] * (h[i] + fields[r, i])
-        energy[r] = 0.5 * e
+        energy[r] = _energy(h, spins[r], fields[r])
     thr = np.zeros(fmax + 1 if integer else 0, np.uint64)
     table = _accept_table()
     xs = seeds.copy()
@@ -1001,10 +1003,7 @@ def _tabu_one(h, indptr, indices, data, s, tenure, restarts, stall_limit, kick, 
     de = np.empty(n)
     for i in range(n):
         de[i] = -2.0 * s[i] * field[i]
-    e = 0.0
-    for i in range(n):
-        e += s[i] * (h[i] + field[i])
-    e *= 0.5
+    e = _energy(h, s, field)
     best = s.copy()
     best_e = e
     run_best = e
