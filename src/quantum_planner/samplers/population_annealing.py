@@ -101,14 +101,13 @@ class PopulationAnnealingSampler(NumbaSampler):
             beta_range: (hot, cold) inverse temperatures (default:
                 :func:`~quantum_planner.samplers._csr.anneal_beta_range`).
             num_sweeps: sweeps per replica, a multiple of ``num_sweeps_per_beta``.
-                Default: with a finite ``time_limit`` the time-budgeted run, else 1000.
+                Default: with a finite ``time_limit`` the time-budgeted run, else 1000
+                (rounded up to a multiple of ``num_sweeps_per_beta``).
             num_sweeps_per_beta: sweeps per replica at each temperature.
             beta_schedule_type: 'geometric' or 'linear'.
         """
         self.remove_unknown_kwargs(**kwargs)
         budgeted = num_sweeps is None and is_finite_limit(time_limit)
-        if num_sweeps is None:
-            num_sweeps = DEFAULT_SWEEPS
         if num_reads is not None and (not isinstance(num_reads, Integral) or num_reads < 1):
             raise ValueError(f"num_reads must be a positive integer, got {num_reads!r}")
         given = 0 if initial_states is None else len(dimod.as_samples(initial_states)[0])
@@ -129,7 +128,10 @@ class PopulationAnnealingSampler(NumbaSampler):
             population = int(population_size)
         if not isinstance(num_sweeps_per_beta, Integral) or num_sweeps_per_beta < 1:
             raise ValueError("num_sweeps_per_beta must be a positive integer")
-        if num_sweeps < num_sweeps_per_beta or num_sweeps % num_sweeps_per_beta:
+        if num_sweeps is None:  # the default, rounded up to whole temperature steps
+            num_sweeps = -(-DEFAULT_SWEEPS // num_sweeps_per_beta) * num_sweeps_per_beta
+        # a time-budgeted run steps until the clock: num_sweeps plays no part there
+        if not budgeted and (num_sweeps < num_sweeps_per_beta or num_sweeps % num_sweeps_per_beta):
             raise ValueError(
                 "num_sweeps must be a positive multiple of num_sweeps_per_beta, got "
                 f"{num_sweeps} and {num_sweeps_per_beta}"
