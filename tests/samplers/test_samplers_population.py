@@ -122,8 +122,8 @@ def test_population_size_rules_and_errors():
         pa.sample(bqm, num_sweeps_per_beta=0)
     with pytest.raises(ValueError, match="multiple"):
         pa.sample(bqm, num_sweeps=15, num_sweeps_per_beta=10)
-    # num_sweeps left out: the default fits any num_sweeps_per_beta, and a
-    # time-budgeted run has no sweep count to check
+    # num_sweeps left out (also in a time-budgeted run): the default fits any
+    # num_sweeps_per_beta
     assert pa.sample(bqm, num_sweeps_per_beta=6, seed=1).record.num_occurrences.sum() == 1
     ss = pa.sample(bqm, num_sweeps_per_beta=6, time_limit=0.2, seed=1)
     assert ss.info["schedule"] == "time"

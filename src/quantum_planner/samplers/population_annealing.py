@@ -130,8 +130,7 @@ class PopulationAnnealingSampler(NumbaSampler):
             raise ValueError("num_sweeps_per_beta must be a positive integer")
         if num_sweeps is None:  # the default, rounded up to whole temperature steps
             num_sweeps = -(-DEFAULT_SWEEPS // num_sweeps_per_beta) * num_sweeps_per_beta
-        # a time-budgeted run steps until the clock: num_sweeps plays no part there
-        if not budgeted and (num_sweeps < num_sweeps_per_beta or num_sweeps % num_sweeps_per_beta):
+        if num_sweeps < num_sweeps_per_beta or num_sweeps % num_sweeps_per_beta:
             raise ValueError(
                 "num_sweeps must be a positive multiple of num_sweeps_per_beta, got "
                 f"{num_sweeps} and {num_sweeps_per_beta}"
