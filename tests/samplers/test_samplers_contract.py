@@ -7,6 +7,7 @@ Models are small so the suite stays fast; numba kernels are cached on disk
 from __future__ import annotations
 
 import itertools
+import math
 import time
 import unittest
 
@@ -318,6 +319,29 @@ def test_bad_arguments_are_clear_errors(cls):
         cls().sample(bqm, time_limit=0)
     with pytest.raises(ValueError, match="num_reads"):
         cls().sample(bqm, num_reads=0)
+
+
+@pytest.mark.parametrize("cls", SAMPLERS)
+# a regression here loops inside compiled code, where only the thread method ends it
+@pytest.mark.timeout(120, method="thread")
+def test_infinite_time_limit_means_no_limit(cls):
+    bqm = random_bqm(6, 0.5, dimod.SPIN, 0)
+    ss = cls().sample(bqm, seed=1, time_limit=math.inf, **FAST[cls])
+    assert ss.info["timed_out"] is False
+    dimod.testing.assert_sampleset_energies(ss, bqm)
+
+
+@pytest.mark.parametrize("cls", [c for c in SAMPLERS if "beta_range" in c().parameters])
+@pytest.mark.parametrize("bad", [(1.0,), "hot", (1.0, "cold"), (2.0, 1.0), (0.0, 1.0)])
+def test_malformed_beta_range_names_beta_range(cls, bad):
+    with pytest.raises(ValueError, match="beta_range"):
+        cls().sample(random_bqm(4, 0.5, dimod.SPIN, 0), beta_range=bad, **FAST[cls])
+
+
+@pytest.mark.parametrize("replicas", [1, 2.5, "auto", None])
+def test_tempering_rejects_a_ladder_that_is_not_an_integer_of_at_least_two(replicas):
+    with pytest.raises(ValueError, match="num_replicas"):
+        ParallelTemperingSampler().sample(random_bqm(4, 0.5, dimod.SPIN, 0), num_replicas=replicas)
 
 
 @pytest.mark.parametrize("cls", SAMPLERS)

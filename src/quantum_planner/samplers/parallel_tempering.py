@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import dimod
@@ -14,6 +15,7 @@ from quantum_planner.samplers._csr import default_beta_range, integer_form
 from quantum_planner.samplers.simulated_annealing import (
     BUDGET_FILL,
     DEFAULT_SWEEPS,
+    check_beta_range,
     is_finite_limit,
 )
 
@@ -115,15 +117,14 @@ class ParallelTemperingSampler(NumbaSampler):
             return self._empty(bqm, run)
         if num_sweeps is None:
             num_sweeps = DEFAULT_SWEEPS
-        if num_replicas < 2:
-            raise ValueError("num_replicas must be at least 2")
+        if not isinstance(num_replicas, Integral) or num_replicas < 2:
+            raise ValueError(f"num_replicas must be an integer >= 2, got {num_replicas!r}")
         if num_sweeps < 1 or adapt_every < 1 or not 0.0 <= adapt_fraction <= 1.0:
             raise ValueError("num_sweeps and adapt_every must be >= 1, adapt_fraction in [0, 1]")
-        hot, cold = default_beta_range(run.csr) if beta_range is None else beta_range
-        if not 0 < hot <= cold:
-            raise ValueError(
-                f"beta_range must be (hot, cold) with 0 < hot <= cold, got {(hot, cold)}"
-            )
+        if beta_range is None:
+            hot, cold = default_beta_range(run.csr)
+        else:  # the ladder starts geometric: both ends above zero
+            hot, cold = check_beta_range(beta_range, "geometric")
         if not 0.0 <= cluster_fraction <= 1.0:
             raise ValueError(f"cluster_fraction must be in [0, 1], got {cluster_fraction}")
         betas = np.geomspace(hot, cold, int(num_replicas))

@@ -33,7 +33,12 @@ def check_beta_range(beta_range: Any, schedule_type: str) -> tuple[float, float]
         raise ValueError(
             f"beta_schedule_type must be 'geometric', 'linear' or 'custom', got {schedule_type!r}"
         )
-    hot, cold = (float(b) for b in beta_range)
+    try:
+        hot, cold = (float(b) for b in beta_range)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"beta_range must be a (hot, cold) pair of numbers, got {beta_range!r}"
+        ) from None
     if not (0 <= hot <= cold) or (schedule_type == "geometric" and hot <= 0):
         raise ValueError(
             f"beta_range must be (hot, cold) with 0 < hot <= cold, got {tuple(beta_range)!r}"

@@ -8,6 +8,7 @@ import dimod
 
 from quantum_planner.samplers import _kernels
 from quantum_planner.samplers._base import NumbaSampler
+from quantum_planner.samplers.simulated_annealing import is_finite_limit
 
 __all__ = ["TabuSampler", "default_tenure"]
 
@@ -60,7 +61,7 @@ class TabuSampler(NumbaSampler):
             tenure: iterations a flipped variable stays tabu (default
                 :func:`default_tenure`).
             num_restarts: restarts per read (default 10, or unbounded when a
-                ``time_limit`` is given).
+                finite ``time_limit`` is given).
             stall_limit: iterations without improvement before a restart
                 (default ``max(100, 5 n)``).
             kick: random flips applied at a restart (default ``max(1, n // 4)``).
@@ -75,7 +76,8 @@ class TabuSampler(NumbaSampler):
             return self._empty(bqm, run)
         tenure = default_tenure(n) if tenure is None else int(tenure)
         if num_restarts is None:
-            num_restarts = 10 if time_limit is None else 2**62
+            # an infinite time_limit is no limit: it must not mean endless restarts
+            num_restarts = 2**62 if is_finite_limit(time_limit) else 10
         stall_limit = max(100, 5 * n) if stall_limit is None else int(stall_limit)
         kick = max(1, n // 4) if kick is None else int(kick)
         if tenure < 0 or (n > 1 and tenure >= n):
