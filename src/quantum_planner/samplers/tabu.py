@@ -8,7 +8,6 @@ import dimod
 
 from quantum_planner.samplers import _kernels
 from quantum_planner.samplers._base import NumbaSampler
-from quantum_planner.samplers.simulated_annealing import is_finite_limit
 
 __all__ = ["TabuSampler", "default_tenure"]
 
@@ -76,8 +75,8 @@ class TabuSampler(NumbaSampler):
             return self._empty(bqm, run)
         tenure = default_tenure(n) if tenure is None else int(tenure)
         if num_restarts is None:
-            # an infinite time_limit is no limit: it must not mean endless restarts
-            num_restarts = 2**62 if is_finite_limit(time_limit) else 10
+            # the run's deadline is 0 without a finite limit (time_limit=inf included)
+            num_restarts = 2**62 if run.deadline_ns else 10
         stall_limit = max(100, 5 * n) if stall_limit is None else int(stall_limit)
         kick = max(1, n // 4) if kick is None else int(kick)
         if tenure < 0 or (n > 1 and tenure >= n):
