@@ -72,7 +72,7 @@ async def poll_done(call: Call, job_id: str, timeout: float = 120.0) -> dict[str
 
 async def plan_roundtrip(call: Call, team: dict[str, Any]) -> str:
     """plan -> plan_status -> get_plan on the team example; checks the plan; its job id."""
-    started = ok(await call("plan", {"problem": team, "time_limit": 2}))
+    started = ok(await call("plan", {"problem": team, "time_limit": 5}))
     assert started["state"] in ("queued", "running", "succeeded")
     job_id = started["job_id"]
     status = await poll_done(call, job_id)
