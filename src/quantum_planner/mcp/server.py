@@ -138,27 +138,16 @@ def _add_tool(server: MCPServer, spec: ToolSpec, resolve: OpsResolver) -> None:
 
 
 def _add_resources(server: MCPServer) -> None:
-    server.resource(
-        R.SCHEMA_URI,
-        name="problem-schema",
-        title="Problem JSON Schema",
-        description="JSON Schema of the `problem` argument of plan.",
-        mime_type="application/schema+json",
-    )(R.problem_schema)
-    server.resource(
-        R.SOLUTION_SCHEMA_URI,
-        name="solution-schema",
-        title="Solution JSON Schema",
-        description="JSON Schema of `solution` in get_plan's result.",
-        mime_type="application/schema+json",
-    )(R.solution_schema)
-    server.resource(
-        R.EXAMPLES_URI,
-        name="examples",
-        title="Example problems",
-        description="Index of the example problems shipped with quantum-planner.",
-        mime_type="application/json",
-    )(R.examples_index)
+    static = (
+        (R.SCHEMA_URI, "problem-schema", "Problem JSON Schema", R.problem_schema,
+         "JSON Schema of the `problem` argument of plan.", "application/schema+json"),
+        (R.SOLUTION_SCHEMA_URI, "solution-schema", "Solution JSON Schema", R.solution_schema,
+         "JSON Schema of `solution` in get_plan's result.", "application/schema+json"),
+        (R.EXAMPLES_URI, "examples", "Example problems", R.examples_index,
+         "Index of the example problems shipped with quantum-planner.", "application/json"),
+    )  # fmt: skip
+    for uri, name, title, read, description, mime in static:
+        server.resource(uri, name=name, title=title, description=description, mime_type=mime)(read)
     for name, path in R.example_files().items():
         server.add_resource(
             FileResource(
