@@ -11,6 +11,7 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 from quantum_planner.mcp.resources import EXAMPLES_URI, SCHEMA_URI
+from quantum_planner.mcp.stdio import stdio_server
 from tests.mcp.agent_helpers import (
     ROOT,
     TEAM,
@@ -98,5 +99,19 @@ def test_cancel_keeps_the_job_and_says_cancelled(tmp_path: Path) -> None:
             assert cancelled["error"]["code"] == "cancelled"
             status = ok(await client.call_tool("plan_status", {"job_id": started["job_id"]}))
             assert status["state"] == "cancelled"
+
+    anyio.run(main)
+
+
+def test_an_unusable_job_store_is_a_tool_error(tmp_path: Path) -> None:
+    """In process (the SDK's in-memory transport): the server runs, each call says what to fix."""
+    (tmp_path / "a-file").write_text("not a folder")
+    server = stdio_server(database_url=f"sqlite:///{tmp_path / 'a-file' / 'x.db'}")
+
+    async def main() -> None:
+        async with Client(server) as client:
+            body = tool_error(await client.call_tool("plan_status", {"job_id": "x"}))
+            assert (body["code"], body["field"]) == ("configuration_error", "database_url")
+            assert "QP_DATABASE_URL" in body["message"]
 
     anyio.run(main)

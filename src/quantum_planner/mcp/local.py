@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from quantum_planner.config import Settings
+from quantum_planner.errors import ConfigurationError, PlannerError
 from quantum_planner.jobs.base import JobRunner
 from quantum_planner.mcp.ops import Owner, PlannerOps
 from quantum_planner.store import Database
@@ -57,8 +58,17 @@ class LocalPlanner:
         with self._lock:
             if self.db is not None:
                 return
-            db = Database(self.database_url)
-            db.migrate()
+            try:
+                db = Database(self.database_url)
+                db.migrate()
+            except PlannerError:
+                raise
+            except Exception as e:  # unreachable server, unwritable file: say what to fix
+                raise ConfigurationError(
+                    f"cannot open the job store ({type(e).__name__}: {e}); check "
+                    "QP_DATABASE_URL or --database-url",
+                    field="database_url",
+                ) from None
             if self._runner is None:
                 from quantum_planner.jobs.runner import LocalJobRunner
 

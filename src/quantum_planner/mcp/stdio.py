@@ -14,7 +14,8 @@ import anyio.to_thread
 from mcp.server import MCPServer
 
 from quantum_planner.config import Settings
-from quantum_planner.mcp.local import LocalPlanner
+from quantum_planner.errors import PlannerError
+from quantum_planner.mcp.local import LocalPlanner, log
 from quantum_planner.mcp.server import build_server
 
 
@@ -24,7 +25,11 @@ def stdio_server(settings: Settings | None = None, *, database_url: str | None =
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[LocalPlanner]:
-        await anyio.to_thread.run_sync(planner.start)
+        try:
+            # start now so the solver pool warms up before the first call
+            await anyio.to_thread.run_sync(planner.start)
+        except PlannerError as e:  # keep serving: every tool call reports it, field and all
+            log.error("the planner did not start: error[%s]: %s", e.code, e.message)
         try:
             yield planner
         finally:
