@@ -2,14 +2,16 @@
 
 The shipped examples are the repository's ``examples/*.json``. They are found
 in ``QP_EXAMPLES_DIR`` if set, else next to the source tree (a checkout or an
-editable install); a wheel install without them serves an index resource that
-says where to get them instead of failing.
+editable install), else in ``<prefix>/share/quantum-planner/examples`` (where a
+wheel installs them); with none found, the index resource says where to get
+them instead of failing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from quantum_planner.model import Problem, Solution
@@ -22,9 +24,11 @@ EXAMPLES_URI = "planner://examples"
 def examples_dir() -> Path | None:
     """The folder of example problems, or None when this install has none."""
     env = os.environ.get("QP_EXAMPLES_DIR")
-    # src/quantum_planner/mcp/resources.py -> the repository root holds examples/
     candidates = [Path(env)] if env else []
+    # a checkout or editable install: src/quantum_planner/mcp/resources.py -> the repo root
     candidates.append(Path(__file__).resolve().parents[3] / "examples")
+    # a wheel install: pyproject's data-files put them under the environment's share/
+    candidates.append(Path(sys.prefix) / "share" / "quantum-planner" / "examples")
     for folder in candidates:
         if folder.is_dir() and any(folder.glob("*.json")):
             return folder.resolve()
