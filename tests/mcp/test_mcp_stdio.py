@@ -62,7 +62,7 @@ def test_stdio_server_plans_the_team_example(tmp_path: Path) -> None:
             small = {**team, "tasks": team["tasks"][:3]}
             direct = ok(
                 await client.call_tool(
-                    "plan", {"problem": small, "time_limit": 1, "wait_seconds": 10}
+                    "plan", {"problem": small, "time_limit": 8, "wait_seconds": 10}
                 )
             )
             assert direct["done"] and direct["plan"]["kpis"]["feasible"], direct

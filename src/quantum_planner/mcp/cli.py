@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
             "folder).",
         ),
         workers: int | None = typer.Option(
-            None, help="Solver processes (default: QP_WORKERS or the CPU count)."
+            None, help="Solver processes (default: QP_WORKERS, else 2)."
         ),
     ) -> None:
         """Run the MCP server over stdio (for Claude Desktop, IDEs, agent frameworks)."""

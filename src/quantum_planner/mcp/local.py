@@ -5,7 +5,8 @@ agent hosts and the REST API see the same jobs), else to a SQLite file in the
 user's data folder (``$XDG_DATA_HOME/quantum-planner/agents.db``), never to the
 working directory: an agent host may start the server anywhere, read-only
 folders included. Solves run in the library's
-:class:`~quantum_planner.jobs.runner.LocalJobRunner` process pool.
+:class:`~quantum_planner.jobs.runner.LocalJobRunner` process pool, two processes
+unless ``QP_WORKERS`` says otherwise.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from quantum_planner.mcp.ops import Owner, PlannerOps
 from quantum_planner.store import Database
 
 log = logging.getLogger("quantum_planner.mcp")
+
+_DEFAULT_WORKERS = 2
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 1
 
 
 def default_database_url() -> str:
@@ -47,7 +54,12 @@ class LocalPlanner:
         database_url: str | None = None,
         runner: JobRunner | None = None,
     ) -> None:
-        self.settings = settings or Settings()
+        settings = settings or Settings()
+        if settings.workers is None:
+            # an agent host keeps this running in the background: two solver processes
+            # unless QP_WORKERS (or --workers) asks for more
+            settings = settings.model_copy(update={"workers": min(_DEFAULT_WORKERS, _cpus())})
+        self.settings = settings
         self.database_url = database_url or default_database_url()
         self._runner = runner
         self.db: Database | None = None

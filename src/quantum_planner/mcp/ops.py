@@ -248,8 +248,8 @@ class PlannerOps:
             info = S.BackendInfo(name=name, enabled=bool(is_enabled(name)))
             try:
                 props = get_backend(name).properties
-            except (PlannerError, ImportError):
-                props = None  # listed but its module is missing here: solving it says why
+            except Exception:  # only a description: a backend that fails to load is still listed
+                props = None  # (solving with it says why)
             if props is not None:
                 info.kind = getattr(props.kind, "value", str(props.kind))
                 info.remote, info.description = props.remote, props.description
