@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
-TEST_EXTRAS ?= test,viz,service,workers,dwave,ibm
+TEST_EXTRAS ?= test,viz,service,workers,dwave,ibm,mcp,langchain
 
 .PHONY: demo test lint format clean bench-samplers bench-planner bench-service
 

@@ -6,9 +6,9 @@ the JSON Schema of problems or solutions. Errors never show a traceback: a
 :class:`~quantum_planner.errors.PlannerError` prints ``error[code]: message`` on
 stderr and exits 2 for bad input, 1 for a failed solve.
 
-Other packages of the project add commands (``serve``, ``worker``...) through a
-``register(app)`` function in ``quantum_planner.service.cli`` or
-``quantum_planner.jobs.cli``; they are skipped when not importable.
+Other packages of the project add commands (``serve``, ``worker``, ``mcp``...) through a
+``register(app)`` function in ``quantum_planner.service.cli``, ``quantum_planner.jobs.cli``
+or ``quantum_planner.mcp.cli``; they are skipped when not importable.
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ def schema(
 
 # --- commands contributed by other packages ----------------------------------------
 
-_PLUGINS = ("quantum_planner.service.cli", "quantum_planner.jobs.cli")
+_PLUGINS = ("quantum_planner.service.cli", "quantum_planner.jobs.cli", "quantum_planner.mcp.cli")
 
 
 def _register_plugins(target: typer.Typer) -> None:

@@ -4,16 +4,18 @@
 registry, logger, rate limiter and job runner (nothing global), so tests and
 replicas are independent. Start-up applies the migrations, hands the backend
 switches' store to the backends layer and starts the runner (which first
-recovers jobs a crash left running).
+recovers jobs a crash left running). With the ``mcp`` extra, the MCP server for
+agents is served at ``/mcp`` behind the same API keys (:mod:`quantum_planner.mcp.http`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -118,6 +120,19 @@ def _runner_class(name: str) -> type:
     )
 
 
+def _mount_mcp(app: FastAPI, state: ServiceState) -> Callable[[], AbstractAsyncContextManager[Any]]:
+    """Serve the MCP server at ``/mcp`` when the ``mcp`` extra is installed; its lifetime."""
+    try:
+        from quantum_planner.mcp.http import mount
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] != "mcp":
+            raise
+        # the SDK is an optional extra: the REST API serves without it
+        state.logger.info("no MCP endpoint at /mcp: %s (install quantum-planner[mcp])", e)
+        return contextlib.nullcontext
+    return mount(app, state).run
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -168,7 +183,8 @@ def create_app(
             getattr(state.runner, "capacity", 0),
         )
         try:
-            yield
+            async with mcp_run():
+                yield
         finally:
             state.backends.close()
             if state.runner is not None:
@@ -187,6 +203,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(admin.router)
+    mcp_run = _mount_mcp(app, state)
     # outermost last: RequestLog sees every response, including 413s from the size limit
     app.add_middleware(
         BodySizeLimit,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from quantum_planner.service.deps import ServiceState
 from quantum_planner.service.errors import APIError
 from quantum_planner.store import repositories as repo
 
@@ -32,11 +33,9 @@ class Caller:
         return self.role == "admin"
 
 
-def current_caller(
-    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
-) -> Caller:
-    """The caller, after authentication and rate limiting."""
-    if creds is None or not creds.credentials:
+def find_caller(state: ServiceState, token: str | None) -> Caller:
+    """The key ``token`` belongs to (401 if none or unknown); shared by the API and ``/mcp``."""
+    if not token:
         raise APIError(
             401,
             "unauthenticated",
@@ -45,9 +44,8 @@ def current_caller(
             field="Authorization",
             headers=_CHALLENGE,
         )
-    state = request.app.state.qp
     with state.db.session() as s:
-        row = repo.find_key(s, creds.credentials)
+        row = repo.find_key(s, token)
         caller = None if row is None else Caller(row.id, row.role, row.name)
     if caller is None:
         raise APIError(
@@ -57,6 +55,15 @@ def current_caller(
             field="Authorization",
             headers=_CHALLENGE,
         )
+    return caller
+
+
+def current_caller(
+    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> Caller:
+    """The caller, after authentication and rate limiting."""
+    state = request.app.state.qp
+    caller = find_caller(state, creds.credentials if creds is not None else None)
     request.state.caller = caller
     state.limiter.check(caller.key_id)
     return caller

@@ -1,0 +1,12 @@
+"""The planner for AI agents: an MCP server (stdio and the service's ``/mcp``) and its tools.
+
+* :mod:`~quantum_planner.mcp.tools`: the tools (plan, plan_status, get_plan,
+  cancel_plan, explain_plan, validate_plan, list_backends) as transport-free
+  specs with pydantic inputs and outputs; :mod:`~quantum_planner.mcp.ops` runs them
+  over the job store.
+* :mod:`~quantum_planner.mcp.server`: the MCP server (needs the ``mcp`` extra);
+  :mod:`~quantum_planner.mcp.stdio` runs it for ``quantum-planner mcp``;
+  :mod:`~quantum_planner.mcp.http` mounts it in the service at ``/mcp``.
+
+Importing this package imports nothing else: the SDK loads only with the server.
+"""

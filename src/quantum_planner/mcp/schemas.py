@@ -1,0 +1,191 @@
+"""Inputs and outputs of the planner's agent tools (their JSON Schemas are what hosts show models).
+
+One pydantic model per tool input and output, shared by the MCP server and the
+LangChain tools, so both publish the same contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+# hosts time calls out after tens of seconds; a synchronous wait stays well below
+MAX_WAIT_SECONDS = 10.0
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobRef(_In):
+    """Names one planning job."""
+
+    job_id: str = Field(min_length=1, max_length=64, description="The job id that `plan` returned.")
+
+
+class PlanInput(_In):
+    """A planning request: the problem, and how long and with what to solve it."""
+
+    problem: dict[str, Any] = Field(
+        description="The problem in quantum-planner's JSON format: `agents` (id, skills, "
+        "capacity...), `tasks` (id, required_skills, duration, priority, dependencies...), "
+        "optional `objective` and `constraints`. The resource planner://schema/problem has "
+        "the full JSON Schema; planner://examples/team is a worked example."
+    )
+    objective: str | list[str] | None = Field(
+        None,
+        description="Overrides the problem's objective: one name, or a list ranked "
+        "lexicographically (minimize_makespan, balance_load, maximize_priority, "
+        "minimize_cost, ...).",
+    )
+    time_limit: float | None = Field(
+        None, gt=0, description="Seconds the solver may run; default and maximum set by the server."
+    )
+    backend: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="Backend or solver name (see list_backends); default 'auto'.",
+    )
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="For reproducible plans.")
+    wait_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="Wait up to this long for the plan and return it directly when done "
+        "in time (small problems); 0 returns the job id at once.",
+    )
+
+
+class ValidateInput(_In):
+    """A plan to check: a job's plan, or a problem and a solution given inline."""
+
+    job_id: str | None = Field(
+        None, min_length=1, max_length=64, description="Check this job's current plan."
+    )
+    problem: dict[str, Any] | None = Field(None, description="Problem JSON (with `solution`).")
+    solution: dict[str, Any] | None = Field(
+        None, description="Solution JSON, as `get_plan` returns it in `solution`."
+    )
+
+
+class NoInput(_In):
+    """No arguments."""
+
+
+class Progress(BaseModel):
+    fraction: float | None = Field(None, description="0..1 of the time limit used, if known.")
+    elapsed: float | None = Field(None, description="Seconds the solver has run.")
+    best_score: float | None = Field(None, description="Objective of the best plan so far.")
+    message: str | None = None
+
+
+class JobError(BaseModel):
+    code: str
+    message: str
+
+
+class ScheduledTask(BaseModel):
+    task: str
+    agent: str
+    start: float
+    end: float
+
+
+class Kpis(BaseModel):
+    feasible: bool
+    status: str = Field(description="optimal (proven), feasible, infeasible or unknown.")
+    makespan: float
+    objectives: dict[str, float]
+    gap: float | None = Field(None, description="Relative optimality gap, if known.")
+    tasks_assigned: int
+    tasks_unassigned: int
+    backend_used: str
+    wall_time: float
+
+
+class JobStatus(BaseModel):
+    """Where a job stands."""
+
+    job_id: str
+    state: JobState
+    done: bool = Field(description="True once the job is succeeded, failed or cancelled.")
+    has_plan: bool = Field(description="A plan (final or best so far) can be fetched now.")
+    progress: Progress
+    error: JobError | None = None
+    time_limit: float
+    backend: str | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+
+
+class Plan(BaseModel):
+    """A job's plan: who does what, when, and how good it is."""
+
+    job_id: str
+    state: JobState
+    solution_kind: Literal["final", "best"] = Field(
+        description="final: the finished plan; best: the best so far of a running, cancelled "
+        "or failed job."
+    )
+    assignments: dict[str, list[str]] = Field(description="agent -> its tasks, in start order.")
+    schedule: list[ScheduledTask] = Field(description="Every planned task, by start time.")
+    unassigned: list[str] = Field(description="Optional tasks left undone.")
+    kpis: Kpis
+    solution: dict[str, Any] = Field(
+        description="The full Solution JSON (input to validate_plan, or for storage)."
+    )
+
+
+class PlanResult(BaseModel):
+    """What `plan` returns: the job, and its plan when it finished within `wait_seconds`."""
+
+    job_id: str
+    state: JobState
+    done: bool
+    plan: Plan | None = Field(None, description="Present when the job succeeded in time.")
+    error: JobError | None = None
+    next_step: str = Field(description="What to call next.")
+
+
+class Violation(BaseModel):
+    constraint: str
+    items: list[str]
+    amount: float
+    message: str
+
+
+class ValidationResult(BaseModel):
+    valid: bool = Field(description="True when the plan breaks no hard constraint.")
+    violations: list[Violation]
+
+
+class Explanation(BaseModel):
+    """Per-constraint analysis of a job's plan: violated, binding (no slack) or satisfied."""
+
+    job_id: str
+    solution_kind: Literal["final", "best"]
+    feasible: bool
+    violated_constraints: list[str]
+    binding_constraints: list[str]
+    constraints: list[dict[str, Any]]
+    objectives: list[dict[str, Any]]
+    agents: list[dict[str, Any]] = Field(description="Per agent: tasks, load, busy time, finish.")
+    unassigned: list[str]
+    validator_violations: list[dict[str, Any]]
+
+
+class BackendInfo(BaseModel):
+    name: str
+    enabled: bool
+    kind: str | None = Field(None, description="classical, quantum, hybrid...")
+    remote: bool = False
+    description: str = ""
+
+
+class BackendList(BaseModel):
+    backends: list[BackendInfo]
+    default: str = Field("auto", description="What `backend` means when not given.")
