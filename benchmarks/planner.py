@@ -47,8 +47,8 @@ from quantum_planner.benchmarks import (
     load_instance,
 )
 from quantum_planner.model import Agent, Objective, Problem, Task
-from quantum_planner.solvers.compiled import compile_problem
 from quantum_planner.solvers.cpsat import CPSATSolver
+from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.solvers.hybrid import HybridSolver
 from quantum_planner.solvers.lp import extended, lp_relaxation
 from quantum_planner.validate import validate

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from quantum_planner.model import Agent, Problem, Task
-from quantum_planner.solvers.compiled import compile_problem
 from quantum_planner.solvers.cpsat import CPSATSolver
+from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.solvers.lp import (
     LPRoundingSolver,
     extended,

@@ -17,8 +17,8 @@ from quantum_planner.solvers.base import Solver
 _BUILTIN: dict[str, str] = {
     "greedy": "quantum_planner.solvers.greedy:GreedySolver",
     "local_search": "quantum_planner.solvers.greedy:LocalSearchSolver",
-    "simulated_annealing": "quantum_planner.solvers.qubo:SimulatedAnnealingQUBOSolver",
-    "tabu": "quantum_planner.solvers.qubo:TabuQUBOSolver",
+    "simulated_annealing": "quantum_planner.solvers.qubo_sampling:SimulatedAnnealingQUBOSolver",
+    "tabu": "quantum_planner.solvers.qubo_sampling:TabuQUBOSolver",
     "cpsat": "quantum_planner.solvers.cpsat:CPSATSolver",
     "hybrid": "quantum_planner.solvers.hybrid:HybridSolver",
     "assignment": "quantum_planner.solvers.assignment:AssignmentSolver",

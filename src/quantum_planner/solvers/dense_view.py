@@ -1,4 +1,4 @@
-"""A :class:`Problem` compiled into dense numpy arrays for the fast solvers.
+"""A dense array view of a :class:`Problem` for the fast solvers.
 
 The pydantic model is convenient but slow to query in inner loops (100 agents x
 2000 tasks is 200,000 eligible pairs). Every solver of this package starts from
