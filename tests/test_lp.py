@@ -65,7 +65,7 @@ def test_rounding_solver_gives_a_plan_with_bound() -> None:
 
 @pytest.mark.benchmarks
 def test_lp_bound_below_optimum_on_gap1_instance1() -> None:
-    from quantum_planner.benchmarks import benchmarks_dir, best_known, load_instance
+    from quantum_planner.instances import benchmarks_dir, best_known, load_instance
 
     if not (benchmarks_dir() / "gap").is_dir():
         pytest.skip("../shared/benchmarks is absent")
