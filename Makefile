@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 TEST_EXTRAS ?= test,viz,service,workers,dwave,ibm,mcp,langchain
+# public benchmark instances (read by tests and benchmarks/*.py; never copied into the repo)
+export QP_BENCHMARKS_DIR ?= $(abspath ../shared/benchmarks)
 
 .PHONY: demo test lint format clean bench-samplers bench-planner bench-service
 

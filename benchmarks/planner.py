@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -40,15 +41,16 @@ from typing import Any
 
 import numpy as np
 
-from quantum_planner.benchmarks import (
+from quantum_planner.instances import (
+    ENV_VAR,
     benchmarks_dir,
     best_known,
     gap_value,
     load_instance,
 )
 from quantum_planner.model import Agent, Objective, Problem, Task
-from quantum_planner.solvers.compiled import compile_problem
 from quantum_planner.solvers.cpsat import CPSATSolver
+from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.solvers.hybrid import HybridSolver
 from quantum_planner.solvers.lp import extended, lp_relaxation
 from quantum_planner.validate import validate
@@ -326,7 +328,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="few instances, 10 s only (minutes)")
     ap.add_argument("--json", default=None, help="also write every run to this file")
+    ap.add_argument(
+        "--benchmarks-dir",
+        default=None,
+        help=f"instance folder (default: ${ENV_VAR}, else ../shared/benchmarks of the checkout)",
+    )
     args = ap.parse_args(argv)
+    if args.benchmarks_dir:
+        os.environ[ENV_VAR] = args.benchmarks_dir  # every loader reads it from here on
     if not benchmarks_dir().is_dir():
         print(f"benchmarks not found at {benchmarks_dir()}; set QP_BENCHMARKS_DIR", file=sys.stderr)
         return 2

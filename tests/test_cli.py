@@ -232,8 +232,8 @@ def test_broken_plugin_is_skipped_with_a_warning(monkeypatch, capsys) -> None:
     ],
 )
 def test_solve_benchmark_formats(fmt: str, rel: str, extra: list[str]) -> None:
-    from quantum_planner.benchmarks import load_fjsp, load_gap
-    from quantum_planner.benchmarks.loaders import benchmarks_dir
+    from quantum_planner.instances import load_fjsp, load_gap
+    from quantum_planner.instances.loaders import benchmarks_dir
 
     path = benchmarks_dir() / rel
     if not path.is_file():

@@ -10,7 +10,9 @@ from conftest import random_problem
 
 from quantum_planner import Agent, Problem, Task, TimeWindowTask
 from quantum_planner.solvers.base import Solver
-from quantum_planner.solvers.greedy import GreedySolver, LocalSearchSolver, _Search, plan_key
+from quantum_planner.solvers.greedy import GreedySolver
+from quantum_planner.solvers.local_search import LocalSearchSolver, Search
+from quantum_planner.solvers.plan_evaluation import plan_key
 from quantum_planner.solvers.registry import get_solver
 from quantum_planner.validate import validate
 
@@ -161,7 +163,7 @@ def test_local_search_repairs_a_late_plan() -> None:
         ],
     )
     # start from the worst order: urgent after long on the same agent
-    search = _Search(p, {"long": "a", "urgent": "a", "other": "a"}, ["long", "other", "urgent"],
+    search = Search(p, {"long": "a", "urgent": "a", "other": "a"}, ["long", "other", "urgent"],
                      time.monotonic() + 5, None)  # fmt: skip
     assert search.key[0] > 0  # late
     LocalSearchSolver()._descend(search, __import__("random").Random(0))
@@ -209,11 +211,11 @@ def test_fast_evaluator_agrees_with_build_schedule_and_plan_key() -> None:
     import random
 
     from quantum_planner.scheduling import build_schedule
-    from quantum_planner.solvers.greedy import _Evaluator
+    from quantum_planner.solvers.plan_evaluation import PlanEvaluator
 
     rng = random.Random(0)
     p = random_problem(25, 4, seed=9, time_horizon=60)
-    ev = _Evaluator(p)
+    ev = PlanEvaluator(p)
     for i in range(60):
         insert = i % 2 == 1  # both list-scheduling modes
         assignments = {t.id: rng.choice(p.agents).id for t in p.tasks if rng.random() < 0.9}
@@ -230,7 +232,7 @@ def test_additive_scores_agree_with_plan_key() -> None:
     import random
 
     from quantum_planner.scheduling import build_schedule
-    from quantum_planner.solvers.greedy import _Additive, _Evaluator, _timing_matters
+    from quantum_planner.solvers.plan_evaluation import AdditivePlan, PlanEvaluator, timing_matters
 
     rng = random.Random(1)
     p = Problem(
@@ -242,9 +244,9 @@ def test_additive_scores_agree_with_plan_key() -> None:
         ],
         objective=["balance_load", "minimize_cost", "maximize_priority"],
     )  # fmt: skip
-    assert not _timing_matters(p)
-    ev = _Evaluator(p)
-    st = _Additive(p, {t.id: rng.choice(p.agents).id for t in p.tasks}, ev)
+    assert not timing_matters(p)
+    ev = PlanEvaluator(p)
+    st = AdditivePlan(p, {t.id: rng.choice(p.agents).id for t in p.tasks}, ev)
     for _ in range(200):
         t = rng.choice(p.tasks).id
         src = st.assign.get(t)

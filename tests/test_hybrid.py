@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from quantum_planner.model import Agent, Problem, Task
-from quantum_planner.solvers.compiled import compile_problem
-from quantum_planner.solvers.gap_search import regret_greedy, score
+from quantum_planner.solvers.dense_view import compile_problem
+from quantum_planner.solvers.generalized_assignment import regret_greedy, score
 from quantum_planner.solvers.hybrid import HybridSolver
 from quantum_planner.solvers.lp import extended
 from quantum_planner.solvers.shop import eft_schedule
@@ -173,13 +173,13 @@ def test_shop_tabu_is_deterministic_and_its_value_exact() -> None:
 
 def test_shop_tabu_starts_from_a_better_shared_plan() -> None:
     from quantum_planner.solvers.base import make_solution
-    from quantum_planner.solvers.shop_tabu import SharedBest, shop_tabu
+    from quantum_planner.solvers.shop_tabu import shop_incumbent, shop_tabu
 
     problem = random_fjsp(10, 5, 5, seed=13)
     comp = compile_problem(problem)
     a, s = eft_schedule(comp)
     seen = []
-    shared = SharedBest(comp, time.perf_counter(), seen.append)
+    shared = shop_incumbent(comp, time.perf_counter(), seen.append)
     first = shop_tabu(
         comp, a, s, time.perf_counter() + 600, 0, None, max_iterations=400, shared=shared
     )
@@ -270,7 +270,7 @@ def test_scheduling_with_deadlines_and_capacity_is_valid() -> None:
 
 
 def test_kernel_swap_move_exchanges_two_tasks() -> None:
-    from quantum_planner.solvers.gap_search import TabuState, candidates, tabu_search
+    from quantum_planner.solvers.generalized_assignment import TabuState, candidates, tabu_search
 
     # two full agents; only exchanging the tasks improves, a shift would overflow
     W = np.array([[5.0, 1.0, np.inf], [1.0, 5.0, np.inf]])

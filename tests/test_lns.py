@@ -8,9 +8,9 @@ import time
 import numpy as np
 from test_hybrid import random_gap
 
-from quantum_planner.solvers.compiled import compile_problem
 from quantum_planner.solvers.cpsat import CPSATSolver
-from quantum_planner.solvers.gap_search import candidates, regret_greedy, score
+from quantum_planner.solvers.dense_view import compile_problem
+from quantum_planner.solvers.generalized_assignment import candidates, regret_greedy, score
 from quantum_planner.solvers.hybrid import HybridSolver
 from quantum_planner.solvers.lns import AgentLNS, choose_agents, solve_agents_cpsat
 from quantum_planner.solvers.lp import extended

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from quantum_planner.benchmarks import (
+from quantum_planner.errors import FormatError
+from quantum_planner.instances import (
     benchmark_files,
     benchmarks_dir,
     best_known,
@@ -17,7 +18,6 @@ from quantum_planner.benchmarks import (
     load_instance,
     load_jsp,
 )
-from quantum_planner.errors import FormatError
 from quantum_planner.model import Objective
 
 ROOT = benchmarks_dir()
@@ -29,6 +29,38 @@ _skip_absent = pytest.mark.skipif(
 def needs_benchmarks(test):
     """Mark a test as reading ../shared/benchmarks and skip it when they are absent."""
     return pytest.mark.benchmarks(_skip_absent(test))
+
+
+def test_root_argument_beats_the_env_var(monkeypatch, tmp_path):
+    monkeypatch.setenv("QP_BENCHMARKS_DIR", str(tmp_path / "env"))
+    assert benchmarks_dir(tmp_path / "arg") == tmp_path / "arg"
+    assert benchmarks_dir() == tmp_path / "env"
+
+
+def test_default_is_found_from_the_working_directory(monkeypatch, tmp_path):
+    # a checkout at tmp/repo with tmp/shared/benchmarks beside it, run from a subfolder
+    shared = tmp_path / "shared" / "benchmarks"
+    shared.mkdir(parents=True)
+    (tmp_path / "repo" / "tests").mkdir(parents=True)
+    monkeypatch.delenv("QP_BENCHMARKS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path / "repo" / "tests")
+    assert benchmarks_dir() == shared
+    # nothing found: the path beside the working directory, not one from the source tree
+    monkeypatch.chdir(tmp_path)
+    assert benchmarks_dir() == tmp_path.parent / "shared" / "benchmarks"
+
+
+def test_old_benchmarks_module_still_works_and_warns():
+    import quantum_planner.benchmarks as old
+    import quantum_planner.instances as new
+
+    with pytest.warns(DeprecationWarning, match="quantum_planner.instances"):
+        assert old.load_gap is new.load_gap
+    with pytest.warns(DeprecationWarning):
+        from quantum_planner.benchmarks import benchmarks_dir as old_dir
+    assert old_dir is benchmarks_dir
+    with pytest.raises(AttributeError):
+        _ = old.no_such_loader
 
 
 def _n_jobs(problem) -> int:

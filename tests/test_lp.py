@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from quantum_planner.model import Agent, Problem, Task
-from quantum_planner.solvers.compiled import compile_problem
 from quantum_planner.solvers.cpsat import CPSATSolver
+from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.solvers.lp import (
     LPRoundingSolver,
     extended,
@@ -65,7 +65,7 @@ def test_rounding_solver_gives_a_plan_with_bound() -> None:
 
 @pytest.mark.benchmarks
 def test_lp_bound_below_optimum_on_gap1_instance1() -> None:
-    from quantum_planner.benchmarks import benchmarks_dir, best_known, load_instance
+    from quantum_planner.instances import benchmarks_dir, best_known, load_instance
 
     if not (benchmarks_dir() / "gap").is_dir():
         pytest.skip("../shared/benchmarks is absent")

@@ -126,7 +126,7 @@ def test_local_search_reaches_the_optimum_on_tiny_problems() -> None:
     import random
 
     from quantum_planner.objectives import objective_key
-    from quantum_planner.solvers.greedy import LocalSearchSolver
+    from quantum_planner.solvers.local_search import LocalSearchSolver
 
     rng = random.Random(2)
     objectives = [*OBJECTIVES, ["maximize_priority", "minimize_makespan"]]

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quantum_planner.benchmarks import benchmarks_dir, load_instance
+from quantum_planner.instances import benchmarks_dir, load_instance
 from quantum_planner.model import Agent, Problem, Solution, Task, TimeWindowTask
 from quantum_planner.solvers.base import Solver
-from quantum_planner.solvers.qubo import SimulatedAnnealingQUBOSolver, TabuQUBOSolver
+from quantum_planner.solvers.qubo_sampling import SimulatedAnnealingQUBOSolver, TabuQUBOSolver
 
 try:  # the independent validator (core); the direct checks below run either way
     from quantum_planner.validate import validate

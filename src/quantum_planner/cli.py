@@ -102,14 +102,14 @@ def _load_problem(path: Path, fmt: str, instance: int) -> Problem:
     if fmt not in _FORMATS:
         raise FormatError(f"unknown format {fmt!r}; use one of: {', '.join(_FORMATS)}")
     try:
-        benchmarks = importlib.import_module("quantum_planner.benchmarks")
+        loaders = importlib.import_module("quantum_planner.instances")
     except ImportError as e:
         raise ConfigurationError(f"benchmark loaders are not available: {e}") from None
     if not path.is_file():
         raise FormatError(f"cannot read {fmt} file {str(path)!r}: no such file")
     if fmt == "gap":
-        return benchmarks.load_gap(path, instance=instance)
-    return getattr(benchmarks, f"load_{fmt}")(path)
+        return loaders.load_gap(path, instance=instance)
+    return getattr(loaders, f"load_{fmt}")(path)
 
 
 def _with_objective(problem: Problem, objective: str | None) -> Problem:

@@ -70,6 +70,7 @@ SOLVER_STACK = (
     "quantum_planner.solvers.assignment",
     "quantum_planner.solvers.cpsat",
     "quantum_planner.solvers.greedy",
+    "quantum_planner.solvers.local_search",
     "quantum_planner.solvers.hybrid",
 )
 

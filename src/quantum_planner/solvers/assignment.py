@@ -19,7 +19,7 @@ from quantum_planner.errors import InfeasibleProblemError, SolverError
 from quantum_planner.model import Objective, Problem, Solution
 from quantum_planner.scheduling import build_schedule
 from quantum_planner.solvers.base import ProgressCallback, make_solution
-from quantum_planner.solvers.compiled import Compiled, compile_problem
+from quantum_planner.solvers.dense_view import Compiled, compile_problem
 
 __all__ = ["AssignmentSolver", "is_one_to_one"]
 

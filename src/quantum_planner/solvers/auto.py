@@ -20,7 +20,7 @@ import os
 
 from quantum_planner.model import Problem
 from quantum_planner.solvers.assignment import is_one_to_one
-from quantum_planner.solvers.compiled import compile_problem
+from quantum_planner.solvers.dense_view import compile_problem
 
 __all__ = ["SMALL_ASSIGNMENT_PAIRS", "SMALL_SCHEDULING_PAIRS", "SMALL_SCHEDULING_TASKS", "choose"]
 

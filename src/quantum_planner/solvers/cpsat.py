@@ -40,7 +40,7 @@ from quantum_planner.model import Objective, Problem, Solution
 from quantum_planner.objectives import evaluate, objective_key
 from quantum_planner.scheduling import Schedule, build_schedule
 from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
-from quantum_planner.solvers.compiled import Compiled, compile_problem
+from quantum_planner.solvers.dense_view import Compiled, compile_problem
 
 __all__ = ["CPSATSolver", "integer_scale"]
 

@@ -22,8 +22,8 @@ from scipy.sparse import csr_matrix
 from quantum_planner.model import Problem, Solution
 from quantum_planner.scheduling import build_schedule
 from quantum_planner.solvers.base import make_solution
-from quantum_planner.solvers.compiled import Compiled, compile_problem, linear_weights
-from quantum_planner.solvers.gap_search import regret_greedy
+from quantum_planner.solvers.dense_view import Compiled, compile_problem, linear_weights
+from quantum_planner.solvers.generalized_assignment import regret_greedy
 
 __all__ = ["LPResult", "LPRoundingSolver", "lp_relaxation", "round_lp"]
 

@@ -16,9 +16,9 @@ from quantum_planner.solvers.base import Solver
 # name -> "module:attribute" of a Solver class (or factory) taking keyword options
 _BUILTIN: dict[str, str] = {
     "greedy": "quantum_planner.solvers.greedy:GreedySolver",
-    "local_search": "quantum_planner.solvers.greedy:LocalSearchSolver",
-    "simulated_annealing": "quantum_planner.solvers.qubo:SimulatedAnnealingQUBOSolver",
-    "tabu": "quantum_planner.solvers.qubo:TabuQUBOSolver",
+    "local_search": "quantum_planner.solvers.local_search:LocalSearchSolver",
+    "simulated_annealing": "quantum_planner.solvers.qubo_sampling:SimulatedAnnealingQUBOSolver",
+    "tabu": "quantum_planner.solvers.qubo_sampling:TabuQUBOSolver",
     "cpsat": "quantum_planner.solvers.cpsat:CPSATSolver",
     "hybrid": "quantum_planner.solvers.hybrid:HybridSolver",
     "assignment": "quantum_planner.solvers.assignment:AssignmentSolver",

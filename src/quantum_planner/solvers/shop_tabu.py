@@ -1,420 +1,34 @@
 """Tabu search on the disjunctive graph for shop-like problems (flexible job shop).
 
-A plan is a machine (agent) per operation and an order per machine, kept as
-linked lists. Heads ``r`` (earliest starts) and tails ``q`` (longest path to
-the end after the operation) come from one topological pass each; the
-makespan is the longest path.
-
-Neighbourhood (Mastrolilli & Gambardella 2000, with exact values): every
-operation ``v`` on a critical path is taken out of its machine and
-re-inserted on any eligible machine (its own included) between two
-consecutive operations ``u`` and ``w``. Heads ``r-`` and tails ``q-`` of the
-graph without ``v`` take one pass each (only the part of the topological
-order after, resp. before, ``v`` changes); then the makespan after any
-insertion is *exactly* ``max(C-, max(end of job pred, r-(u) + p(u)) + p(v, k)
-+ max(tail of job succ, q-(w) + p(w)))`` where ``C-`` is the makespan without
-``v``, as long as the insertion closes no cycle. Insertions that might (a job
-successor of ``v`` could reach ``u``, or ``w`` a job predecessor, judged by
-heads and tails) are skipped. Ties go to the shorter path through ``v``, then
-at random.
-
-When there are more than ``MAX_CRIT`` critical operations, a random sample of
-about that many is moved in an iteration.
-
-Tabu: ``v`` may not go back right behind its old machine predecessor for a
-few iterations, and may not move at all for a while longer (plateaus of equal
-makespan otherwise make the search cycle among a few operations). A
-tabu move is made when it gives a new best plan. After ``restart_after``
-iterations without a new best the search goes back to the best plan and makes
-a few random moves from it.
+The moves, their exact values and the tabu rules are described in
+:mod:`shop_kernels` (the numba kernels); this module turns a plan into the
+kernels' linked lists, runs them in chunks until the deadline (checking the
+stop events between chunks) and shares the best plan of several searches
+through an :class:`~quantum_planner.solvers.anytime.Incumbent`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from quantum_planner.model import Solution
 from quantum_planner.scheduling import Schedule
-from quantum_planner.solvers.base import Progress, make_solution
-from quantum_planner.solvers.compiled import Compiled
+from quantum_planner.solvers.anytime import Incumbent, call_before
+from quantum_planner.solvers.base import ProgressCallback, make_solution
+from quantum_planner.solvers.dense_view import Compiled
+from quantum_planner.solvers.shop_kernels import heads, tabu_chunk
 
-__all__ = ["SharedBest", "shop_tabu"]
+__all__ = ["shop_incumbent", "shop_tabu"]
 
-NONE = -1
 TENURE = 6
 OP_TENURE = 16
 RESTART_AFTER = 2000
 KICK = 10
 MAX_CRIT = 12  # critical operations moved per iteration (a random sample beyond)
-
-
-@njit(cache=True, nogil=True)
-def _heads(
-    n: int,
-    P: np.ndarray,
-    mach: np.ndarray,
-    mp: np.ndarray,
-    ms: np.ndarray,
-    jp_ptr: np.ndarray,
-    jp_idx: np.ndarray,
-    js_ptr: np.ndarray,
-    js_idx: np.ndarray,
-    r: np.ndarray,
-    order: np.ndarray,
-) -> bool:
-    """Heads in ``r`` and a topological ``order``; False when the graph has a cycle."""
-    indeg = np.empty(n, np.int64)
-    for i in range(n):
-        indeg[i] = jp_ptr[i + 1] - jp_ptr[i] + (1 if mp[i] >= 0 else 0)
-        r[i] = 0.0
-    top = 0
-    stack = np.empty(n, np.int64)
-    for i in range(n):
-        if indeg[i] == 0:
-            stack[top] = i
-            top += 1
-    cnt = 0
-    while top > 0:
-        top -= 1
-        i = stack[top]
-        order[cnt] = i
-        cnt += 1
-        e = r[i] + P[i, mach[i]]
-        for k in range(js_ptr[i], js_ptr[i + 1]):
-            s = js_idx[k]
-            if e > r[s]:
-                r[s] = e
-            indeg[s] -= 1
-            if indeg[s] == 0:
-                stack[top] = s
-                top += 1
-        s = ms[i]
-        if s >= 0:
-            if e > r[s]:
-                r[s] = e
-            indeg[s] -= 1
-            if indeg[s] == 0:
-                stack[top] = s
-                top += 1
-    return cnt == n
-
-
-@njit(cache=True, nogil=True)
-def _tails(
-    n: int,
-    P: np.ndarray,
-    mach: np.ndarray,
-    ms: np.ndarray,
-    js_ptr: np.ndarray,
-    js_idx: np.ndarray,
-    order: np.ndarray,
-    q: np.ndarray,
-) -> None:
-    for k in range(n - 1, -1, -1):
-        i = order[k]
-        t = 0.0
-        for e in range(js_ptr[i], js_ptr[i + 1]):
-            s = js_idx[e]
-            v = q[s] + P[s, mach[s]]
-            if v > t:
-                t = v
-        s = ms[i]
-        if s >= 0:
-            v = q[s] + P[s, mach[s]]
-            if v > t:
-                t = v
-        q[i] = t
-
-
-@njit(cache=True, nogil=True)
-def _unlink(v: int, mach: np.ndarray, mp: np.ndarray, ms: np.ndarray, head: np.ndarray) -> None:
-    a = mp[v]
-    b = ms[v]
-    if a >= 0:
-        ms[a] = b
-    else:
-        head[mach[v]] = b
-    if b >= 0:
-        mp[b] = a
-    mp[v] = -1
-    ms[v] = -1
-
-
-@njit(cache=True, nogil=True)
-def _link(
-    v: int, k: int, u: int, mach: np.ndarray, mp: np.ndarray, ms: np.ndarray, head: np.ndarray
-) -> None:
-    """Insert ``v`` on machine ``k`` right after ``u`` (``u < 0``: at the front)."""
-    mach[v] = k
-    if u >= 0:
-        w = ms[u]
-        ms[u] = v
-    else:
-        w = head[k]
-        head[k] = v
-    mp[v] = u
-    ms[v] = w
-    if w >= 0:
-        mp[w] = v
-
-
-@njit(cache=True, nogil=True)
-def _search(
-    P: np.ndarray,
-    jp_ptr: np.ndarray,
-    jp_idx: np.ndarray,
-    js_ptr: np.ndarray,
-    js_idx: np.ndarray,
-    mach: np.ndarray,
-    mp: np.ndarray,
-    ms: np.ndarray,
-    head: np.ndarray,
-    best_mach: np.ndarray,
-    best_mp: np.ndarray,
-    best_ms: np.ndarray,
-    best_head: np.ndarray,
-    tabu: np.ndarray,
-    f: np.ndarray,
-    iters: int,
-    seed: int,
-    tenure_base: int,
-    restart_after: int,
-    kick: int,
-    op_tenure: int,
-    max_crit: int,
-) -> int:
-    """``iters`` tabu iterations in place; ``f = [best, iteration, stall, kick moves left]``.
-
-    Every insertion of every critical operation is valued exactly (see the
-    module docstring); the best non-tabu one is made (a tabu one when it beats
-    the best plan). The tabu tenure is ``tenure_base`` plus a random part of
-    the same size; ``restart_after`` iterations without a new best send the
-    search back to the best plan, followed by ``kick`` random moves. At most
-    about ``max_crit`` critical operations (a random sample) are moved per iteration.
-    """
-    if seed >= 0:
-        np.random.seed(seed)
-    n, m = P.shape
-    r = np.empty(n)
-    q = np.empty(n)
-    rm = np.empty(n)
-    qm = np.empty(n)
-    order = np.empty(n, np.int64)
-    pos = np.empty(n, np.int64)
-    pe = np.empty(n)
-    pre = np.empty(n + 1)
-    oncrit = np.zeros(n, np.bool_)
-    best = f[0]
-    it = int(f[1])
-    stall = int(f[2])
-    kick_left = int(f[3])
-    improved = 0
-    eps = 1e-9
-    for step in range(iters + 1):
-        _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
-        cmax = 0.0
-        for i in range(n):
-            e = r[i] + P[i, mach[i]]
-            if e > cmax:
-                cmax = e
-        if cmax < best - eps:
-            best = cmax
-            best_mach[:] = mach
-            best_mp[:] = mp
-            best_ms[:] = ms
-            best_head[:] = head
-            improved += 1
-            stall = 0
-        elif kick_left == 0:
-            stall += 1
-        if step == iters:
-            break  # the last move's plan is recorded; the next call goes on from here
-        it += 1
-        if stall > restart_after:
-            # back to the best plan; a few random moves lead the search elsewhere
-            mach[:] = best_mach
-            mp[:] = best_mp
-            ms[:] = best_ms
-            head[:] = best_head
-            _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
-            cmax = best
-            stall = 0
-            kick_left = kick
-        _tails(n, P, mach, ms, js_ptr, js_idx, order, q)
-        for i in range(n):
-            pe[i] = P[i, mach[i]]
-        pre[0] = 0.0  # pre[t]: the latest end among the first t operations in order
-        for t in range(n):
-            i = order[t]
-            pos[i] = t
-            pre[t + 1] = max(pre[t], r[i] + pe[i])
-        ncrit = 0
-        for i in range(n):
-            oncrit[i] = abs(r[i] + P[i, mach[i]] + q[i] - cmax) < 1e-7
-            if oncrit[i]:
-                ncrit += 1
-        if ncrit > max_crit:
-            # plateaus have many critical operations: a random sample of them makes
-            # iterations several times cheaper, and more of them pay (mk10: 5x as many
-            # iterations, best 198-200 instead of 200-205 in 10 s)
-            keep = max_crit / ncrit
-            for i in range(n):
-                if oncrit[i] and np.random.random() >= keep:
-                    oncrit[i] = False
-        randomly = kick_left > 0
-        ch_v = -1
-        ch_k = -1
-        ch_u = -1
-        ch_val = np.inf
-        ch_est = np.inf
-        ties = 0
-        tb_v = -1
-        tb_k = -1
-        tb_u = -1
-        tb_val = np.inf
-        seen = 0
-        for v in range(n):
-            if not oncrit[v]:
-                continue
-            a = mp[v]
-            b = ms[v]
-            pv = pos[v]
-            # heads and tails of the graph without v (its machine neighbours a -> b joined):
-            # only the part of the topological order after v (heads), before v (tails) moves
-            for t in range(pv):
-                rm[order[t]] = r[order[t]]
-            rm[v] = 0.0
-            cm = pre[pv]  # the makespan without v: ends before v stay, the rest below
-            for t in range(pv + 1, n):
-                i = order[t]
-                h = 0.0
-                for e in range(jp_ptr[i], jp_ptr[i + 1]):
-                    x = jp_idx[e]
-                    if x != v:
-                        y = rm[x] + pe[x]
-                        if y > h:
-                            h = y
-                x = mp[i]
-                if x == v:
-                    x = a
-                if x >= 0:
-                    y = rm[x] + pe[x]
-                    if y > h:
-                        h = y
-                rm[i] = h
-                if h + pe[i] > cm:
-                    cm = h + pe[i]
-            for t in range(pv + 1, n):
-                qm[order[t]] = q[order[t]]
-            qm[v] = 0.0
-            for t in range(pv - 1, -1, -1):
-                i = order[t]
-                h = 0.0
-                for e in range(js_ptr[i], js_ptr[i + 1]):
-                    x = js_idx[e]
-                    if x != v:
-                        y = qm[x] + pe[x]
-                        if y > h:
-                            h = y
-                x = ms[i]
-                if x == v:
-                    x = b
-                if x >= 0:
-                    y = qm[x] + pe[x]
-                    if y > h:
-                        h = y
-                qm[i] = h
-            rj = 0.0
-            for e in range(jp_ptr[v], jp_ptr[v + 1]):
-                x = jp_idx[e]
-                y = rm[x] + pe[x]
-                if y > rj:
-                    rj = y
-            qj = 0.0
-            for e in range(js_ptr[v], js_ptr[v + 1]):
-                x = js_idx[e]
-                y = qm[x] + pe[x]
-                if y > qj:
-                    qj = y
-            for k in range(m):
-                pk = P[v, k]
-                if pk == np.inf:
-                    continue
-                u = -1
-                w = head[k]
-                while True:
-                    if w == v:
-                        w = b
-                        continue
-                    if not (k == mach[v] and u == a):
-                        # u -> v -> w closes a cycle only if a job successor x of v reaches
-                        # u or w reaches a job predecessor; a path x ~> u needs head and
-                        # tail both to leave room for it, so where either does not, it is safe
-                        safe = True
-                        if u >= 0:
-                            for e in range(js_ptr[v], js_ptr[v + 1]):
-                                x = js_idx[e]
-                                if x == u or (
-                                    rm[u] >= rm[x] + pe[x] - eps and qm[x] >= qm[u] + pe[u] - eps
-                                ):
-                                    safe = False
-                        if w >= 0 and safe:
-                            for e in range(jp_ptr[v], jp_ptr[v + 1]):
-                                x = jp_idx[e]
-                                if x == w or (
-                                    rm[x] >= rm[w] + pe[w] - eps and qm[w] >= qm[x] + pe[x] - eps
-                                ):
-                                    safe = False
-                        if safe:
-                            ru = rm[u] + pe[u] if u >= 0 else 0.0
-                            qw = qm[w] + pe[w] if w >= 0 else 0.0
-                            est = max(rj, ru) + pk + max(qj, qw)
-                            val = max(cm, est)
-                            if randomly:
-                                seen += 1
-                                if np.random.randint(seen) == 0:
-                                    ch_v, ch_k, ch_u, ch_val = v, k, u, val
-                            else:
-                                tix = u if u >= 0 else n + k
-                                if tabu[v, tix] > it or tabu[v, n + m] > it:
-                                    if val < tb_val - eps:
-                                        tb_v, tb_k, tb_u, tb_val = v, k, u, val
-                                elif val < ch_val - eps or (
-                                    val < ch_val + eps and est < ch_est - eps
-                                ):
-                                    ch_v, ch_k, ch_u, ch_val, ch_est = v, k, u, val, est
-                                    ties = 1
-                                elif val < ch_val + eps and est < ch_est + eps:
-                                    ties += 1
-                                    if np.random.randint(ties) == 0:
-                                        ch_v, ch_k, ch_u = v, k, u
-                    if w < 0:
-                        break
-                    u = w
-                    w = ms[w]
-        if tb_v >= 0 and tb_val < best - eps and tb_val < ch_val - eps:
-            ch_v, ch_k, ch_u = tb_v, tb_k, tb_u  # aspiration: a tabu move to a new best
-        elif ch_v < 0:
-            ch_v, ch_k, ch_u = tb_v, tb_k, tb_u  # everything tabu: the best of those
-        if ch_v < 0:
-            break
-        if randomly:
-            kick_left -= 1
-        old = mp[ch_v] if mp[ch_v] >= 0 else n + mach[ch_v]
-        _unlink(ch_v, mach, mp, ms, head)
-        _link(ch_v, ch_k, ch_u, mach, mp, ms, head)
-        tabu[ch_v, old] = it + tenure_base + np.random.randint(tenure_base + 1)
-        tabu[ch_v, n + m] = it + op_tenure
-    f[0] = best
-    f[1] = it
-    f[2] = stall
-    f[3] = kick_left
-    return improved
 
 
 def _csr(lists: list[list[int]], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -425,74 +39,17 @@ def _csr(lists: list[list[int]], n: int) -> tuple[np.ndarray, np.ndarray]:
     return ptr, idx
 
 
-class SharedBest:
-    """The best plan of several searches (threads), with throttled progress reports.
+def shop_incumbent(
+    comp: Compiled, t0: float, progress: ProgressCallback | None = None, value: float = np.inf
+) -> Incumbent:
+    """The best plan shared by shop tabu searches: (mach, mp, ms, head) arrays, as a plan."""
 
-    A search offers its best plan after each chunk and adopts the shared one when
-    that is better (its next restart then starts from it): the searches explore
-    apart and restart together.
-    """
+    def to_solution(plan: tuple[np.ndarray, ...]) -> Solution:
+        return make_solution(
+            comp.problem, *_plan(comp, plan[0], plan[1], plan[2]), backend="hybrid"
+        )
 
-    REPORT_EVERY = 0.1  # seconds between progress reports
-    SOLUTION_EVERY = 0.5  # seconds between plans attached to them (a schedule each)
-
-    def __init__(
-        self,
-        comp: Compiled,
-        t0: float,
-        progress: Callable[[Progress], None] | None = None,
-        value: float = np.inf,
-    ) -> None:
-        self.comp = comp
-        self.t0 = t0
-        self.progress = progress
-        self.value = value
-        self.plan: tuple[np.ndarray, ...] | None = None
-        self.lock = threading.Lock()
-        self._last_report = -np.inf
-        self._last_solution = -np.inf
-        self._report_lock = threading.Lock()
-        self._reported = value  # the value of the last report (the caller's start plan)
-
-    def offer(self, value: float, plan: list[np.ndarray], who: str) -> bool:
-        """Take ``plan`` (mach, mp, ms, head; copied) when it beats the shared one."""
-        with self.lock:
-            if not value < self.value - 1e-9:
-                return False
-            self.value = value
-            self.plan = tuple(x.copy() for x in plan)
-            now = time.perf_counter() - self.t0
-            if self.progress is None or now - self._last_report < self.REPORT_EVERY:
-                return True
-            self._last_report = now
-            solution = None
-            if now - self._last_solution >= self.SOLUTION_EVERY:
-                self._last_solution = now
-                solution = make_solution(
-                    self.comp.problem, *_plan(self.comp, self.plan[0], self.plan[1], self.plan[2]),
-                    backend="hybrid",
-                )  # fmt: skip
-        self.relay(Progress(elapsed=now, best=value, message=who, solution=solution))
-        return True
-
-    def relay(self, report: Progress) -> None:
-        """Pass a report on when it beats every one before it (also other solvers' reports)."""
-        if self.progress is None or report.best is None:
-            return
-        with self._report_lock:  # one at a time, so that the values reported only go down
-            # stale reports (another search has found better since) are dropped
-            if report.best < self._reported and report.best <= self.value:
-                self._reported = report.best
-                self.progress(report)
-
-    def take(self, value: float, into: list[np.ndarray]) -> float:
-        """Copy the shared plan into ``into`` when it beats ``value``; the value now held."""
-        with self.lock:
-            if self.plan is None or not self.value < value - 1e-9:
-                return value
-            for dst, src in zip(into, self.plan, strict=True):
-                dst[:] = src
-            return self.value
+    return Incumbent(t0, progress, to_solution, value=value)
 
 
 def _graph(comp: Compiled) -> tuple[np.ndarray, ...]:
@@ -514,7 +71,7 @@ def _plan(
     P, jp_ptr, jp_idx, js_ptr, js_idx = _graph(comp)
     r = np.empty(n)
     order = np.empty(n, np.int64)
-    _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
+    heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
     assign: dict[str, str] = {}
     sched: Schedule = {a: {} for a in comp.agent_ids}
     for i in range(n):
@@ -538,22 +95,57 @@ def shop_tabu(
     kick: int | None = None,
     op_tenure: int | None = None,
     max_crit: int | None = None,
-    shared: SharedBest | None = None,
+    shared: Incumbent | None = None,
     name: str = "hybrid: tabu search",
 ) -> tuple[dict[str, str], Schedule, dict[str, Any]]:
     """Improve a complete plan of a shop-like problem until ``deadline``; returns the best.
 
-    With ``shared``, the search starts from the shared plan when that is better
-    than the one given, and exchanges plans with it after every chunk
-    (reports to its progress callback, as ``name``, included).
+    With ``shared`` (see :func:`shop_incumbent`), the search starts from the
+    shared plan when that is better than the one given, and exchanges plans
+    with it after every chunk (reports to its progress callback, as ``name``,
+    included).
+    """
+    n = comp.n
+    params = (
+        TENURE if tenure is None else tenure,
+        RESTART_AFTER if restart_after is None else restart_after,
+        KICK if kick is None else kick,
+        OP_TENURE if op_tenure is None else op_tenure,
+        MAX_CRIT if max_crit is None else max_crit,
+    )
+    graph = _graph(comp)
+    P = graph[0]
+    plan = _linked_lists(comp, schedule)
+    r = np.empty(n)
+    order = np.empty(n, np.int64)
+    if not heads(n, P, *plan[:3], *graph[1:], r, order):
+        return assignments, schedule, {"error": "start plan has a cycle"}
+    start_val = float((r + P[np.arange(n), plan[0]]).max(initial=0.0))
+    if shared is not None:
+        start_val = shared.take(start_val, plan)
+    best = [x.copy() for x in plan]
+    # tabu[v, u]: v may not go back right behind u (u >= n: the front of machine u - n)
+    tabu = np.zeros((n, n + comp.m + 1), np.int64)
+    f = np.array([start_val, 0.0, 0.0, 0.0])
+    t0 = time.perf_counter()
+    _run_chunks(graph, plan, best, tabu, f, params, deadline, seed, (stop, inner_stop),
+                max_iterations, shared, name)  # fmt: skip
+    out_assign, out_sched = _plan(comp, best[0], best[1], best[2])
+    stats = {
+        "start": start_val,
+        "best": float(f[0]),
+        "iterations": int(f[1]),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    return out_assign, out_sched, stats
+
+
+def _linked_lists(comp: Compiled, schedule: Schedule) -> list[np.ndarray]:
+    """A plan as the kernels' arrays: machine, machine predecessor/successor, machine heads.
+
+    Each agent's tasks are ordered by their start (then end) in ``schedule``.
     """
     n, m = comp.n, comp.m
-    tenure = TENURE if tenure is None else tenure
-    restart_after = RESTART_AFTER if restart_after is None else restart_after
-    kick = KICK if kick is None else kick
-    op_tenure = OP_TENURE if op_tenure is None else op_tenure
-    max_crit = MAX_CRIT if max_crit is None else max_crit
-    P, jp_ptr, jp_idx, js_ptr, js_idx = _graph(comp)
     t_index = {t: i for i, t in enumerate(comp.task_ids)}
     a_index = {a: j for j, a in enumerate(comp.agent_ids)}
     mach = np.zeros(n, np.int64)
@@ -573,51 +165,47 @@ def shop_tabu(
             else:
                 head[k] = i
             prev = i
-    r = np.empty(n)
-    order = np.empty(n, np.int64)
-    if not _heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order):
-        return assignments, schedule, {"error": "start plan has a cycle"}
-    start_val = float((r + P[np.arange(n), mach]).max(initial=0.0))
-    if shared is not None:
-        start_val = shared.take(start_val, [mach, mp, ms, head])
-    best = [mach.copy(), mp.copy(), ms.copy(), head.copy()]
-    # tabu[v, u]: v may not go back right behind u (u >= n: the front of machine u - n)
-    tabu = np.zeros((n, n + m + 1), np.int64)
-    f = np.array([start_val, 0.0, 0.0, 0.0])
+    return [mach, mp, ms, head]
+
+
+def _run_chunks(
+    graph: tuple[np.ndarray, ...],
+    plan: list[np.ndarray],
+    best: list[np.ndarray],
+    tabu: np.ndarray,
+    f: np.ndarray,
+    params: tuple[int, int, int, int, int],
+    deadline: float,
+    seed: int,
+    stops: tuple[threading.Event | None, threading.Event | None],
+    max_iterations: int | None,
+    shared: Incumbent | None,
+    name: str,
+) -> None:
+    """Kernel chunks of 20 iterations until the deadline, a stop or the iteration budget.
+
+    ``best`` is updated in place (replaced by its copy taken before the call when
+    the kernel's first call, which compiles it, does not end by the deadline).
+    """
     chunk_seed = seed
     left = max_iterations
-    t0 = time.perf_counter()
     while time.perf_counter() < deadline:
-        if (stop is not None and stop.is_set()) or (inner_stop is not None and inner_stop.is_set()):
+        if any(s is not None and s.is_set() for s in stops):
             break
         steps = 20 if left is None else min(20, left)
         if steps <= 0:
             break
-        args = (
-            P, jp_ptr, jp_idx, js_ptr, js_idx, mach, mp, ms, head,
-            best[0], best[1], best[2], best[3], tabu, f, steps, chunk_seed,
-            tenure, restart_after, kick, op_tenure, max_crit,
-        )  # fmt: skip
-        if not _search.signatures:
+        args = (*graph, *plan, *best, tabu, f, steps, chunk_seed, *params)
+        if not tabu_chunk.signatures:
             # the first call compiles: keep the time limit even then
-            from quantum_planner.solvers.hybrid import call_before
-
             safe = [b.copy() for b in best]
-            if call_before(deadline, _search, args) is None:
-                best = safe
+            if call_before(deadline, tabu_chunk, args) is None:
+                best[:] = safe
                 break
         else:
-            _search(*args)
+            tabu_chunk(*args)
         chunk_seed = -1
         if left is not None:
             left -= steps
         if shared is not None and not shared.offer(float(f[0]), best, name):
             f[0] = shared.take(float(f[0]), best)  # the next restart goes to the shared plan
-    out_assign, out_sched = _plan(comp, best[0], best[1], best[2])
-    stats = {
-        "start": start_val,
-        "best": float(f[0]),
-        "iterations": int(f[1]),
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
-    return out_assign, out_sched, stats

@@ -1,4 +1,4 @@
-"""Readers for the public benchmark files in ``../shared/benchmarks`` (GAP, FJSP, JSP).
+"""Readers for the public benchmark files (GAP, FJSP, JSP); where they are: :func:`benchmarks_dir`.
 
 Every loader returns a :class:`~quantum_planner.model.Problem` whose names are
 positions in the file, 0-based, so results can be checked against the file:
@@ -32,6 +32,7 @@ from quantum_planner.errors import FormatError
 from quantum_planner.model import Agent, Objective, Problem, Task
 
 __all__ = [
+    "ENV_VAR",
     "BestKnown",
     "benchmark_files",
     "benchmarks_dir",
@@ -45,28 +46,33 @@ __all__ = [
 
 Direction = Literal["min", "max"]
 _SETS = ("gap", "fjsp", "jsp")
+ENV_VAR = "QP_BENCHMARKS_DIR"  # where the benchmark files are, when no root is passed
 
 
 # -- where the files are ---------------------------------------------------------
 
 
-def benchmarks_dir() -> Path:
-    """The benchmark folder: ``$QP_BENCHMARKS_DIR``, else ``<repo root>/../shared/benchmarks``.
+def benchmarks_dir(root: str | Path | None = None) -> Path:
+    """The benchmark folder: ``root`` when given, else ``$QP_BENCHMARKS_DIR``, else a default.
 
-    The repository root is found from this file (source checkout or editable
-    install); as a last resort ``./../shared/benchmarks`` relative to the
-    working directory is tried. The path is returned even if it does not exist
-    (callers and tests check ``.is_dir()``).
+    The default is the first ``shared/benchmarks`` folder beside the working
+    directory or one of its parents (run from a checkout, that is its
+    ``../shared/benchmarks``); never a path derived from where this package is
+    installed. The path is returned even if it does not exist (callers and
+    tests check ``.is_dir()``); when nothing is found it is the one beside the
+    working directory, so messages name where the files were expected.
     """
-    env = os.environ.get("QP_BENCHMARKS_DIR")
+    if root is not None:
+        return Path(root)
+    env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
-    repo_root = Path(__file__).resolve().parents[3]
-    candidate = repo_root.parent / "shared" / "benchmarks"
-    if candidate.is_dir():
-        return candidate
-    cwd_candidate = Path.cwd().parent / "shared" / "benchmarks"
-    return cwd_candidate if cwd_candidate.is_dir() else candidate
+    cwd = Path.cwd()
+    for folder in (cwd, *cwd.parents):
+        candidate = folder.parent / "shared" / "benchmarks"
+        if candidate.is_dir():
+            return candidate
+    return cwd.parent / "shared" / "benchmarks"
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ def best_known(
     GAP gap1-gap12 have a row per direction; ``direction`` picks which (only
     gap1-gap12 have ``max`` rows). Returns ``{}`` when the folder is absent.
     """
-    folder = (root or benchmarks_dir()) / set_name
+    folder = benchmarks_dir(root) / set_name
     path = folder / "best_known.csv"
     if not path.is_file():
         return {}
@@ -132,7 +138,7 @@ def _detail_files(folder: Path, direction: str) -> dict[str, tuple[str, int]]:
 
 def benchmark_files(set_name: str, root: Path | None = None) -> list[Path]:
     """Every instance file of a set present on disk (sorted), ``[]`` when absent."""
-    folder = (root or benchmarks_dir()) / set_name
+    folder = benchmarks_dir(root) / set_name
     if not folder.is_dir():
         return []
     if set_name == "gap":
@@ -155,7 +161,7 @@ def load_instance(
         raise FormatError(
             f"no instance {instance!r} (direction {direction!r}) in {set_name}/best_known.csv"
         )
-    path = (root or benchmarks_dir()) / set_name / row.file
+    path = benchmarks_dir(root) / set_name / row.file
     if set_name == "gap":
         return load_gap(path, instance=row.index_in_file, direction=direction, name=instance)
     if set_name == "fjsp":

@@ -18,6 +18,7 @@ import time
 _IMPORT_START = time.perf_counter()
 
 from collections.abc import Mapping  # noqa: E402 - timed from here on
+from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
 import dimod  # noqa: E402
@@ -146,100 +147,141 @@ class QUBOSolver:
         rng = np.random.default_rng(seed)
         builder = QUBOBuilder(problem, **self.builder_options)
         self._builder = builder
-        candidates: list[Solution] = []
+        run = _Run(problem, builder, t0, time_limit, deadline, stop, progress, rng)
         if warm_start is not None and warm_start.assignments:
-            candidates.append(
+            run.candidates.append(
                 decode(builder, builder.encode(warm_start.assignments, _starts(warm_start)))
             )
-        reads_total = rounds = 0
-        skipped = None  # why sampling was skipped, if it was
-        per_read = None  # seconds, measured
+        rounds = 0
         # past max_rounds only while no feasible plan was found, up to 4x as many
         for rounds in range(1, 4 * self.max_rounds + 1):
             bqm = builder.bqm
             if bqm.num_variables == 0:  # nothing to decide (no tasks, or none fits)
                 break
-            done = 0
-            worst_violation: dict[str, float] = {}
-            over: np.ndarray | None = None  # lagrangian capacity: overflow per agent
-            while done < self.num_reads:
-                left = deadline - time.perf_counter()
-                if (stop is not None and stop.is_set()) or (left <= 0 and candidates):
-                    break
-                if per_read is None and self._first_read_estimate(bqm) > left:
-                    skipped = (
-                        f"{self.name}: one read of this {bqm.num_variables}-variable BQM would "
-                        f"take about {self._first_read_estimate(bqm):.1f}s, more than the "
-                        f"{max(left, 0):.1f}s left"
-                    )
-                    break
-                # fixed chunk sizes keep a seeded run reproducible; only a binding
-                # time limit shrinks a chunk
-                # the very first call is one read: it measures what a read costs
-                chunk = 1 if per_read is None else min(self.num_reads - done, self.chunk_reads)
-                if per_read is not None and per_read > 0:
-                    if candidates and per_read > left:
-                        break  # not even one more read fits
-                    chunk = max(1, min(chunk, int(left / per_read)))
-                ts = time.perf_counter()
-                share = left * chunk / (self.num_reads - done)  # this chunk's part of the time
-                self._left = left
-                ss = self._sample(bqm, chunk, int(rng.integers(2**31 - 1)), max(share, 0.01))
-                done += chunk
-                reads_total += chunk
-                x = builder.x_matrix(ss)
-                energies = np.asarray(ss.record.energy, dtype=float)
-                order = np.argsort(energies, kind="stable")
-                seen: set[bytes] = set()
-                for r in order:
-                    key = x[r].tobytes()
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    candidates.append(decode(builder, x[r], backend=self.name))
-                    if len(seen) >= _DECODE_TOP:
-                        break
-                for kind, amount in builder.violations(x[order[0]]).items():
-                    if amount > 0:
-                        worst_violation[kind] = max(worst_violation.get(kind, 0.0), amount)
-                if builder.capacity_encoding == "lagrangian":
-                    o = builder.overflow(x[order[0]])
-                    over = o if over is None else np.maximum(over, o)
-                # per read, sampling and decoding together: what the next chunk will cost
-                per_read = (time.perf_counter() - ts) / chunk
-                best = best_of(problem, candidates)
-                if progress is not None:
-                    progress(
-                        Progress(
-                            elapsed=time.perf_counter() - t0,
-                            best=primary_value(problem, best.objectives),
-                            fraction=min(1.0, (time.perf_counter() - t0) / max(time_limit, 1e-9)),
-                            message=f"round {rounds}, {reads_total} reads",
-                            solution=best,
-                        )
-                    )
+            worst_violation, over = self._round(run, bqm, rounds)
             out_of_time = (
-                skipped is not None
-                or time.perf_counter() >= deadline
-                or (stop is not None and stop.is_set())
+                run.skipped is not None or time.perf_counter() >= deadline or run.stopped()
             )
             if not worst_violation or out_of_time:
                 break
-            if rounds >= self.max_rounds and any(c.feasible for c in candidates):
+            if rounds >= self.max_rounds and any(c.feasible for c in run.candidates):
                 break
-            # adaptive penalties: the sampler prefers breaking these kinds; make it dearer
-            builder.set_penalties(
-                {
-                    k: builder.penalties[k] * self.penalty_growth
-                    for k in worst_violation
-                    if k in builder.penalties
-                }
+            self._adapt_penalties(builder, worst_violation, over)
+        return self._result(run, rounds, seed)
+
+    def _round(
+        self, run: _Run, bqm: dimod.BinaryQuadraticModel, rounds: int
+    ) -> tuple[dict[str, float], np.ndarray | None]:
+        """One penalty round of reads, in chunks; the worst violation per kind and overflow."""
+        done = 0
+        worst_violation: dict[str, float] = {}
+        over: np.ndarray | None = None  # lagrangian capacity: overflow per agent
+        while done < self.num_reads:
+            left = run.deadline - time.perf_counter()
+            if run.stopped() or (left <= 0 and run.candidates):
+                break
+            if run.per_read is None and self._first_read_estimate(bqm) > left:
+                run.skipped = (
+                    f"{self.name}: one read of this {bqm.num_variables}-variable BQM would "
+                    f"take about {self._first_read_estimate(bqm):.1f}s, more than the "
+                    f"{max(left, 0):.1f}s left"
+                )
+                break
+            chunk = self._chunk_size(run, done, left)
+            if chunk is None:
+                break  # not even one more read fits
+            ts = time.perf_counter()
+            share = left * chunk / (self.num_reads - done)  # this chunk's part of the time
+            self._left = left
+            ss = self._sample(bqm, chunk, int(run.rng.integers(2**31 - 1)), max(share, 0.01))
+            done += chunk
+            run.reads_total += chunk
+            over = self._decode_chunk(run, ss, worst_violation, over)
+            # per read, sampling and decoding together: what the next chunk will cost
+            run.per_read = (time.perf_counter() - ts) / chunk
+            self._report(run, rounds)
+        return worst_violation, over
+
+    def _chunk_size(self, run: _Run, done: int, left: float) -> int | None:
+        """Reads in the next sampler call; None when not even one more fits in ``left``.
+
+        Fixed chunk sizes keep a seeded run reproducible; only a binding time limit
+        shrinks a chunk. The very first call is one read: it measures what a read costs.
+        """
+        if run.per_read is None:
+            return 1
+        chunk = min(self.num_reads - done, self.chunk_reads)
+        if run.per_read > 0:
+            if run.candidates and run.per_read > left:
+                return None
+            chunk = max(1, min(chunk, int(left / run.per_read)))
+        return chunk
+
+    def _decode_chunk(
+        self,
+        run: _Run,
+        ss: dimod.SampleSet,
+        worst_violation: dict[str, float],
+        over: np.ndarray | None,
+    ) -> np.ndarray | None:
+        """Decode the chunk's best distinct samples; record violations; the overflow so far."""
+        builder = run.builder
+        x = builder.x_matrix(ss)
+        energies = np.asarray(ss.record.energy, dtype=float)
+        order = np.argsort(energies, kind="stable")
+        seen: set[bytes] = set()
+        for r in order:
+            key = x[r].tobytes()
+            if key in seen:
+                continue
+            seen.add(key)
+            run.candidates.append(decode(builder, x[r], backend=self.name))
+            if len(seen) >= _DECODE_TOP:
+                break
+        for kind, amount in builder.violations(x[order[0]]).items():
+            if amount > 0:
+                worst_violation[kind] = max(worst_violation.get(kind, 0.0), amount)
+        if builder.capacity_encoding == "lagrangian":
+            o = builder.overflow(x[order[0]])
+            over = o if over is None else np.maximum(over, o)
+        return over
+
+    def _report(self, run: _Run, rounds: int) -> None:
+        """Progress with the best plan so far."""
+        best = best_of(run.problem, run.candidates)
+        if run.progress is None:
+            return
+        elapsed = time.perf_counter() - run.t0
+        run.progress(
+            Progress(
+                elapsed=elapsed,
+                best=primary_value(run.problem, best.objectives),
+                fraction=min(1.0, elapsed / max(run.time_limit, 1e-9)),
+                message=f"round {rounds}, {run.reads_total} reads",
+                solution=best,
             )
-            if over is not None and over.any():
-                _raise_multipliers(builder, over, self.penalty_growth)
-        if not candidates:  # nothing sampled (no time at all): an empty, repaired plan
-            candidates.append(decode(builder, np.zeros(builder.n, dtype=np.int8)))
-        best = best_of(problem, candidates)
+        )
+
+    def _adapt_penalties(
+        self, builder: QUBOBuilder, worst_violation: dict[str, float], over: np.ndarray | None
+    ) -> None:
+        """Adaptive penalties: the sampler prefers breaking these kinds; make it dearer."""
+        builder.set_penalties(
+            {
+                k: builder.penalties[k] * self.penalty_growth
+                for k in worst_violation
+                if k in builder.penalties
+            }
+        )
+        if over is not None and over.any():
+            _raise_multipliers(builder, over, self.penalty_growth)
+
+    def _result(self, run: _Run, rounds: int, seed: int | None) -> Solution:
+        """The best decoded plan as the solution (an empty, repaired plan if none)."""
+        problem, builder = run.problem, run.builder
+        if not run.candidates:  # nothing sampled (no time at all): an empty, repaired plan
+            run.candidates.append(decode(builder, np.zeros(builder.n, dtype=np.int8)))
+        best = best_of(problem, run.candidates)
         return make_solution(
             problem,
             best.assignments,
@@ -249,17 +291,38 @@ class QUBOSolver:
             violations=best.violations,
             status=best.status,
             penalties=_reported_penalties(builder),
-            wall_time=time.perf_counter() - t0,
+            wall_time=time.perf_counter() - run.t0,
             seed=seed,
             metadata={
                 "qubo": {
                     **builder.summary(),
                     "rounds": rounds,
-                    "reads": reads_total,
-                    "skipped": skipped,
+                    "reads": run.reads_total,
+                    "skipped": run.skipped,
                 },
             },
         )
+
+
+@dataclass
+class _Run:
+    """One solve's state across penalty rounds and chunks."""
+
+    problem: Problem
+    builder: QUBOBuilder
+    t0: float
+    time_limit: float
+    deadline: float  # sampling stops here
+    stop: threading.Event | None
+    progress: ProgressCallback | None
+    rng: np.random.Generator
+    candidates: list[Solution] = field(default_factory=list)  # decoded plans
+    reads_total: int = 0
+    per_read: float | None = None  # seconds per read, sampling and decoding, measured
+    skipped: str | None = None  # why sampling was skipped, if it was
+
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
 
 class SimulatedAnnealingQUBOSolver(QUBOSolver):

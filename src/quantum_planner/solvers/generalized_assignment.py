@@ -20,6 +20,10 @@ tasks. Two kernels:
 
 The score minimised is ``sum W[i, assign[i]] + beta * variance(busy)`` where
 busy is each real agent's total duration (``balance_load``).
+
+:func:`tabu_search` is one long numba kernel on purpose (one native loop over
+moves and their deltas on shared scratch arrays); like the other kernel files
+it is exempt from the ~80-line function rule.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A :class:`Problem` compiled into dense numpy arrays for the fast solvers.
+"""A dense array view of a :class:`Problem` for the fast solvers.
 
 The pydantic model is convenient but slow to query in inner loops (100 agents x
 2000 tasks is 200,000 eligible pairs). Every solver of this package starts from
@@ -59,11 +59,10 @@ class Compiled:
 def compile_problem(problem: Problem) -> Compiled:
     """Compile ``problem`` (one pass over the model; vectorised where it can be)."""
     agents, tasks = problem.agents, problem.tasks
-    n, m = len(tasks), len(agents)
+    n = len(tasks)
     cons = problem.constraints
     a_index = {a.id: j for j, a in enumerate(agents)}
     t_index = {t.id: i for i, t in enumerate(tasks)}
-    skills = [frozenset(a.skills) for a in agents]
     horizon = problem.time_horizon if problem.time_horizon is not None else INF
     a_from = np.array([a.available_from if cons.availability else 0.0 for a in agents])
     a_until = np.array(
@@ -78,6 +77,49 @@ def compile_problem(problem: Problem) -> Compiled:
         dtype=float,
     )
 
+    elig, dur, load, cost, rel_t, dl_t = _task_arrays(problem, a_index, rate, horizon)
+    release = np.maximum(rel_t[:, None], a_from[None, :])
+    deadline = np.minimum(dl_t[:, None], a_until[None, :])
+    elig &= load <= cap[None, :]
+    elig &= deadline - release >= dur
+    cost = np.where(elig, cost, INF)
+
+    preds: list[list[int]] = [[t_index[d] for d in problem.prerequisites(t.id)] for t in tasks]
+    objectives = problem.objectives
+    timed = Objective.MINIMIZE_MAKESPAN in objectives or bool(np.isfinite(deadline[elig]).any())
+    comp = Compiled(
+        problem=problem,
+        task_ids=[t.id for t in tasks],
+        agent_ids=[a.id for a in agents],
+        elig=elig,
+        dur=dur,
+        cost=cost,
+        load=load,
+        release=release,
+        deadline=deadline,
+        cap=cap,
+        prio=np.array([t.priority for t in tasks], dtype=float),
+        optional=np.array([t.optional for t in tasks], dtype=bool),
+        preds=preds,
+        objectives=objectives,
+        timed=timed,
+    )
+    comp.options = [np.flatnonzero(elig[i]) for i in range(n)]
+    return comp
+
+
+def _task_arrays(
+    problem: Problem, a_index: dict[str, int], rate: np.ndarray, horizon: float
+) -> tuple[np.ndarray, ...]:
+    """Per (task, agent): eligibility, duration, load, cost; per task: release, deadline.
+
+    Eligibility here is skills and allowed agents only (capacity and windows are
+    applied by the caller); release and deadline are the task's own window.
+    """
+    agents, tasks = problem.agents, problem.tasks
+    n, m = len(tasks), len(agents)
+    cons = problem.constraints
+    skills = [frozenset(a.skills) for a in agents]
     elig = np.zeros((n, m), dtype=bool)
     dur = np.empty((n, m))
     load = np.empty((n, m))
@@ -114,34 +156,7 @@ def compile_problem(problem: Problem) -> Compiled:
                 rel_t[i] = max(0.0, t.earliest_start)
             if t.latest_finish is not None:
                 dl_t[i] = min(dl_t[i], t.latest_finish)
-    release = np.maximum(rel_t[:, None], a_from[None, :])
-    deadline = np.minimum(dl_t[:, None], a_until[None, :])
-    elig &= load <= cap[None, :]
-    elig &= deadline - release >= dur
-    cost = np.where(elig, cost, INF)
-
-    preds: list[list[int]] = [[t_index[d] for d in problem.prerequisites(t.id)] for t in tasks]
-    objectives = problem.objectives
-    timed = Objective.MINIMIZE_MAKESPAN in objectives or bool(np.isfinite(deadline[elig]).any())
-    comp = Compiled(
-        problem=problem,
-        task_ids=[t.id for t in tasks],
-        agent_ids=[a.id for a in agents],
-        elig=elig,
-        dur=dur,
-        cost=cost,
-        load=load,
-        release=release,
-        deadline=deadline,
-        cap=cap,
-        prio=np.array([t.priority for t in tasks], dtype=float),
-        optional=np.array([t.optional for t in tasks], dtype=bool),
-        preds=preds,
-        objectives=objectives,
-        timed=timed,
-    )
-    comp.options = [np.flatnonzero(elig[i]) for i in range(n)]
-    return comp
+    return elig, dur, load, cost, rel_t, dl_t
 
 
 def linear_weights(comp: Compiled) -> tuple[np.ndarray, np.ndarray, float]:

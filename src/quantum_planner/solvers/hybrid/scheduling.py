@@ -1,0 +1,269 @@
+"""Scheduling path of the hybrid solver (makespan objective or deadlines).
+
+Start: the earliest-finish-time list schedule (:func:`~quantum_planner.solvers.shop.eft_schedule`),
+or the warm start when it is better (or the start misses a deadline).
+
+Improvement, when the problem is shop-like (makespan only, no capacities,
+windows or optional tasks; flexible job shop): our critical-path tabu search
+(:mod:`~quantum_planner.solvers.shop_tabu`) on one core, and CP-SAT's
+scheduling model (one worker, warm-started from the start plan) on the other
+for the first ``CPSAT_SHARE`` of the time (``CPSAT_MAX_S`` at most). CP-SAT
+proves the small problems optimal in that time (which ends the solve); on the
+others its single worker hardly improves on the start, so it then hands its
+core to a second tabu search with another seed. The two searches share their
+best plan through one :class:`~quantum_planner.solvers.anytime.Incumbent`
+(each restart goes to the better one); progress reports come from that shared
+plan and CP-SAT's better plans, and never go up. Other timed problems: CP-SAT
+alone improves the start. The best plan of all is returned, with CP-SAT's bound.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from quantum_planner.model import Solution
+from quantum_planner.objectives import evaluate, objective_key
+from quantum_planner.scheduling import Schedule
+from quantum_planner.solvers.anytime import Incumbent
+from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
+from quantum_planner.solvers.cpsat import CPSATSolver, relative_gap
+from quantum_planner.solvers.dense_view import Compiled
+from quantum_planner.solvers.shop import (
+    complete,
+    eft_schedule,
+    respects_deadlines,
+    shop_like,
+    usable_warm_start,
+)
+from quantum_planner.solvers.shop_tabu import shop_incumbent, shop_tabu
+
+__all__ = ["SchedulingOptions", "solve_scheduling"]
+
+# share of the time (at most CPSAT_MAX_S seconds) CP-SAT keeps its core on shop-like
+# problems before a second tabu search takes it over (it has proven the small ones by
+# then; on the others its one worker hardly moves from the start plan)
+CPSAT_SHARE = 0.25
+CPSAT_MAX_S = 5.0
+
+Plan = tuple[tuple[float, ...], dict[str, str], Schedule]  # (objective key, assignments, schedule)
+
+
+@dataclass(frozen=True)
+class SchedulingOptions:
+    """What the scheduling path reads of the hybrid solver's options."""
+
+    race_cpsat: bool = True  # CP-SAT improves the start beside the tabu search
+    num_workers: int = 2  # cores: 2 lets a second search (or CP-SAT) run beside the first
+    name: str = "hybrid"  # the backend name on the returned solution
+
+
+def solve_scheduling(
+    options: SchedulingOptions,
+    comp: Compiled,
+    deadline: float,
+    seed: int,
+    warm_start: Solution | None,
+    progress: ProgressCallback | None,
+    stop: threading.Event | None,
+    t0: float,
+) -> tuple[Solution, dict[str, Any]]:
+    """Start plan, then the race described in the module docstring; the plan and its stats."""
+    race = _Race(options, comp, deadline, seed, progress, stop, t0)
+    race.start(warm_start)
+    race.launch()
+    race.wait()
+    return race.result()
+
+
+class _Race:
+    """One scheduling solve: the start plan, the racers (threads) and their results."""
+
+    def __init__(
+        self,
+        options: SchedulingOptions,
+        comp: Compiled,
+        deadline: float,
+        seed: int,
+        progress: ProgressCallback | None,
+        stop: threading.Event | None,
+        t0: float,
+    ) -> None:
+        self.options = options
+        self.comp = comp
+        self.deadline = deadline
+        self.seed = seed
+        self.progress = progress
+        self.stop = stop
+        self.t0 = t0
+        self.stats: dict[str, Any] = {}
+        self.results: dict[str, Any] = {}
+        self.threads: list[threading.Thread] = []
+        self.inner_stop = threading.Event()  # everything ends (deadline, caller, proof)
+        self.cp_stop = threading.Event()  # CP-SAT alone ends (it yields its core)
+        self.cp_thread: threading.Thread | None = None
+        self.shared: Incumbent | None = None
+        self.tabu_ok = shop_like(comp)
+
+    def start(self, warm_start: Solution | None) -> None:
+        """The list schedule, or the warm start when better; the plan the racers start from."""
+        problem = self.comp.problem
+        assignments, schedule = eft_schedule(self.comp)
+        key = objective_key(problem, evaluate(problem, assignments, schedule))
+        start_ok = respects_deadlines(self.comp, assignments, schedule)
+        warm = usable_warm_start(self.comp, warm_start)
+        if warm is not None:
+            w_key = objective_key(problem, evaluate(problem, *warm))
+            if w_key < key or not start_ok:
+                # a better (or the only feasible) warm start is where the searches begin
+                assignments, schedule = warm
+                key, start_ok = w_key, True
+        self.assignments, self.schedule, self.key, self.start_ok = (
+            assignments, schedule, key, start_ok,
+        )  # fmt: skip
+        # a start that misses a deadline or a required task loses to any feasible plan
+        self.best: Plan = (key if start_ok else (math.inf,) * len(key), assignments, schedule)
+        self.stats.update(start_value=key[0], start_feasible=start_ok)
+        self.first = time.perf_counter() - self.t0
+        if self.progress is not None and start_ok:
+            report = Progress(elapsed=self.first, best=key[0], message="hybrid: list schedule")
+            self.progress(report)
+        self.seed_plan = warm_start
+        if warm_start is None or not warm_start.assignments:
+            self.seed_plan = make_solution(problem, assignments, schedule, backend="hybrid")
+
+    def launch(self) -> None:
+        """Start the tabu search (shop-like problems) and CP-SAT, each in a thread."""
+        if self.tabu_ok:
+            value = self.key[0] if self.start_ok else math.inf
+            self.shared = shop_incumbent(self.comp, self.t0, self.progress, value=value)
+            self.threads.append(self._tabu_thread("tabu", self.seed, "hybrid: tabu"))
+        if self.options.race_cpsat and self.deadline - time.perf_counter() > 0.05:
+            self.cp_thread = threading.Thread(target=self._run_cpsat, daemon=True)
+            self.threads.append(self.cp_thread)
+        for t in self.threads:
+            t.start()
+
+    def _tabu_thread(self, name: str, seed: int, who: str) -> threading.Thread:
+        def run() -> None:
+            self.results[name] = shop_tabu(
+                self.comp, self.assignments, self.schedule, self.deadline, seed, self.stop,
+                self.inner_stop, shared=self.shared, name=who,
+            )  # fmt: skip
+
+        return threading.Thread(target=run, daemon=True)
+
+    def _cp_progress(self, p: Progress) -> None:
+        # through the searches' shared plan: the reported value never goes up
+        if self.shared is not None:
+            self.shared.relay(p)
+        elif self.progress is not None:
+            self.progress(p)
+
+    def _run_cpsat(self) -> None:
+        workers = max(1, self.options.num_workers - (1 if self.tabu_ok else 0))
+        sol = CPSATSolver(num_workers=workers, deterministic=False).solve(
+            self.comp.problem,
+            time_limit=max(0.05, self.deadline - time.perf_counter()),
+            seed=self.seed,
+            warm_start=self.seed_plan,
+            stop=self.cp_stop,
+            progress=self._cp_progress if self.progress is not None else None,
+        )
+        self.results["cpsat"] = sol
+        if sol.status in ("optimal", "infeasible"):
+            self.inner_stop.set()  # proven: the tabu search cannot do better
+
+    def wait(self) -> None:
+        """Until the deadline, the caller's stop, a proof, or every racer has finished.
+
+        CP-SAT closes small problems quickly (a proof); on the others its single
+        worker hardly moves from the start plan, so after a share of the time it
+        hands its core to a second tabu search (another seed), which shares plans
+        with the first.
+        """
+        second_at = time.perf_counter()
+        if self.cp_thread is not None:
+            second_at += min(CPSAT_MAX_S, CPSAT_SHARE * max(0.0, self.deadline - second_at))
+        second = self.tabu_ok and self.options.num_workers >= 2
+        while time.perf_counter() < self.deadline:
+            if self.stop is not None and self.stop.is_set():
+                break
+            if self.inner_stop.is_set():
+                break
+            cp_alive = self.cp_thread is not None and self.cp_thread.is_alive()
+            if second and (time.perf_counter() >= second_at or not cp_alive):
+                second = False
+                self.cp_stop.set()
+                t2 = self._tabu_thread("tabu2", self.seed + 1, "hybrid: tabu (2)")
+                self.threads.append(t2)
+                t2.start()
+            if not any(t.is_alive() for t in self.threads):
+                break
+            time.sleep(0.01)
+        self.inner_stop.set()
+        self.cp_stop.set()
+        for t in self.threads:
+            t.join(timeout=1.0)
+
+    def result(self) -> tuple[Solution, dict[str, Any]]:
+        """The best plan of all racers, with CP-SAT's bound and the gap to it."""
+        problem = self.comp.problem
+        lower, status = self._merge_cpsat()
+        self._merge_tabu()
+        best = self.best
+        if not math.isfinite(best[0][0]):
+            status = "unknown"  # neither racer found a plan that meets every deadline
+        value = evaluate(problem, best[1], best[2])[problem.objectives[0].value]
+        gap = None
+        if lower is not None and math.isfinite(lower):
+            gap = relative_gap(value, lower, problem.objectives[0].sense)
+            if gap is not None and gap <= 1e-9:
+                status = "optimal"
+        if status == "optimal" and (gap is None or gap > 1e-9) and "cpsat" in self.results:
+            # CP-SAT proved its own plan optimal; ours can only tie it
+            gap = 0.0
+        self.stats["first_feasible_s"] = self.first
+        sol = make_solution(
+            problem,
+            best[1],
+            best[2],
+            backend=self.options.name,
+            status=status,
+            feasible=math.isfinite(best[0][0]),
+            lower_bound=lower,
+            gap=gap,
+            wall_time=time.perf_counter() - self.t0,
+            seed=self.seed,
+            metadata={"hybrid": self.stats},
+        )
+        return sol, self.stats
+
+    def _merge_cpsat(self) -> tuple[float | None, str]:
+        """Take CP-SAT's plan when better; its lower bound and the status so far."""
+        cp_sol = self.results.get("cpsat")
+        if cp_sol is None:
+            return None, "feasible"
+        problem = self.comp.problem
+        self.stats["cpsat_value"] = cp_sol.objectives.get(problem.objectives[0].value)
+        if cp_sol.assignments or not self.best[1]:
+            key = objective_key(problem, cp_sol.objectives)
+            if cp_sol.feasible and key < self.best[0] and complete(self.comp, cp_sol.assignments):
+                self.best = (key, dict(cp_sol.assignments), cp_sol.schedule)
+        return cp_sol.lower_bound, "optimal" if cp_sol.status == "optimal" else "feasible"
+
+    def _merge_tabu(self) -> None:
+        """Take the tabu searches' plans where better."""
+        problem = self.comp.problem
+        for name in ("tabu", "tabu2"):
+            tabu_res = self.results.get(name)
+            if tabu_res is None:
+                continue
+            t_assign, t_sched, t_stats = tabu_res
+            self.stats[name] = t_stats
+            key = objective_key(problem, evaluate(problem, t_assign, t_sched))
+            if key < self.best[0]:
+                self.best = (key, t_assign, t_sched)
