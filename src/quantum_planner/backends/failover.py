@@ -29,8 +29,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from quantum_planner.alerts import alert_async
-from quantum_planner.backends import registry
 from quantum_planner.backends.base import (
     Backend,
     FailureKind,
@@ -40,12 +38,13 @@ from quantum_planner.backends.base import (
     classify,
     configuration_problem,
 )
-from quantum_planner.backends.breaker import BreakerBoard, get_breakers
-from quantum_planner.backends.counters import Counters, get_counters
+from quantum_planner.backends.breaker import BreakerBoard
+from quantum_planner.backends.context import BackendContext, default_context
+from quantum_planner.backends.counters import Counters
 from quantum_planner.backends.credentials import mask
 from quantum_planner.backends.integrity import candidate_violations, summary
 from quantum_planner.backends.threads import spawn
-from quantum_planner.config import Settings, get_settings
+from quantum_planner.config import Settings
 from quantum_planner.errors import BackendUnavailableError, CredentialsError
 from quantum_planner.model import BackendAttempt, Problem, Solution, Violation
 from quantum_planner.objectives import evaluate, objective_key
@@ -86,13 +85,15 @@ class _Failure:
 
 class FailoverExecutor:
     """Runs solves down a backend chain. One per planner, or shared: it holds no per-solve
-    state. Collaborators default to the process-wide ones and can be passed in for tests.
+    state. Collaborators come from ``context`` (default: :func:`default_context`, looked up
+    at each use); any of them can also be passed alone (tests).
     """
 
     def __init__(
         self,
         settings: Settings | None = None,
         *,
+        context: BackendContext | None = None,
         breakers: BreakerBoard | None = None,
         counters: Counters | None = None,
         alert: Alert | None = None,
@@ -102,30 +103,35 @@ class FailoverExecutor:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._context = context
         self._settings = settings
         self._breakers = breakers
         self._counters = counters
         self.alert = alert or self._alert_async
         self.validator = validator or candidate_violations
-        self.resolve = resolve or registry.get_backend
-        self.enabled = enabled or registry.is_enabled
+        self.resolve = resolve or (lambda name: self.context.get_backend(name))
+        self.enabled = enabled or (lambda name: self.context.is_enabled(name))
         self.clock = clock
         self.sleep = sleep
 
     def _alert_async(self, message: str, severity: str, **labels: Any) -> None:
-        alert_async(message, severity, settings=self._settings, **labels)
+        self.context.alerts.send_async(message, severity, settings=self._settings, **labels)
+
+    @property
+    def context(self) -> BackendContext:
+        return self._context or default_context()
 
     @property
     def settings(self) -> Settings:
-        return self._settings or get_settings()
+        return self._settings or self.context.settings
 
     @property
     def breakers(self) -> BreakerBoard:
-        return self._breakers or get_breakers()
+        return self._breakers or self.context.breakers
 
     @property
     def counters(self) -> Counters:
-        return self._counters or get_counters()
+        return self._counters or self.context.counters
 
     # -- public ------------------------------------------------------------
     def solve(
@@ -231,7 +237,7 @@ class FailoverExecutor:
                 seen.add(name)
                 out.append((name, backend, False))
         last = self.settings.failover_last_resort if last_resort == "" else last_resort
-        if last and last not in seen and last in registry.list_backends():
+        if last and last not in seen and last in self.context.list_backends():
             out.append((last, self.resolve(last), True))
         return out
 
