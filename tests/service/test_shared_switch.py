@@ -151,3 +151,39 @@ def test_module_level_switch_reaches_api_and_worker(stack) -> None:
         time.sleep(2.5)
         assert listed(c, used) is True
         assert solve(c)["backend_used"] == used
+
+
+def test_service_url_and_admin_key_switch_through_the_api(sqlite_deployment) -> None:
+    """With QP_SERVICE_URL and QP_API_KEY the switch goes through PUT /api/backends (audited)."""
+    dep = sqlite_deployment
+    code = (
+        "from quantum_planner.backends import switch_backend; "
+        "switch_backend('tabu', enabled=False); switch_backend('tabu', enabled=True)"
+    )
+    env = _env("sqlite:///unused-by-this-shell.db", QP_SERVICE_URL=dep.url, QP_API_KEY=dep.admin)
+    del env["QP_DATABASE_URL"]
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.splitlines() == [
+        f"backend tabu disabled (was enabled) in service {dep.url}",
+        f"backend tabu enabled (was disabled) in service {dep.url}",
+    ]
+    from sqlalchemy import select
+
+    from quantum_planner.store import Database
+    from quantum_planner.store.tables import AuditRow
+
+    db = Database(dep.server.db_url)
+    with db.session() as s:
+        rows = s.scalars(select(AuditRow).where(AuditRow.target == "tabu")).all()
+        actions = [a.action for a in rows]
+    db.dispose()
+    assert actions.count("switch_backend") >= 2
+    # a client key is refused with a message that says what to fix
+    env["QP_API_KEY"] = dep.alice
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode != 0 and "QP_API_KEY must be an admin key" in out.stderr
