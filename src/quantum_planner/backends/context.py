@@ -160,7 +160,9 @@ class BackendContext:
         if enabled:
             self.breakers.get(name).reset()
         result = SwitchResult(name, bool(enabled), previous, self.state_location, self.shared_state)
-        log.warning("%s", result.message)
+        # INFO: the module-level call prints the line, and the service's admin route logs
+        # its own WARNING with the key that switched; a WARNING here would show twice
+        log.info("%s", result.message)
         self.counters.inc(
             "backend_switches_total", backend=name, enabled=str(bool(enabled)).lower()
         )
