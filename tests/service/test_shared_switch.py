@@ -138,6 +138,10 @@ def test_module_level_switch_reaches_api_and_worker(stack) -> None:
         while listed(c, used) and time.monotonic() - t0 < 5:
             time.sleep(0.2)
         assert listed(c, used) is False, "GET /api/backends still shows it enabled after 5 s"
+        # readiness and the backend_enabled gauge read the same switch, not the last probe
+        ready = c.get("/health/ready").json()["checks"]["backends"]["detail"]["backends"]
+        assert ready[used]["enabled"] is False and ready[used]["detail"]["status"] == "disabled"
+        assert f'quantum_planner_backend_enabled{{backend="{used}"}} 0.0' in c.get("/metrics").text
 
         # the worker caches switches for at most 2 s: a solve after that must not use it
         time.sleep(max(0.0, 2.5 - (time.monotonic() - t0)))

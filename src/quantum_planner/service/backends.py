@@ -92,8 +92,6 @@ class BackendOps:
             settings=settings or get_settings(),
             states=DatabaseBackendStateStore(db, ttl=self.SWITCH_TTL),
         )
-        # the table as the truth for the health snapshot, read fresh each round
-        self.store = DatabaseBackendStateStore(db)
         self.health_ttl = health_ttl
         self._health: tuple[float, dict[str, Any]] | None = None
         self._lock = threading.Lock()
@@ -119,14 +117,7 @@ class BackendOps:
                 f"unknown backend {name!r}; known: {', '.join(self.names())}", field="name"
             )
         result = self.context.switch_backend(name, enabled)
-        entry = self._health[1].get(name) if self._health is not None else None
-        if entry is not None:  # the snapshot shows the switch at once; a fresh round follows
-            entry["enabled"] = enabled
-            if isinstance(entry["detail"], dict):
-                entry["detail"]["enabled"] = enabled
-                if not enabled:
-                    entry["detail"]["status"] = "disabled"
-        self._wake.set()
+        self._wake.set()  # a fresh probe round; the snapshot shows the switch at once
         out = to_jsonable(result)
         out["message"] = result.message
         return {"name": name, "enabled": enabled, "result": out}
@@ -163,7 +154,9 @@ class BackendOps:
 
         With the background thread running, the latest snapshot (before the first one,
         waiting for it if ``wait``, else ``BackendsPending``); otherwise computed here,
-        cached ``health_ttl`` seconds.
+        cached ``health_ttl`` seconds. Either way ``enabled`` is the switch as stored now
+        (at most ``SWITCH_TTL`` s old), not as it was when the probes ran, so a switch
+        made by another replica or an operator's shell shows within a second.
         """
         if not fresh and self._thread is not None and self._thread.is_alive():
             if self._health is None and wait:
@@ -173,33 +166,40 @@ class BackendOps:
                 raise BackendsPending(
                     self.last_error or "the first backend health check is running"
                 )
-            return self._health[1]
+            return self._with_switches(self._health[1])
         with self._lock:
             now = time.monotonic()
             if not fresh and self._health is not None and now - self._health[0] < self.health_ttl:
-                return self._health[1]
+                return self._with_switches(self._health[1])
             raw = self._check_isolated()
-            stored = self.store.all()
-            out: dict[str, dict[str, Any]] = {}
-            for name, detail in raw.items():
-                status = detail
-                enabled = stored.get(name)
-                if enabled is None and isinstance(detail, dict) and "enabled" in detail:
-                    enabled = bool(detail["enabled"])
-                if isinstance(detail, dict) and enabled is not None:
-                    # the database is the truth: the probe process may have read it a moment ago
-                    detail["enabled"] = enabled
-                    if not enabled:
-                        detail["status"] = "disabled"
-                    elif detail.get("status") == "disabled":
-                        detail["status"] = "unknown"  # re-enabled since; the next round probes it
-                out[str(name)] = {
-                    "healthy": _healthy(status),
-                    "enabled": True if enabled is None else enabled,
-                    "detail": detail,
-                }
+            out = {str(name): {"healthy": _healthy(d), "detail": d} for name, d in raw.items()}
             self._health = (now, out)
-            return out
+            return self._with_switches(out)
+
+    def _with_switches(self, snapshot: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """A copy of ``snapshot`` with each backend's stored switch (the database is the
+        truth: the probe process read it up to a health round ago)."""
+        try:
+            stored: dict[str, bool] | None = {n: self.context.is_enabled(n) for n in snapshot}
+        except Exception:  # database unreachable: readiness reports that; keep the probe's view
+            stored = None
+        out: dict[str, dict[str, Any]] = {}
+        for name, entry in snapshot.items():
+            detail = entry["detail"]
+            if isinstance(detail, dict):
+                detail = dict(detail)
+            if stored is not None:
+                enabled = bool(stored[name])
+            else:
+                enabled = not isinstance(detail, dict) or detail.get("enabled") is not False
+            if isinstance(detail, dict):
+                if not enabled:
+                    detail["status"] = "disabled"
+                elif detail.get("enabled") is False or detail.get("status") == "disabled":
+                    detail["status"] = "unknown"  # re-enabled since; the next round probes it
+                detail["enabled"] = enabled
+            out[name] = {"healthy": entry["healthy"], "enabled": enabled, "detail": detail}
+        return out
 
     def _check_isolated(self) -> dict[str, Any]:
         """``check_all_backends()`` in a separate process.
