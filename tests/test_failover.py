@@ -34,7 +34,7 @@ def executor(backends, s=None, **kw):
     s = s or settings()
     ctx = BackendContext(settings=s)
     for b in backends:
-        ctx.register_backend(b)
+        ctx.registry.register(b)
     sent = []
     ex = FailoverExecutor(
         context=ctx,

@@ -36,7 +36,7 @@ def ctx() -> BackendContext:
         PlanBackend("h_off"),
         NeedsToken(),
     ]:
-        context.register_backend(backend)
+        context.registry.register(backend)
     context.switch_backend("h_off", enabled=False)
     context.warm_up()  # the SDK imports are paid once per context, outside the bounds below
     return context

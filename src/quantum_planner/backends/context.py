@@ -108,10 +108,6 @@ class BackendContext:
         """The backend registered as ``name`` (created once per context, then shared)."""
         return self.registry.get(name)
 
-    def register_backend(self, backend: object, name: str | None = None, **kw: bool) -> str:
-        """See :meth:`BackendRegistry.register`."""
-        return self.registry.register(backend, name, **kw)  # type: ignore[arg-type]
-
     def warm_up(self) -> None:
         """Create every registered backend now, in this thread (importing qiskit, OR-Tools...).
 
