@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from quantum_planner import Agent, Problem, Solution, Task
+from quantum_planner.config import Settings
 from quantum_planner.solvers.base import make_solution
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,3 +77,15 @@ def random_problem(n_tasks: int, n_agents: int, seed: int = 0, **kw: object) -> 
             )
         )
     return Problem(agents=agents, tasks=tasks, **kw)
+
+
+@pytest.fixture
+def default_context():
+    """A fresh default backend context (what the playbook's module-level calls use) for
+    one test, built from the current environment; the previous one comes back after."""
+    from quantum_planner.backends import BackendContext, reset_default_context
+
+    ctx = BackendContext.from_settings(Settings())
+    old = reset_default_context(ctx)
+    yield ctx
+    reset_default_context(old)

@@ -8,12 +8,7 @@ import time
 import pytest
 from backend_fakes import FaultyBackend, PlanBackend, WebhookReceiver, make_problem
 
-from quantum_planner import alerts
-from quantum_planner.backends import (
-    BreakerBoard,
-    FailoverExecutor,
-    InMemoryCounters,
-)
+from quantum_planner.backends import BackendContext, BreakerBoard, FailoverExecutor
 from quantum_planner.backends.integrity import candidate_problems
 from quantum_planner.config import Settings
 from quantum_planner.errors import BackendUnavailableError, CredentialsError
@@ -35,15 +30,15 @@ def settings(**kw) -> Settings:
 
 
 def executor(backends, s=None, **kw):
+    """An executor on a fresh context holding ``backends`` (and the built-ins)."""
     s = s or settings()
-    table = {b.name: b for b in backends}
+    ctx = BackendContext(settings=s)
+    for b in backends:
+        ctx.registry.register(b)
     sent = []
     ex = FailoverExecutor(
-        s,
-        breakers=BreakerBoard(s),
-        counters=InMemoryCounters(),
+        context=ctx,
         alert=kw.pop("alert", lambda msg, sev, **labels: sent.append((msg, sev, labels))),
-        resolve=table.__getitem__,
         enabled=kw.pop("enabled", lambda name: True),
         **kw,
     )
@@ -155,10 +150,7 @@ def test_whole_chain_failing_raises_typed_error_listing_attempts():
     assert [a["outcome"] for a in e.value.details["attempts"]] == ["failed", "invalid"]
 
 
-def test_last_resort_serves_when_chain_fails(monkeypatch):
-    from quantum_planner.backends import registry
-
-    monkeypatch.setattr(registry, "list_backends", lambda: ["p", "rescue"])
+def test_last_resort_serves_when_chain_fails():
     ex = executor(
         [FaultyBackend("p", "unavailable"), PlanBackend("rescue")],
         settings(failover_last_resort="rescue"),
@@ -215,7 +207,7 @@ def test_200_solves_primary_failing_half_the_time_lose_nothing():
     with WebhookReceiver() as hook:
         s = settings(alert_webhook_url=hook.url + "/hooks/ops", alert_format="slack")
         ex = executor([primary, backup], s, alert=None)
-        ex._breakers = BreakerBoard(s, clock=lambda: now[0])
+        ex.context.breakers = BreakerBoard(s, clock=lambda: now[0])
         used: list[str] = []
         opened_at: list[int] = []
         ex.breakers.on_open = lambda name, n, err: opened_at.append(len(used))
@@ -231,7 +223,7 @@ def test_200_solves_primary_failing_half_the_time_lose_nothing():
             assert sol.backend_used in {"primary", "backup"}
             used.append(sol.backend_used)
         total = time.monotonic() - t_all
-        assert alerts.flush_alerts(10)
+        assert ex.context.alerts.flush(10)
     assert len(used) == 200
     assert slowest <= time_limit + margin, slowest
     assert total < 30
@@ -277,10 +269,7 @@ def test_constraint_breaking_plans_count_against_a_backend_only_if_another_finds
     assert ex2.sent == []
 
 
-def test_last_resort_ignores_its_open_breaker(monkeypatch):
-    from quantum_planner.backends import registry
-
-    monkeypatch.setattr(registry, "list_backends", lambda: ["p", "rescue"])
+def test_last_resort_ignores_its_open_breaker():
     ex = executor(
         [FaultyBackend("p", "unavailable"), PlanBackend("rescue")],
         settings(failover_last_resort="rescue", breaker_failure_threshold=1),

@@ -8,15 +8,12 @@ import pytest
 from backend_fakes import FaultyBackend, PlanBackend
 
 from quantum_planner.backends import (
+    BackendContext,
     BaseBackend,
     BreakerBoard,
-    get_backend,
-    list_backends,
-    register_backend,
+    InMemoryStateStore,
     switch_backend,
-    unregister_backend,
 )
-from quantum_planner.backends.registry import InMemoryStateStore, set_state_store
 from quantum_planner.config import Settings
 from quantum_planner.health import check_all_backends, check_backend
 
@@ -29,28 +26,28 @@ class NeedsToken(BaseBackend):
 
 
 @pytest.fixture
-def registered():
-    old = set_state_store(InMemoryStateStore())
-    names = [
-        register_backend(PlanBackend("h_ok")),
-        register_backend(FaultyBackend("h_hang", "hang", hang=4)),
-        register_backend(FaultyBackend("h_broken", "unavailable")),
-        register_backend(PlanBackend("h_off")),
-        register_backend(NeedsToken()),
-    ]
-    switch_backend("h_off", enabled=False)
-    yield names
-    for n in names:
-        unregister_backend(n)
-    set_state_store(old)
+def ctx() -> BackendContext:
+    """A fresh context with five test backends (one switched off), its backends created."""
+    context = BackendContext(settings=Settings())
+    for backend in [
+        PlanBackend("h_ok"),
+        FaultyBackend("h_hang", "hang", hang=4),
+        FaultyBackend("h_broken", "unavailable"),
+        PlanBackend("h_off"),
+        NeedsToken(),
+    ]:
+        context.registry.register(backend)
+    context.switch_backend("h_off", enabled=False)
+    context.warm_up()  # the SDK imports are paid once per context, outside the bounds below
+    return context
 
 
-def test_every_backend_reported_within_5s_even_when_one_hangs(registered):
+def test_every_backend_reported_within_5s_even_when_one_hangs(ctx):
     t0 = time.monotonic()
-    report = check_all_backends(timeout=1.5)
+    report = check_all_backends(timeout=1.5, context=ctx)
     elapsed = time.monotonic() - t0
     assert elapsed < 1.5 + 1.0, elapsed  # well inside the 5 s the playbook needs
-    assert set(report) == set(list_backends())
+    assert set(report) == set(ctx.list_backends())
     assert report["h_ok"]["status"] == "healthy" and report["h_ok"]["latency_ms"] >= 0
     assert report["h_hang"]["status"] == "down" and "timed out" in report["h_hang"]["detail"]
     assert report["h_broken"]["status"] == "down"
@@ -60,33 +57,41 @@ def test_every_backend_reported_within_5s_even_when_one_hangs(registered):
     for status in report.values():
         assert status["status"] in {"healthy", "degraded", "down", "disabled", "unconfigured"}
         assert status["circuit"] in {"closed", "open", "half_open"}
-        str(status)  # prints as one line
+        assert "\n" not in str(status) and str(status).startswith(status["status"])
 
 
-def test_default_timeout_is_bounded(registered):
+def test_default_timeout_is_bounded(ctx):
     t0 = time.monotonic()
-    check_all_backends()
+    check_all_backends(context=ctx)
     assert time.monotonic() - t0 < 5.0
 
 
-def test_open_breaker_reports_degraded_with_last_error(registered):
+def test_open_breaker_reports_degraded_with_last_error(ctx):
     board = BreakerBoard(Settings(breaker_failure_threshold=1))
     board.get("h_ok").record_failure("timeout: no answer within 2s")
-    st = check_backend("h_ok", timeout=2, breakers=board)
+    st = check_backend("h_ok", timeout=2, breakers=board, context=ctx)
     assert st["status"] == "degraded"
     assert st["circuit"] == "open"
     assert st["last_error"] == "timeout: no answer within 2s"
 
 
-def test_switch_takes_effect_everywhere_and_uses_the_store(registered):
+def test_switch_takes_effect_everywhere_and_uses_the_store(ctx):
     store = InMemoryStateStore()
-    set_state_store(store)
-    switch_backend("h_ok", enabled=False)
+    ctx.states = store
+    result = ctx.switch_backend("h_ok", enabled=False)
     assert store.get("h_ok") is False
-    assert check_backend("h_ok")["status"] == "disabled"
-    switch_backend("h_ok", enabled=True)
-    assert check_backend("h_ok", timeout=2)["status"] == "healthy"
-    assert get_backend("h_ok") is get_backend("h_ok")
+    assert (result.previous, result.enabled, result.shared) == (True, False, False)
+    assert check_backend("h_ok", context=ctx)["status"] == "disabled"
+    ctx.switch_backend("h_ok", enabled=True)
+    assert check_backend("h_ok", timeout=2, context=ctx)["status"] == "healthy"
+    assert ctx.get_backend("h_ok") is ctx.get_backend("h_ok")
+
+
+def test_contexts_do_not_share_backends_or_switches(ctx):
+    other = BackendContext(settings=Settings())
+    assert "h_ok" not in other.list_backends()
+    other.switch_backend("greedy", enabled=False)
+    assert not other.is_enabled("greedy") and ctx.is_enabled("greedy")
 
 
 def test_switch_unknown_backend_is_a_typed_error():

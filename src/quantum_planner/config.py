@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     )
     health_timeout_seconds: float = Field(3.0, description="Bound on check_all_backends().")
     health_degraded_latency_seconds: float = 2.0
+    service_url: str | None = Field(
+        None,
+        description="The service's base URL; with QP_API_KEY (an admin key) the module-level "
+        "switch_backend() writes through PUT /api/backends/{name} (audited, every replica).",
+    )
+    api_key: str | None = Field(None, description="Admin API key used with QP_SERVICE_URL.")
     credentials_file: str | None = Field(
         None, description="KEY=VALUE or JSON file with DWAVE_API_TOKEN, QISKIT_IBM_TOKEN, ..."
     )

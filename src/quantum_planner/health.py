@@ -14,47 +14,37 @@ then is reported ``down``. Statuses:
 * ``down``: the probe failed or timed out;
 * ``disabled``: switched off with ``switch_backend`` (not probed);
 * ``unconfigured``: missing credentials or SDK (not probed).
+
+Backends, breakers, switches and settings come from ``context`` (default: the
+process's :func:`~quantum_planner.backends.context.default_context`). Before the first
+check of a context its backends are created in the calling thread
+(:meth:`BackendContext.warm_up`: SDK imports, 1-2 s once), so the bounded probes do
+not pay for imports; nothing happens when this module is imported.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from quantum_planner.backends import registry
-from quantum_planner.backends.base import (
-    Backend,
-    as_candidates,
-    backend_properties,
-    configuration_problem,
-)
-from quantum_planner.backends.breaker import BreakerBoard, get_breakers
+from quantum_planner.backends.base import Backend, backend_properties, configuration_problem
+from quantum_planner.backends.breaker import BreakerBoard
+from quantum_planner.backends.context import BackendContext, default_context
 from quantum_planner.backends.credentials import mask
-from quantum_planner.backends.integrity import candidate_problems
+from quantum_planner.backends.probe import probe_problem, run_probe
 from quantum_planner.backends.threads import spawn
-from quantum_planner.config import Settings, get_settings
-from quantum_planner.model import Agent, Problem, Task
+from quantum_planner.config import Settings
 
 __all__ = ["BackendStatus", "check_all_backends", "check_backend", "probe_problem", "warm_up"]
 
 
-def warm_up() -> None:
-    """Create every registered backend now, in this thread (importing qiskit, OR-Tools...).
-
-    Done when this module is imported, so the first bounded health check does not pay
-    for the imports and no SDK is imported in a probe thread (importing qiskit there
-    crashed the interpreter in our tests). Services should import this module at start-up.
-    """
-    for name in registry.list_backends():
-        with contextlib.suppress(Exception):  # a broken backend is reported by the check
-            registry.get_backend(name)
-
-
-warm_up()
+def warm_up(context: BackendContext | None = None) -> None:
+    """Create every backend of ``context`` now, in this thread (see
+    :meth:`BackendContext.warm_up`); services call it at start-up."""
+    (context or default_context()).warm_up()
 
 
 class BackendStatus(dict):
@@ -73,42 +63,16 @@ class BackendStatus(dict):
         return " | ".join(parts)
 
 
-def probe_problem() -> Problem:
-    """A tiny problem every backend should solve in milliseconds (3 tasks, 2 agents)."""
-    return Problem(
-        name="health-probe",
-        agents=[Agent("p0", skills=["x"]), Agent("p1", skills=["x", "y"])],
-        tasks=[
-            Task("t0", required_skills=["x"], duration=1),
-            Task("t1", required_skills=["y"], duration=2),
-            Task("t2", required_skills=["x"], duration=1, dependencies=["t0"]),
-        ],
-    )
-
-
-def _probe(backend: Backend, timeout: float, stop: threading.Event) -> None:
-    custom = getattr(backend, "probe", None)
-    if callable(custom):
-        custom(timeout)
-        return
-    custom_problem = getattr(backend, "probe_problem", None)
-    problem = custom_problem() if callable(custom_problem) else probe_problem()
-    sols = as_candidates(
-        backend.solve(problem, time_limit=min(0.5, max(0.05, timeout / 4)), seed=0, stop=stop),
-        backend.name,
-    )
-    if not any(not candidate_problems(problem, s) for s in sols):
-        raise ValueError("probe returned no valid plan")
-
-
-def _base_status(name: str, backend: Backend | None, board: BreakerBoard) -> BackendStatus:
+def _base_status(
+    ctx: BackendContext, name: str, backend: Backend | None, board: BreakerBoard
+) -> BackendStatus:
     snap = board.get(name).snapshot()
     props = backend_properties(backend).to_dict() if backend is not None else {}
     return BackendStatus(
         backend=name,
         status="unknown",
         kind=props.get("kind"),
-        enabled=registry.is_enabled(name),
+        enabled=ctx.is_enabled(name),
         latency_ms=None,
         circuit=snap.state.value,
         last_error=mask(snap.last_error) if snap.last_error else None,
@@ -124,9 +88,12 @@ def check_backend(
     timeout: float | None = None,
     settings: Settings | None = None,
     breakers: BreakerBoard | None = None,
+    context: BackendContext | None = None,
 ) -> BackendStatus:
     """Health of one backend (same rules as :func:`check_all_backends`)."""
-    return check_all_backends(timeout, names=[name], settings=settings, breakers=breakers)[name]
+    return check_all_backends(
+        timeout, names=[name], settings=settings, breakers=breakers, context=context
+    )[name]
 
 
 def check_all_backends(
@@ -135,25 +102,31 @@ def check_all_backends(
     names: Iterable[str] | None = None,
     settings: Settings | None = None,
     breakers: BreakerBoard | None = None,
+    context: BackendContext | None = None,
 ) -> dict[str, BackendStatus]:
-    """``{backend name: status}`` for every registered backend, within ``timeout`` seconds
-    (default ``QP_HEALTH_TIMEOUT_SECONDS``, 3 s)."""
-    s = settings or get_settings()
-    board = breakers or get_breakers()
+    """``{backend name: status}`` for every backend of ``context``, within ``timeout``
+    seconds (default ``QP_HEALTH_TIMEOUT_SECONDS``, 3 s) once its backends exist.
+
+    ``settings`` and ``breakers`` override the context's.
+    """
+    ctx = context or default_context()
+    s = settings or ctx.settings
+    board = breakers or ctx.breakers
+    ctx.warm_up()
     timeout = s.health_timeout_seconds if timeout is None else timeout
     start = time.monotonic()
     deadline = start + timeout
     report: dict[str, BackendStatus] = {}
     running: dict[str, tuple[threading.Thread, dict[str, Any], threading.Event]] = {}
-    for name in list(names) if names is not None else registry.list_backends():
+    for name in list(names) if names is not None else ctx.list_backends():
         try:
-            backend = registry.get_backend(name)
+            backend = ctx.get_backend(name)
         except Exception as e:
-            st = _base_status(name, None, board)
+            st = _base_status(ctx, name, None, board)
             st.update(status="down", detail=f"cannot load: {type(e).__name__}: {mask(e)}")
             report[name] = st
             continue
-        st = _base_status(name, backend, board)
+        st = _base_status(ctx, name, backend, board)
         report[name] = st
         if not st["enabled"]:
             st["status"] = "disabled"
@@ -170,7 +143,7 @@ def check_all_backends(
         ) -> None:
             t0 = time.monotonic()
             try:
-                _probe(b, max(0.05, deadline - time.monotonic()), stop)
+                run_probe(b, max(0.05, deadline - time.monotonic()), stop)
                 box["latency"] = time.monotonic() - t0
             except BaseException as e:
                 box["error"] = f"{type(e).__name__}: {mask(e)}"

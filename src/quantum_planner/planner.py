@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quantum_planner.errors import (
     BackendDisabledError,
@@ -31,6 +31,9 @@ from quantum_planner.errors import (
 from quantum_planner.model import Agent, BackendAttempt, Problem, Solution, Task
 from quantum_planner.solvers.base import Progress, ProgressCallback
 from quantum_planner.solvers.registry import solver_names
+
+if TYPE_CHECKING:
+    from quantum_planner.backends import BackendContext
 
 __all__ = ["QuantumTaskPlanner", "resolve_auto"]
 
@@ -53,10 +56,9 @@ def _as_chain(fallback: str | Sequence[str] | None) -> list[str]:
     return [fallback] if isinstance(fallback, str) else list(fallback)
 
 
-def _known(name: str) -> None:
-    from quantum_planner.backends import list_backends
-
-    known = [*solver_names(), *(n for n in list_backends() if n not in solver_names())]
+def _known(name: str, context: BackendContext) -> None:
+    backends = context.list_backends()
+    known = [*solver_names(), *(n for n in backends if n not in solver_names())]
     if name != "auto" and name not in known:
         raise UnknownBackendError(
             f"unknown backend {name!r}; use 'auto' or one of: {', '.join(known)}",
@@ -75,6 +77,8 @@ class QuantumTaskPlanner:
         time_limit: default wall-clock budget in seconds for a whole solve,
             shared along the chain.
         seed: default random seed (``None``: 0, so plans are reproducible).
+        context: the backends, breakers, switches, counters and alerts to use
+            (default: :func:`quantum_planner.backends.default_context`, looked up per solve).
         **options: per-backend constructor options, keyed by backend name, e.g.
             ``QuantumTaskPlanner(local_search={"max_passes": 5})``.
     """
@@ -85,17 +89,31 @@ class QuantumTaskPlanner:
         fallback: str | Sequence[str] | None = None,
         time_limit: float = 10.0,
         seed: int | None = None,
+        *,
+        context: BackendContext | None = None,
         **options: Mapping[str, Any],
     ) -> None:
         self.backend = backend
         self.fallback = _as_chain(fallback)
+        self._context = context
         for name in [backend, *self.fallback, *options]:
-            _known(name)
+            _known(name, self.context)
         if time_limit <= 0:
             raise PlannerError(f"time_limit must be > 0 seconds, got {time_limit!r}")
         self.time_limit = float(time_limit)
         self.seed = seed
         self.options = {k: dict(v) for k, v in options.items()}
+
+    @property
+    def context(self) -> BackendContext:
+        """The backend context this planner solves with."""
+        if self._context is not None:
+            return self._context
+        # imported on first use, not with the planner: the backends layer loads the
+        # settings and alerting machinery, ~0.3 s of a cold `import quantum_planner`
+        from quantum_planner.backends import default_context
+
+        return default_context()
 
     # -- building problems ------------------------------------------------------
     def assign(
@@ -271,7 +289,7 @@ def _run_chain(
         SolverBackend(n, **planner.options[n]) if planner.options.get(n) else n for n in names
     ]
     try:
-        sol = FailoverExecutor().solve(
+        sol = FailoverExecutor(context=planner.context).solve(
             problem,
             chain,
             time_limit=max(0.0, deadline - time.monotonic()),

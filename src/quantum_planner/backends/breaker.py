@@ -201,24 +201,3 @@ class BreakerBoard:
     def names(self) -> list[str]:
         with self._lock:
             return list(self._breakers)
-
-
-_board: BreakerBoard | None = None
-_board_lock = threading.Lock()
-
-
-def get_breakers() -> BreakerBoard:
-    """The process-wide breakers (shared by every planner, read by health checks)."""
-    global _board
-    with _board_lock:
-        if _board is None:
-            _board = BreakerBoard()
-        return _board
-
-
-def set_breakers(board: BreakerBoard | None) -> BreakerBoard | None:
-    """Replace the process-wide breakers (None: rebuild from settings on next use)."""
-    global _board
-    with _board_lock:
-        old, _board = _board, board
-        return old

@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from quantum_planner.backends import registry
 from quantum_planner.backends.base import (
     FailureKind,
     backend_properties,
     classify,
     configuration_problem,
 )
+from quantum_planner.backends.context import BackendContext, default_context
 from quantum_planner.backends.credentials import mask
 
 
@@ -47,23 +47,25 @@ def _check_one(backend: Any, timeout: float) -> dict[str, str]:
 
 
 def test_credentials(
-    names: list[str] | None = None, *, timeout: float = 15.0, echo: bool = True
+    names: list[str] | None = None,
+    *,
+    timeout: float = 15.0,
+    echo: bool = True,
+    context: BackendContext | None = None,
 ) -> dict[str, dict[str, str]]:
     """Check the credentials of every remote backend (or ``names``), all at once.
 
     Returns ``{backend: {"status": ok|invalid|unreachable|unconfigured|error, "detail"}}``
     and, with ``echo``, prints one line per backend. Secrets never appear in the output.
+    ``context``: whose backends (default: :func:`default_context`).
     """
+    ctx = context or default_context()
     if names is None:
-        names = [
-            n
-            for n in registry.list_backends()
-            if backend_properties(registry.get_backend(n)).remote
-        ]
+        names = [n for n in ctx.list_backends() if backend_properties(ctx.get_backend(n)).remote]
     results: dict[str, dict[str, str]] = {}
     threads = []
     for name in names:
-        backend = registry.get_backend(name)
+        backend = ctx.get_backend(name)
 
         def run(name: str = name, backend: Any = backend) -> None:
             results[name] = _check_one(backend, timeout)

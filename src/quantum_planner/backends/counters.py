@@ -48,18 +48,3 @@ class InMemoryCounters:
         with self._lock:
             items = list(self._values.items())
         return {f"{n}{{{','.join(f'{k}={v}' for k, v in lab)}}}": val for (n, lab), val in items}
-
-
-_counters: Counters = InMemoryCounters()
-
-
-def get_counters() -> Counters:
-    """The process-wide counters."""
-    return _counters
-
-
-def set_counters(counters: Counters) -> Counters:
-    """Replace the process-wide counters (e.g. with a Prometheus adapter); returns the old."""
-    global _counters
-    old, _counters = _counters, counters
-    return old

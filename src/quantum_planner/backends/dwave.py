@@ -33,6 +33,7 @@ from quantum_planner.backends.base import (
     module_installed,
 )
 from quantum_planner.backends.credentials import get_credential, mask
+from quantum_planner.backends.probe import probe_problem
 from quantum_planner.backends.qubo import Formulated, decode_best, formulate
 from quantum_planner.config import Settings, get_settings
 from quantum_planner.errors import (
@@ -190,8 +191,6 @@ class DWaveBackend(BaseBackend):
             if not getattr(getattr(qpu, "solver", None), "online", True):
                 raise BackendUnavailableError("dwave: the QPU solver is offline", backend=self.name)
             return
-        from quantum_planner.health import probe_problem
-
         f = formulate(probe_problem())
         emb, _ = self._embedding(f.bqm, qpu, max(0.5, timeout / 2), 0)
         from dwave.system import FixedEmbeddingComposite

@@ -26,29 +26,26 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from quantum_planner.alerts import alert_async
-from quantum_planner.backends import registry
 from quantum_planner.backends.base import (
     Backend,
     FailureKind,
-    InvalidResultError,
     as_candidates,
     backend_properties,
     classify,
     configuration_problem,
 )
-from quantum_planner.backends.breaker import BreakerBoard, get_breakers
-from quantum_planner.backends.counters import Counters, get_counters
+from quantum_planner.backends.breaker import BreakerBoard
+from quantum_planner.backends.context import BackendContext, default_context
+from quantum_planner.backends.counters import Counters
 from quantum_planner.backends.credentials import mask
-from quantum_planner.backends.integrity import candidate_violations, summary
+from quantum_planner.backends.integrity import best_valid, candidate_violations
 from quantum_planner.backends.threads import spawn
-from quantum_planner.config import Settings, get_settings
+from quantum_planner.config import Settings
 from quantum_planner.errors import BackendUnavailableError, CredentialsError
 from quantum_planner.model import BackendAttempt, Problem, Solution, Violation
-from quantum_planner.objectives import evaluate, objective_key
 
 log = logging.getLogger("quantum_planner.failover")
 
@@ -63,16 +60,6 @@ _MIN_LAST_RESORT = 0.05
 _CANCEL_GRACE = 0.2
 
 
-# violations that mean a broken answer whatever the problem (not an infeasible problem)
-_CORRUPTION = {
-    "corrupted",
-    "unknown_reference",
-    "schedule_mismatch",
-    "duration_mismatch",
-    "objective_mismatch",
-}
-
-
 class _AttemptTimeout(Exception):
     pass
 
@@ -84,15 +71,27 @@ class _Failure:
     error: BaseException | None = None
 
 
+@dataclass
+class _Run:
+    """One solve's bookkeeping along the chain."""
+
+    attempts: list[BackendAttempt] = field(default_factory=list)
+    best_invalid: Solution | None = None
+    # (name, failure, breaker) of backends whose plans only broke constraints
+    deferred: list[tuple[str, _Failure, Any]] = field(default_factory=list)
+
+
 class FailoverExecutor:
     """Runs solves down a backend chain. One per planner, or shared: it holds no per-solve
-    state. Collaborators default to the process-wide ones and can be passed in for tests.
+    state. Collaborators come from ``context`` (default: :func:`default_context`, looked up
+    at each use); any of them can also be passed alone (tests).
     """
 
     def __init__(
         self,
         settings: Settings | None = None,
         *,
+        context: BackendContext | None = None,
         breakers: BreakerBoard | None = None,
         counters: Counters | None = None,
         alert: Alert | None = None,
@@ -102,30 +101,35 @@ class FailoverExecutor:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._context = context
         self._settings = settings
         self._breakers = breakers
         self._counters = counters
         self.alert = alert or self._alert_async
         self.validator = validator or candidate_violations
-        self.resolve = resolve or registry.get_backend
-        self.enabled = enabled or registry.is_enabled
+        self.resolve = resolve or (lambda name: self.context.get_backend(name))
+        self.enabled = enabled or (lambda name: self.context.is_enabled(name))
         self.clock = clock
         self.sleep = sleep
 
     def _alert_async(self, message: str, severity: str, **labels: Any) -> None:
-        alert_async(message, severity, settings=self._settings, **labels)
+        self.context.alerts.send_async(message, severity, settings=self._settings, **labels)
+
+    @property
+    def context(self) -> BackendContext:
+        return self._context or default_context()
 
     @property
     def settings(self) -> Settings:
-        return self._settings or get_settings()
+        return self._settings or self.context.settings
 
     @property
     def breakers(self) -> BreakerBoard:
-        return self._breakers or get_breakers()
+        return self._breakers or self.context.breakers
 
     @property
     def counters(self) -> Counters:
-        return self._counters or get_counters()
+        return self._counters or self.context.counters
 
     # -- public ------------------------------------------------------------
     def solve(
@@ -152,30 +156,17 @@ class FailoverExecutor:
         start = self.clock()
         deadline = start + max(0.0, time_limit)
         entries = self._entries(chain, last_resort)
-        attempts: list[BackendAttempt] = []
-        best_invalid: Solution | None = None
-        deferred: list[tuple[str, _Failure, Any]] = []
+        run = _Run()
         for i, (name, backend, is_last_resort) in enumerate(entries):
             if stop is not None and stop.is_set():
                 break
-            skip = self._skip_reason(name, backend, problem)
             breaker = self.breakers.get(name)
-            # the last resort is the safety net: its breaker is not consulted
-            if skip is None and not breaker.allow() and not is_last_resort:
-                skip = f"circuit breaker {breaker.state.value}"
-            if skip is not None:
-                attempts.append(BackendAttempt(backend=name, outcome="skipped", reason=skip))
-                self.counters.inc("backend_solves_total", backend=name, outcome="skipped")
-                continue
-            remaining = deadline - self.clock()
-            if remaining <= 0 and not is_last_resort:
-                breaker.release_trial()
-                attempts.append(
-                    BackendAttempt(backend=name, outcome="timeout", reason="no time left")
-                )
+            if not self._gate(run, name, backend, problem, breaker, is_last_resort, deadline):
                 continue
             budget = self._budget(
-                name, remaining, later=self._viable_after(entries[i + 1 :], problem)
+                name,
+                deadline - self.clock(),
+                later=self._viable_after(entries[i + 1 :], problem),
             )
             if is_last_resort:
                 budget = max(budget, _MIN_LAST_RESORT)
@@ -184,38 +175,77 @@ class FailoverExecutor:
             seconds = self.clock() - t0
             if isinstance(result, Solution):
                 breaker.record_success()
-                attempts.append(BackendAttempt(backend=name, outcome="success", seconds=seconds))
+                run.attempts.append(
+                    BackendAttempt(backend=name, outcome="success", seconds=seconds)
+                )
                 self.counters.inc("backend_solves_total", backend=name, outcome="success")
                 # the problem is feasible after all: plans that broke constraints were faults
-                for pending_name, failure, pending_breaker in deferred:
+                for pending_name, failure, pending_breaker in run.deferred:
                     self._blame(pending_name, failure, pending_breaker)
-                return self._finish(problem, result, name, attempts, start, seed)
-            invalid = getattr(result.error, "best_invalid", None)
-            if invalid is not None and (
-                best_invalid is None or len(invalid.violations) < len(best_invalid.violations)
-            ):
-                best_invalid = invalid
-            attempts.append(self._attempt_record(name, result, seconds))
-            if result.kind is FailureKind.INVALID and not getattr(result.error, "corrupted", True):
-                # only constraint violations: maybe the problem is infeasible, not the
-                # backend broken; held against it only if a later backend finds a plan
-                breaker.release_trial()
-                deferred.append((name, result, breaker))
-            else:
-                self._blame(name, result, breaker)
-        if deferred:
+                return self._finish(problem, result, name, run.attempts, start, seed)
+            self._failed(run, name, result, seconds, breaker)
+        raise self._exhausted(run)
+
+    def _gate(
+        self,
+        run: _Run,
+        name: str,
+        backend: Backend,
+        problem: Problem,
+        breaker: Any,
+        is_last_resort: bool,
+        deadline: float,
+    ) -> bool:
+        """Whether ``name`` is called now; if not, its attempt (skipped, timeout) is recorded."""
+        skip = self._skip_reason(name, backend, problem)
+        # the last resort is the safety net: its breaker is not consulted
+        if skip is None and not breaker.allow() and not is_last_resort:
+            skip = f"circuit breaker {breaker.state.value}"
+        if skip is not None:
+            run.attempts.append(BackendAttempt(backend=name, outcome="skipped", reason=skip))
+            self.counters.inc("backend_solves_total", backend=name, outcome="skipped")
+            return False
+        if deadline - self.clock() <= 0 and not is_last_resort:
+            breaker.release_trial()
+            run.attempts.append(
+                BackendAttempt(backend=name, outcome="timeout", reason="no time left")
+            )
+            return False
+        return True
+
+    def _failed(
+        self, run: _Run, name: str, failure: _Failure, seconds: float, breaker: Any
+    ) -> None:
+        """Record a failed attempt; blame the backend now, or later if it may be the problem."""
+        invalid = getattr(failure.error, "best_invalid", None)
+        if invalid is not None and (
+            run.best_invalid is None or len(invalid.violations) < len(run.best_invalid.violations)
+        ):
+            run.best_invalid = invalid
+        run.attempts.append(self._attempt_record(name, failure, seconds))
+        if failure.kind is FailureKind.INVALID and not getattr(failure.error, "corrupted", True):
+            # only constraint violations: maybe the problem is infeasible, not the
+            # backend broken; held against it only if a later backend finds a plan
+            breaker.release_trial()
+            run.deferred.append((name, failure, breaker))
+        else:
+            self._blame(name, failure, breaker)
+
+    def _exhausted(self, run: _Run) -> BackendUnavailableError:
+        """The error when no backend served: every attempt, and the least invalid plan."""
+        if run.deferred:
             log.info(
                 "no backend found a valid plan; invalid plans from %s not held against them "
                 "(the problem may be infeasible)",
-                ", ".join(n for n, _, _ in deferred),
+                ", ".join(n for n, _, _ in run.deferred),
             )
         err = BackendUnavailableError(
             "no backend produced a valid plan: "
-            + "; ".join(f"{a.backend} {a.outcome} ({a.reason})" for a in attempts),
-            attempts=[a.model_dump() for a in attempts],
+            + "; ".join(f"{a.backend} {a.outcome} ({a.reason})" for a in run.attempts),
+            attempts=[a.model_dump() for a in run.attempts],
         )
-        err.best_invalid = best_invalid  # type: ignore[attr-defined]
-        raise err
+        err.best_invalid = run.best_invalid  # type: ignore[attr-defined]
+        return err
 
     # -- chain ---------------------------------------------------------------
     def _entries(
@@ -231,7 +261,7 @@ class FailoverExecutor:
                 seen.add(name)
                 out.append((name, backend, False))
         last = self.settings.failover_last_resort if last_resort == "" else last_resort
-        if last and last not in seen and last in registry.list_backends():
+        if last and last not in seen and last in self.context.list_backends():
             out.append((last, self.resolve(last), True))
         return out
 
@@ -281,7 +311,7 @@ class FailoverExecutor:
             left = attempt_deadline - self.clock()
             try:
                 raw = self._call(backend, problem, left, seed, warm_start, stop, progress)
-                return self._best_valid(name, problem, as_candidates(raw, name))
+                return best_valid(name, problem, as_candidates(raw, name), self.validator)
             except _AttemptTimeout:
                 return _Failure(FailureKind.TIMEOUT, f"no answer within {budget:.3g}s")
             except Exception as e:
@@ -348,44 +378,6 @@ class FailoverExecutor:
         if "error" in box:
             raise box["error"]
         return box.get("result")
-
-    def _best_valid(self, name: str, problem: Problem, candidates: list[Solution]) -> Solution:
-        best: tuple[tuple[float, ...], Solution] | None = None
-        invalid: Solution | None = None
-        for sol in candidates:
-            try:
-                violations = self.validator(problem, sol)
-                values = {} if violations else evaluate(problem, sol.assignments, sol.schedule)
-            except Exception as e:  # a candidate so broken the checker itself fails
-                violations = [Violation(constraint="corrupted", message=f"{type(e).__name__}: {e}")]
-            if violations:
-                checked = sol.model_copy(
-                    update={
-                        "feasible": False,
-                        "violations": violations,
-                        "status": "infeasible",
-                        "backend_used": name,
-                    }
-                )
-                if invalid is None or len(violations) < len(invalid.violations):
-                    invalid = checked
-                continue
-            key = objective_key(problem, values)
-            if best is None or key < best[0]:
-                best = (key, sol)
-        if best is None:
-            assert invalid is not None
-            err = InvalidResultError(
-                f"{len(candidates)} candidate(s), none valid; best has "
-                + summary(invalid.violations),
-                backend=name,
-            )
-            err.best_invalid = invalid  # type: ignore[attr-defined]
-            err.corrupted = any(  # type: ignore[attr-defined]
-                v.constraint in _CORRUPTION for v in invalid.violations
-            )
-            raise err
-        return best[1]
 
     # -- bookkeeping -------------------------------------------------------------
     def _attempt_record(self, name: str, failure: _Failure, seconds: float) -> BackendAttempt:

@@ -24,6 +24,7 @@ from quantum_planner.backends.base import (
     module_installed,
 )
 from quantum_planner.backends.credentials import get_credential, mask
+from quantum_planner.backends.probe import probe_problem
 from quantum_planner.backends.qubo import decode_best, formulate
 from quantum_planner.config import Settings, get_settings
 from quantum_planner.errors import BackendUnavailableError, CredentialsError
@@ -65,8 +66,6 @@ class QAOABackend(BaseBackend):
     def probe(self, timeout: float) -> None:
         """Health probe: a one-layer QAOA with few optimiser steps and shots on a 5-qubit
         model, through the same device path as a solve (cheaper than a full solve)."""
-        from quantum_planner.health import probe_problem
-
         f = formulate(probe_problem())
         result = _qaoa().run_qaoa(
             f.bqm,

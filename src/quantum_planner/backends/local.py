@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from quantum_planner.backends.base import BackendKind, BackendProperties, BaseBackend
+from quantum_planner.backends.probe import one_to_one_probe, probe_problem
 from quantum_planner.errors import BackendUnavailableError, InvalidSolutionError, SolverError
 from quantum_planner.model import Problem, Solution
 from quantum_planner.solvers.base import ProgressCallback
@@ -33,19 +34,6 @@ _DESCRIPTIONS = {
     "hybrid": "large-neighbourhood search mixing QUBO sampling and CP-SAT",
     "assignment": "exact one-to-one assignment (each agent takes at most one task)",
 }
-
-
-def one_to_one_probe() -> Problem:
-    """A tiny one-to-one assignment problem (capacity 1, load 1, cost objective)."""
-    from quantum_planner.model import Agent, Task
-
-    return Problem(
-        name="health-probe-one-to-one",
-        agents=[Agent(f"p{i}", capacity=1, cost_rate=1 + i) for i in range(3)],
-        tasks=[Task(f"t{j}", costs={"p0": 3 - j, "p1": 2, "p2": j + 1}) for j in range(2)],
-        objective="minimize_cost",
-        constraints={"precedence": False, "time_windows": False, "availability": False},
-    )
 
 
 def _import_solver(name: str) -> None:
@@ -76,8 +64,6 @@ class SolverBackend(BaseBackend):
 
     def probe_problem(self) -> Problem:
         """The health probe's problem: of the class this solver takes."""
-        from quantum_planner.health import probe_problem
-
         return one_to_one_probe() if self.solver_name in _ONE_TO_ONE else probe_problem()
 
     def solve(

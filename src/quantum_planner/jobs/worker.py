@@ -28,15 +28,15 @@ def init_worker(parent_pid: int, database_url: str | None = None) -> None:
 
 
 def install_backend_store(database_url: str) -> bool:
-    """Make this process's planner see the switches every replica shares (False: no backends)."""
-    try:
-        from quantum_planner.backends import set_state_store
-    except ImportError:
-        return False
-    from quantum_planner.store import Database
-    from quantum_planner.store.backend_state import DatabaseBackendStateStore
+    """Make this process's default backend context read the switches every replica shares
+    (the ``backend_state`` table of ``database_url``, at most 2 s old)."""
+    from quantum_planner.backends import BackendContext, reset_default_context
+    from quantum_planner.backends.state import database_store
+    from quantum_planner.config import get_settings
 
-    set_state_store(DatabaseBackendStateStore(Database(database_url), ttl=2.0))
+    reset_default_context(
+        BackendContext(settings=get_settings(), states=database_store(database_url))
+    )
     return True
 
 

@@ -1,11 +1,12 @@
 """The FastAPI application factory.
 
 ``create_app(settings)`` builds an app that owns its database, metrics
-registry, logger, rate limiter and job runner (nothing global), so tests and
-replicas are independent. Start-up applies the migrations, hands the backend
-switches' store to the backends layer and starts the runner (which first
-recovers jobs a crash left running). With the ``mcp`` extra, the MCP server for
-agents is served at ``/mcp`` behind the same API keys (:mod:`quantum_planner.mcp.http`).
+registry, logger, rate limiter, job runner and backend context (nothing global),
+so tests and replicas are independent. The backend context keeps its switches in
+the database, where every replica, solver process and worker reads them. Start-up
+applies the migrations and starts the runner (which first recovers jobs a crash
+left running). With the ``mcp`` extra, the MCP server for agents is served at
+``/mcp`` behind the same API keys.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quantum_planner import __version__
+from quantum_planner.backends import BackendContext
 from quantum_planner.config import Settings, get_settings
 from quantum_planner.errors import ConfigurationError
 from quantum_planner.jobs.base import JobRunner
@@ -141,9 +143,13 @@ def create_app(
     runner: JobRunner | None = None,
     start_runner: bool = True,
     solve_entry: str | None = None,
+    context: BackendContext | None = None,
 ) -> FastAPI:
     """Build the service.
 
+    ``context``: the backends the API lists, switches and probes (default: one whose
+    switches are this database's ``backend_state`` table; pass one that stores them there
+    too, or replicas and workers will not see its switches).
     ``runner``: a :class:`JobRunner` to use instead of the local process pool;
     ``start_runner=False`` serves the API without solving (jobs stay queued);
     ``solve_entry``: ``"module:function"`` the local runner's workers call.
@@ -158,14 +164,13 @@ def create_app(
         metrics=metrics,
         logger=log,
         limiter=RateLimiter(settings.rate_limit_per_minute, metrics.rate_limited.inc),
-        backends=BackendOps(db),
+        backends=BackendOps(db, context=context, settings=settings),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db.migrate()
-        if state.backends.install_store():
-            log.info("backend switches are stored in the database")
+        log.info("backend switches: %s", state.backends.context.state_location)
         if runner is not None:
             state.runner = runner
         elif start_runner:

@@ -1,13 +1,14 @@
-"""Bridge to :mod:`quantum_planner.backends` and :mod:`quantum_planner.health`.
+"""The service's side of :mod:`quantum_planner.backends` and :mod:`quantum_planner.health`.
 
-Imported lazily so the service starts (and reports itself not ready) even
-where the backends layer is missing; results are normalised to JSON.
+:class:`BackendOps` works on the app's own :class:`BackendContext`, whose switches live
+in the database (``backend_state``), the same table solver processes, Celery workers
+and an operator's ``switch_backend`` with ``QP_DATABASE_URL`` read and write. Results
+are normalised to JSON.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import multiprocessing as mp
 import os
 import threading
@@ -15,6 +16,8 @@ import time
 from enum import Enum
 from typing import Any
 
+from quantum_planner.backends import BackendContext, test_credentials
+from quantum_planner.config import Settings, get_settings
 from quantum_planner.errors import ConfigurationError, UnknownBackendError
 from quantum_planner.store import Database
 from quantum_planner.store.backend_state import DatabaseBackendStateStore
@@ -67,11 +70,28 @@ class BackendsPending(Exception):
 
 
 class BackendOps:
-    """The admin operations on backends, as the HTTP API exposes them."""
+    """The admin operations on backends, as the HTTP API exposes them.
 
-    def __init__(self, db: Database, health_ttl: float = 20.0) -> None:
+    ``context``: the app's backends; default, one with ``settings`` whose switches are
+    this database's (read at most ``SWITCH_TTL`` s old, so a switch written by another
+    replica or an operator's shell shows within a second).
+    """
+
+    SWITCH_TTL = 1.0
+
+    def __init__(
+        self,
+        db: Database,
+        health_ttl: float = 20.0,
+        *,
+        context: BackendContext | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.db = db
-        self.store = DatabaseBackendStateStore(db)
+        self.context = context or BackendContext(
+            settings=settings or get_settings(),
+            states=DatabaseBackendStateStore(db, ttl=self.SWITCH_TTL),
+        )
         self.health_ttl = health_ttl
         self._health: tuple[float, dict[str, Any]] | None = None
         self._lock = threading.Lock()
@@ -83,73 +103,28 @@ class BackendOps:
         self.first_wait = 30.0
         self.last_error: str | None = None
 
-    def _module(self, name: str = "quantum_planner.backends") -> Any:
-        try:
-            return importlib.import_module(name)
-        except ImportError as e:
-            raise ConfigurationError(
-                f"the backends layer is not installed ({e}); install quantum-planner in full"
-            ) from None
-
-    def install_store(self) -> bool:
-        """Hand the database store to the backends layer; False if it takes none."""
-        try:
-            mod = self._module()
-        except ConfigurationError:
-            return False
-        for hook in ("set_state_store", "set_enable_store", "set_backend_state_store"):
-            fn = getattr(mod, hook, None)
-            if callable(fn):
-                fn(self.store)
-                return True
-        return False
-
     def list(self) -> list[dict[str, Any]]:
-        mod = self._module()
-        out = to_jsonable(mod.list_backends())
-        if isinstance(out, dict):
-            out = [
-                {"name": k, **(v if isinstance(v, dict) else {"info": v})} for k, v in out.items()
-            ]
-        rows = [r if isinstance(r, dict) else {"name": str(r)} for r in out]
-        is_enabled = getattr(mod, "is_enabled", None)
-        stored = self.store.all()
-        for r in rows:
-            if "enabled" in r:
-                continue
-            if callable(is_enabled):
-                r["enabled"] = bool(is_enabled(r["name"]))
-            elif r.get("name") in stored:
-                r["enabled"] = stored[r["name"]]
-        return rows
+        """``[{"name", "enabled"}]`` for every backend of the app's context."""
+        ctx = self.context
+        return [{"name": n, "enabled": bool(ctx.is_enabled(n))} for n in ctx.list_backends()]
 
     def names(self) -> list[str]:
         return [str(r.get("name")) for r in self.list()]
 
     def switch(self, name: str, enabled: bool) -> dict[str, Any]:
-        mod = self._module()
         if name not in self.names():
             raise UnknownBackendError(
                 f"unknown backend {name!r}; known: {', '.join(self.names())}", field="name"
             )
-        result = mod.switch_backend(name, enabled=enabled)
-        self.store.set(name, enabled)  # also when the backends layer keeps its own copy
-        entry = self._health[1].get(name) if self._health is not None else None
-        if entry is not None:  # the snapshot shows the switch at once; a fresh round follows
-            entry["enabled"] = enabled
-            if isinstance(entry["detail"], dict):
-                entry["detail"]["enabled"] = enabled
-                if not enabled:
-                    entry["detail"]["status"] = "disabled"
-        self._wake.set()
-        return {"name": name, "enabled": enabled, "result": to_jsonable(result)}
+        result = self.context.switch_backend(name, enabled)
+        self._wake.set()  # a fresh probe round; the snapshot shows the switch at once
+        out = to_jsonable(result)
+        out["message"] = result.message
+        return {"name": name, "enabled": enabled, "result": out}
 
     def test_credentials(self) -> dict[str, Any]:
-        mod = self._module()
-        try:
-            results = mod.test_credentials(echo=False)  # no printing inside a server
-        except TypeError:
-            results = mod.test_credentials()
+        # no printing inside a server
+        results = test_credentials(echo=False, context=self.context)
         return {"results": to_jsonable(results)}
 
     def start(self) -> None:
@@ -179,7 +154,9 @@ class BackendOps:
 
         With the background thread running, the latest snapshot (before the first one,
         waiting for it if ``wait``, else ``BackendsPending``); otherwise computed here,
-        cached ``health_ttl`` seconds.
+        cached ``health_ttl`` seconds. Either way ``enabled`` is the switch as stored now
+        (at most ``SWITCH_TTL`` s old), not as it was when the probes ran, so a switch
+        made by another replica or an operator's shell shows within a second.
         """
         if not fresh and self._thread is not None and self._thread.is_alive():
             if self._health is None and wait:
@@ -189,34 +166,40 @@ class BackendOps:
                 raise BackendsPending(
                     self.last_error or "the first backend health check is running"
                 )
-            return self._health[1]
+            return self._with_switches(self._health[1])
         with self._lock:
             now = time.monotonic()
             if not fresh and self._health is not None and now - self._health[0] < self.health_ttl:
-                return self._health[1]
-            self._module("quantum_planner.health")  # a clear error if it is missing
+                return self._with_switches(self._health[1])
             raw = self._check_isolated()
-            stored = self.store.all()
-            out: dict[str, dict[str, Any]] = {}
-            for name, detail in raw.items():
-                status = detail
-                enabled = stored.get(name)
-                if enabled is None and isinstance(detail, dict) and "enabled" in detail:
-                    enabled = bool(detail["enabled"])
-                if isinstance(detail, dict) and enabled is not None:
-                    # the database is the truth: the probe process may have read it a moment ago
-                    detail["enabled"] = enabled
-                    if not enabled:
-                        detail["status"] = "disabled"
-                    elif detail.get("status") == "disabled":
-                        detail["status"] = "unknown"  # re-enabled since; the next round probes it
-                out[str(name)] = {
-                    "healthy": _healthy(status),
-                    "enabled": True if enabled is None else enabled,
-                    "detail": detail,
-                }
+            out = {str(name): {"healthy": _healthy(d), "detail": d} for name, d in raw.items()}
             self._health = (now, out)
-            return out
+            return self._with_switches(out)
+
+    def _with_switches(self, snapshot: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """A copy of ``snapshot`` with each backend's stored switch (the database is the
+        truth: the probe process read it up to a health round ago)."""
+        try:
+            stored: dict[str, bool] | None = {n: self.context.is_enabled(n) for n in snapshot}
+        except Exception:  # database unreachable: readiness reports that; keep the probe's view
+            stored = None
+        out: dict[str, dict[str, Any]] = {}
+        for name, entry in snapshot.items():
+            detail = entry["detail"]
+            if isinstance(detail, dict):
+                detail = dict(detail)
+            if stored is not None:
+                enabled = bool(stored[name])
+            else:
+                enabled = not isinstance(detail, dict) or detail.get("enabled") is not False
+            if isinstance(detail, dict):
+                if not enabled:
+                    detail["status"] = "disabled"
+                elif detail.get("enabled") is False or detail.get("status") == "disabled":
+                    detail["status"] = "unknown"  # re-enabled since; the next round probes it
+                detail["enabled"] = enabled
+            out[name] = {"healthy": entry["healthy"], "enabled": enabled, "detail": detail}
+        return out
 
     def _check_isolated(self) -> dict[str, Any]:
         """``check_all_backends()`` in a separate process.

@@ -1,6 +1,8 @@
 """Backend enable/disable switches kept in the database, so every replica sees them.
 
-An instance is handed to the backends layer as its enable-state store.
+An instance is the state store of the service's :class:`BackendContext`, of its solver
+processes and Celery workers, and of an operator's shell with ``QP_DATABASE_URL`` set
+(:func:`quantum_planner.backends.state.state_store_from_settings`).
 """
 
 from __future__ import annotations
@@ -8,6 +10,9 @@ from __future__ import annotations
 import threading
 import time
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from quantum_planner.errors import ConfigurationError
 from quantum_planner.store import repositories as repo
 from quantum_planner.store.db import Database
 
@@ -19,6 +24,8 @@ class DatabaseBackendStateStore:
     switch per backend per solve; a switch then reaches them within ``ttl``).
     """
 
+    shared = True
+
     def __init__(self, db: Database, actor_id: str | None = None, ttl: float = 0.0) -> None:
         self.db = db
         self.actor_id = actor_id
@@ -26,13 +33,22 @@ class DatabaseBackendStateStore:
         self._cache: tuple[float, dict[str, bool]] | None = None
         self._lock = threading.Lock()
 
+    def describe(self) -> str:
+        """``database <url without its password>``."""
+        from sqlalchemy.engine import make_url
+
+        return f"database {make_url(self.db.url).render_as_string(hide_password=True)}"
+
     def get(self, name: str) -> bool | None:
         """The stored switch of ``name``, or None if never switched."""
         return self.all().get(name)
 
     def set(self, name: str, enabled: bool) -> None:
-        with self.db.session() as s:
-            repo.set_backend_state(s, name, enabled, self.actor_id)
+        try:
+            with self.db.session() as s:
+                repo.set_backend_state(s, name, enabled, self.actor_id)
+        except SQLAlchemyError as e:
+            raise self._error(e) from None
         self._cache = None
 
     def all(self) -> dict[str, bool]:
@@ -40,7 +56,18 @@ class DatabaseBackendStateStore:
             now = time.monotonic()
             if self._cache is not None and now - self._cache[0] < self.ttl:
                 return dict(self._cache[1])
-            with self.db.session() as s:
-                states = repo.backend_states(s)
+            try:
+                with self.db.session() as s:
+                    states = repo.backend_states(s)
+            except SQLAlchemyError as e:
+                raise self._error(e) from None
             self._cache = (now, states)
             return dict(states)
+
+    def _error(self, e: SQLAlchemyError) -> ConfigurationError:
+        return ConfigurationError(
+            f"cannot read or write backend switches in {self.describe()} "
+            f"({type(e).__name__}: {str(e).splitlines()[0]}); check QP_DATABASE_URL and that "
+            "the service has migrated it (`quantum-planner serve` does at start-up)",
+            field="database_url",
+        )
