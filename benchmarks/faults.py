@@ -179,12 +179,20 @@ def run_scenario(name: str, clients: int, duration: float, time_limit: float) ->
             # which backend produced each final plan (flaky: the primary's share)
             "plans_by_backend": _plans_by_backend(stack),
             "reasons": _reasons(stack, failed),
+            # what each lost job looks like: which step of the recovery did not happen
+            "lost_jobs": _lost_jobs(stack, {j for j in submitted if states.get(j) not in FINAL}),
         }
         print(
             "    submitted {submitted} completed {completed} (succeeded {succeeded}, failed "
             "with reason {failed_with_reason}) lost {lost} duplicated {duplicated} "
             "refused-at-submit {refused} restarted-after-fault {restarted} {reasons}\n"
             "    final plans by backend {plans_by_backend}".format(**result),
+            flush=True,
+        )
+        for row in result["lost_jobs"]:
+            print(f"    LOST {row}", flush=True)
+        print(
+            f"    live workers at the end {sorted(live_nodes(stack))}",
             flush=True,
         )
         return result
@@ -228,6 +236,39 @@ def _reasons(stack: Stack, failed: dict[str, str]) -> dict[str, int]:
             "SELECT error_code, count(*) FROM jobs WHERE state = 'failed' GROUP BY error_code"
         ).fetchall()
     return dict(rows)
+
+
+def _lost_jobs(stack: Stack, ids: set[str]) -> list[dict[str, Any]]:
+    """State, attempts, worker and dispatch mark of each job that never became final."""
+    import psycopg
+    import redis
+
+    from quantum_planner.jobs.celery_runner import DISPATCH_KEY
+
+    if not ids:
+        return []
+    client = redis.Redis.from_url(stack.redis_url)
+    with psycopg.connect(stack.database_url.replace("+psycopg", "")) as c:
+        rows = c.execute(
+            "SELECT id, state, attempts, worker_id, created_at, started_at, heartbeat_at "
+            "FROM jobs WHERE id = ANY(%s)",
+            (sorted(ids),),
+        ).fetchall()
+    cols = ("id", "state", "attempts", "worker_id", "created", "started", "heartbeat")
+    out = []
+    for row in rows:
+        info = {k: str(v) for k, v in zip(cols, row, strict=True)}
+        info["dispatch_ttl"] = client.ttl(DISPATCH_KEY + row[0])
+        info["unacked_messages"] = client.hlen("unacked")
+        out.append(info)
+    return out
+
+
+def live_nodes(stack: Stack) -> dict[str, Any]:
+    """The stack's live workers (its Redis database's liveness keys)."""
+    from quantum_planner.jobs.liveness import live_workers
+
+    return live_workers(stack.redis_url)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_DB = 12  # benchmarks only (tests use 13)
+# benchmarks only (tests use 13); QP_BENCH_REDIS_DB picks another when several run at once
+REDIS_DB = int(os.environ.get("QP_BENCH_REDIS_DB", "12"))
 
 
 def sample_problem(agents: int = 10, tasks: int = 30, seed: int = 7) -> dict[str, Any]:
@@ -139,7 +140,7 @@ class Stack:
         raise RuntimeError(f"{self.url}{path} not up; see {self.logdir}/api.log")
 
     def wait_workers(self, n: int, timeout: float = 90) -> None:
-        from quantum_planner.jobs.celery_app import live_workers
+        from quantum_planner.jobs.liveness import live_workers
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
