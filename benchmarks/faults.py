@@ -176,6 +176,10 @@ def run_scenario(name: str, clients: int, duration: float, time_limit: float) ->
             "refused": len(out["refused"]),
             # jobs started more than once: the ones the fault interrupted mid-solve
             "restarted": _restarted(stack),
+            # the API's recoveries (its log): jobs re-queued after their worker's heartbeat
+            # stopped, and jobs sent again after a dead worker took their message unclaimed
+            "requeued": _api_log_count(stack, "lost its worker"),
+            "resent_unclaimed": _api_log_count(stack, "never claimed"),
             # which backend produced each final plan (flaky: the primary's share)
             "plans_by_backend": _plans_by_backend(stack),
             "reasons": _reasons(stack, failed),
@@ -186,6 +190,7 @@ def run_scenario(name: str, clients: int, duration: float, time_limit: float) ->
             "    submitted {submitted} completed {completed} (succeeded {succeeded}, failed "
             "with reason {failed_with_reason}) lost {lost} duplicated {duplicated} "
             "refused-at-submit {refused} restarted-after-fault {restarted} {reasons}\n"
+            "    recovered by the API: re-queued {requeued}, re-sent unclaimed {resent_unclaimed}\n"
             "    final plans by backend {plans_by_backend}".format(**result),
             flush=True,
         )
@@ -207,6 +212,14 @@ def _states(stack: Stack, ids: set[str]) -> dict[str, str]:
     except psycopg.Error:
         return {}
     return {j: s for j, s in rows if j in ids}
+
+
+def _api_log_count(stack: Stack, needle: str) -> int:
+    """Lines of the API's log that contain ``needle``."""
+    path = stack.logdir / "api.log"
+    if not path.exists():
+        return 0
+    return sum(needle in line for line in path.read_text(errors="replace").splitlines())
 
 
 def _restarted(stack: Stack) -> int:
