@@ -167,7 +167,7 @@ class CeleryJobRunner:
 
     def _fail_if_no_workers(self, any_live: bool) -> list[str]:
         """Fail queued jobs after ``QP_JOB_NO_WORKER_TIMEOUT`` s with no live worker at all."""
-        from sqlalchemy import or_, select
+        from sqlalchemy import or_, update
 
         from quantum_planner.store.tables import JobRow, utcnow
 
@@ -181,25 +181,30 @@ class CeleryJobRunner:
         if now - self._no_worker_since < bound:
             return []
         cutoff = utcnow() - timedelta(seconds=bound)
-        failed = []
         with self.db.session() as s:
-            # waited the whole bound: submitted before it, and not running since (a job
-            # re-queued after its worker died keeps its last heartbeat)
-            rows = s.scalars(
-                select(JobRow).where(
-                    JobRow.state == "queued",
-                    JobRow.created_at < cutoff,
-                    or_(JobRow.heartbeat_at.is_(None), JobRow.heartbeat_at < cutoff),
+            # one conditional UPDATE, so a worker claiming the job meanwhile wins; only jobs
+            # that waited the whole bound: submitted before it and not running since (a
+            # job re-queued after its worker died keeps its last heartbeat)
+            failed = list(
+                s.scalars(
+                    update(JobRow)
+                    .where(
+                        JobRow.state == "queued",
+                        JobRow.created_at < cutoff,
+                        or_(JobRow.heartbeat_at.is_(None), JobRow.heartbeat_at < cutoff),
+                    )
+                    .values(
+                        state="failed",
+                        finished_at=utcnow(),
+                        error_code="no_workers",
+                        error_message=f"no job worker was alive for {bound:g} s "
+                        "(QP_JOB_NO_WORKER_TIMEOUT) while this job waited; start "
+                        "`quantum-planner worker` and resubmit it",
+                    )
+                    .returning(JobRow.id)
+                    .execution_options(synchronize_session=False)
                 )
-            ).all()
-            for row in rows:
-                row.state, row.finished_at = "failed", utcnow()
-                row.error_code = "no_workers"
-                row.error_message = (
-                    f"no job worker was alive for {bound:g} s (QP_JOB_NO_WORKER_TIMEOUT) "
-                    "while this job waited; start `quantum-planner worker` and resubmit it"
-                )
-                failed.append(row.id)
+            )
         for job_id in failed:
             self.recovered.append((job_id, "failed"))
             self.log.error("job %s failed: no live worker for %g s", job_id, bound)
