@@ -1,6 +1,7 @@
 """Faults under load: nothing lost, nothing done twice.
 
     PYTHONPATH=src python benchmarks/faults.py [--scenario NAME ...] [--clients 8] [--duration 20]
+        [--repeat N] [--foreign-worker]
 
 Scenarios (default: all), each on a fresh stack (benchmarks/ops_stack.py: API + 2 Celery
 workers on PostgreSQL and Redis, loopback only) while clients keep submitting jobs with the
@@ -15,12 +16,18 @@ For each it prints jobs submitted / completed (succeeded + failed with a reason)
 (never final) / duplicated (more than one final plan stored), and submissions the API
 refused (the client was told; not a loss). PostgreSQL and Redis restarts affect every user
 of the shared servers on this machine for a few seconds.
+
+``--repeat N`` runs the scenarios N times in a row; ``--foreign-worker`` keeps another
+default-named ``quantum-planner worker`` (its own Redis database, ``QP_BENCH_FOREIGN_REDIS_DB``,
+default 11) running on the host throughout, as in issue 20's defect report.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import random
 import subprocess
 import sys
@@ -30,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.<name> by workers
-    from ops_stack import Stack, sample_problem
+    from ops_stack import Stack, foreign_worker, sample_problem
 except ImportError:
-    from benchmarks.ops_stack import Stack, sample_problem
+    from benchmarks.ops_stack import Stack, foreign_worker, sample_problem
 
 FINAL = {"succeeded", "failed", "cancelled"}
 DRAIN_SECONDS = 180
@@ -290,17 +297,41 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of load per scenario")
     ap.add_argument("--time-limit", type=float, default=1.0)
+    ap.add_argument("--repeat", type=int, default=1, help="run the scenarios N times in a row")
+    ap.add_argument(
+        "--foreign-worker",
+        action="store_true",
+        help="keep another default-named worker (its own Redis database) running on the host",
+    )
     args = ap.parse_args(argv)
     if not Path("/etc/postgresql").exists() and "postgres" in (args.scenario or SCENARIOS):
         print("no /etc/postgresql here: cannot restart PostgreSQL", file=sys.stderr)
         return 2
-    results = [
-        run_scenario(name, args.clients, args.duration, args.time_limit)
-        for name in (args.scenario or list(SCENARIOS))
-    ]
+    names = (args.scenario or list(SCENARIOS)) * max(1, args.repeat)
+    with contextlib.ExitStack() as stack:
+        if args.foreign_worker:
+            foreign = stack.enter_context(
+                foreign_worker(int(os.environ.get("QP_BENCH_FOREIGN_REDIS_DB", "11")))
+            )
+            print(f"foreign worker pid {foreign.pid} (default node name)", flush=True)
+        results = []
+        for i, name in enumerate(names, 1):
+            print(f"-- run {i} of {len(names)}, load average {os.getloadavg()[0]:.2f}", flush=True)
+            results.append(run_scenario(name, args.clients, args.duration, args.time_limit))
+    summary(results)
     bad = [r["scenario"] for r in results if r["lost"] or r["duplicated"]]
     print("RESULT", "lost or duplicated jobs in: " + ", ".join(bad) if bad else "nothing lost")
     return 1 if bad else 0
+
+
+def summary(results: list[dict[str, Any]]) -> None:
+    """One line per run: submitted / completed / lost / duplicated and the recoveries."""
+    print("run scenario submitted completed lost duplicated requeued resent_unclaimed")
+    for i, r in enumerate(results, 1):
+        print(
+            f"{i} {r['scenario']} {r['submitted']} {r['completed']} {r['lost']} "
+            f"{r['duplicated']} {r['requeued']} {r['resent_unclaimed']}"
+        )
 
 
 if __name__ == "__main__":

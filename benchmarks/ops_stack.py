@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,38 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def foreign_worker(redis_db: int) -> Iterator[subprocess.Popen[bytes]]:
+    """Another ``quantum-planner worker`` on this host that serves none of the stack's jobs.
+
+    As in issue 20's defect report: default node name (no ``--hostname``), its own Redis
+    database and an SQLite file; it only shares the host (CPU, host name) with the stack.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QP_")}
+    tmp = Path(f"/tmp/qp_foreign_{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    env.update(
+        QP_REDIS_URL=f"redis://127.0.0.1:6379/{redis_db}",
+        QP_DATABASE_URL=f"sqlite:///{tmp}/foreign.db",
+        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+    )
+    with open(tmp / "worker.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "quantum_planner.jobs.cli", "worker", "-c", "1", "-l",
+             "WARNING"],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            yield proc
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def dumps(obj: Any) -> str:
