@@ -57,6 +57,7 @@ from typing import Any
 from celery import Celery
 
 from quantum_planner.config import Settings, get_settings
+from quantum_planner.jobs import celery_tasks, liveness
 
 JOB_QUEUE = "quantum-planner"
 SYNC_QUEUE = "quantum-planner-sync"
@@ -77,8 +78,6 @@ def make_celery(settings: Settings | None = None) -> Celery:
     The worker tasks and the worker's start-up/liveness signal handlers are registered on
     it, so the same app serves ``quantum-planner worker`` and the API's runner.
     """
-    from quantum_planner.jobs import celery_tasks, liveness
-
     settings = settings or get_settings()
     app = Celery("quantum_planner", broker=settings.redis_url, backend=settings.redis_url)
     app.conf.update(
