@@ -1,6 +1,7 @@
 """Faults under load: nothing lost, nothing done twice.
 
     PYTHONPATH=src python benchmarks/faults.py [--scenario NAME ...] [--clients 8] [--duration 20]
+        [--repeat N] [--foreign-worker]
 
 Scenarios (default: all), each on a fresh stack (benchmarks/ops_stack.py: API + 2 Celery
 workers on PostgreSQL and Redis, loopback only) while clients keep submitting jobs with the
@@ -15,12 +16,18 @@ For each it prints jobs submitted / completed (succeeded + failed with a reason)
 (never final) / duplicated (more than one final plan stored), and submissions the API
 refused (the client was told; not a loss). PostgreSQL and Redis restarts affect every user
 of the shared servers on this machine for a few seconds.
+
+``--repeat N`` runs the scenarios N times in a row; ``--foreign-worker`` keeps another
+default-named ``quantum-planner worker`` (its own Redis database, ``QP_BENCH_FOREIGN_REDIS_DB``,
+default 11) running on the host throughout, as in issue 20's defect report.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import random
 import subprocess
 import sys
@@ -30,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.<name> by workers
-    from ops_stack import Stack, sample_problem
+    from ops_stack import Stack, foreign_worker, sample_problem
 except ImportError:
-    from benchmarks.ops_stack import Stack, sample_problem
+    from benchmarks.ops_stack import Stack, foreign_worker, sample_problem
 
 FINAL = {"succeeded", "failed", "cancelled"}
 DRAIN_SECONDS = 180
@@ -176,15 +183,28 @@ def run_scenario(name: str, clients: int, duration: float, time_limit: float) ->
             "refused": len(out["refused"]),
             # jobs started more than once: the ones the fault interrupted mid-solve
             "restarted": _restarted(stack),
+            # the API's recoveries (its log): jobs re-queued after their worker's heartbeat
+            # stopped, and jobs sent again after a dead worker took their message unclaimed
+            "requeued": _api_log_count(stack, "lost its worker"),
+            "resent_unclaimed": _api_log_count(stack, "never claimed"),
             # which backend produced each final plan (flaky: the primary's share)
             "plans_by_backend": _plans_by_backend(stack),
             "reasons": _reasons(stack, failed),
+            # what each lost job looks like: which step of the recovery did not happen
+            "lost_jobs": _lost_jobs(stack, {j for j in submitted if states.get(j) not in FINAL}),
         }
         print(
             "    submitted {submitted} completed {completed} (succeeded {succeeded}, failed "
             "with reason {failed_with_reason}) lost {lost} duplicated {duplicated} "
             "refused-at-submit {refused} restarted-after-fault {restarted} {reasons}\n"
+            "    recovered by the API: re-queued {requeued}, re-sent unclaimed {resent_unclaimed}\n"
             "    final plans by backend {plans_by_backend}".format(**result),
+            flush=True,
+        )
+        for row in result["lost_jobs"]:
+            print(f"    LOST {row}", flush=True)
+        print(
+            f"    live workers at the end {sorted(live_nodes(stack))}",
             flush=True,
         )
         return result
@@ -199,6 +219,14 @@ def _states(stack: Stack, ids: set[str]) -> dict[str, str]:
     except psycopg.Error:
         return {}
     return {j: s for j, s in rows if j in ids}
+
+
+def _api_log_count(stack: Stack, needle: str) -> int:
+    """Lines of the API's log that contain ``needle``."""
+    path = stack.logdir / "api.log"
+    if not path.exists():
+        return 0
+    return sum(needle in line for line in path.read_text(errors="replace").splitlines())
 
 
 def _restarted(stack: Stack) -> int:
@@ -230,23 +258,80 @@ def _reasons(stack: Stack, failed: dict[str, str]) -> dict[str, int]:
     return dict(rows)
 
 
+def _lost_jobs(stack: Stack, ids: set[str]) -> list[dict[str, Any]]:
+    """State, attempts, worker and dispatch mark of each job that never became final."""
+    import psycopg
+    import redis
+
+    from quantum_planner.jobs.celery_runner import DISPATCH_KEY
+
+    if not ids:
+        return []
+    client = redis.Redis.from_url(stack.redis_url)
+    with psycopg.connect(stack.database_url.replace("+psycopg", "")) as c:
+        rows = c.execute(
+            "SELECT id, state, attempts, worker_id, created_at, started_at, heartbeat_at "
+            "FROM jobs WHERE id = ANY(%s)",
+            (sorted(ids),),
+        ).fetchall()
+    cols = ("id", "state", "attempts", "worker_id", "created", "started", "heartbeat")
+    out = []
+    for row in rows:
+        info = {k: str(v) for k, v in zip(cols, row, strict=True)}
+        info["dispatch_ttl"] = client.ttl(DISPATCH_KEY + row[0])
+        info["unacked_messages"] = client.hlen("unacked")
+        out.append(info)
+    return out
+
+
+def live_nodes(stack: Stack) -> dict[str, Any]:
+    """The stack's live workers (its Redis database's liveness keys)."""
+    from quantum_planner.jobs.liveness import live_workers
+
+    return live_workers(stack.redis_url)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scenario", action="append", choices=sorted(SCENARIOS))
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of load per scenario")
     ap.add_argument("--time-limit", type=float, default=1.0)
+    ap.add_argument("--repeat", type=int, default=1, help="run the scenarios N times in a row")
+    ap.add_argument(
+        "--foreign-worker",
+        action="store_true",
+        help="keep another default-named worker (its own Redis database) running on the host",
+    )
     args = ap.parse_args(argv)
     if not Path("/etc/postgresql").exists() and "postgres" in (args.scenario or SCENARIOS):
         print("no /etc/postgresql here: cannot restart PostgreSQL", file=sys.stderr)
         return 2
-    results = [
-        run_scenario(name, args.clients, args.duration, args.time_limit)
-        for name in (args.scenario or list(SCENARIOS))
-    ]
+    names = (args.scenario or list(SCENARIOS)) * max(1, args.repeat)
+    with contextlib.ExitStack() as stack:
+        if args.foreign_worker:
+            foreign = stack.enter_context(
+                foreign_worker(int(os.environ.get("QP_BENCH_FOREIGN_REDIS_DB", "11")))
+            )
+            print(f"foreign worker pid {foreign.pid} (default node name)", flush=True)
+        results = []
+        for i, name in enumerate(names, 1):
+            print(f"-- run {i} of {len(names)}, load average {os.getloadavg()[0]:.2f}", flush=True)
+            results.append(run_scenario(name, args.clients, args.duration, args.time_limit))
+    summary(results)
     bad = [r["scenario"] for r in results if r["lost"] or r["duplicated"]]
     print("RESULT", "lost or duplicated jobs in: " + ", ".join(bad) if bad else "nothing lost")
     return 1 if bad else 0
+
+
+def summary(results: list[dict[str, Any]]) -> None:
+    """One line per run: submitted / completed / lost / duplicated and the recoveries."""
+    print("run scenario submitted completed lost duplicated requeued resent_unclaimed")
+    for i, r in enumerate(results, 1):
+        print(
+            f"{i} {r['scenario']} {r['submitted']} {r['completed']} {r['lost']} "
+            f"{r['duplicated']} {r['requeued']} {r['resent_unclaimed']}"
+        )
 
 
 if __name__ == "__main__":

@@ -17,12 +17,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_DB = 12  # benchmarks only (tests use 13)
+# benchmarks only (tests use 13); QP_BENCH_REDIS_DB picks another when several run at once
+REDIS_DB = int(os.environ.get("QP_BENCH_REDIS_DB", "12"))
 
 
 def sample_problem(agents: int = 10, tasks: int = 30, seed: int = 7) -> dict[str, Any]:
@@ -139,7 +141,7 @@ class Stack:
         raise RuntimeError(f"{self.url}{path} not up; see {self.logdir}/api.log")
 
     def wait_workers(self, n: int, timeout: float = 90) -> None:
-        from quantum_planner.jobs.celery_app import live_workers
+        from quantum_planner.jobs.liveness import live_workers
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -195,6 +197,38 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def foreign_worker(redis_db: int) -> Iterator[subprocess.Popen[bytes]]:
+    """Another ``quantum-planner worker`` on this host that serves none of the stack's jobs.
+
+    As in issue 20's defect report: default node name (no ``--hostname``), its own Redis
+    database and an SQLite file; it only shares the host (CPU, host name) with the stack.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QP_")}
+    tmp = Path(f"/tmp/qp_foreign_{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    env.update(
+        QP_REDIS_URL=f"redis://127.0.0.1:6379/{redis_db}",
+        QP_DATABASE_URL=f"sqlite:///{tmp}/foreign.db",
+        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+    )
+    with open(tmp / "worker.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "quantum_planner.jobs.cli", "worker", "-c", "1", "-l",
+             "WARNING"],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            yield proc
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def dumps(obj: Any) -> str:

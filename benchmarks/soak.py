@@ -83,7 +83,8 @@ def run_celery(args: argparse.Namespace) -> int:
     import redis
 
     from quantum_planner.config import Settings
-    from quantum_planner.jobs.celery_app import SOLVE_SYNC, SYNC_QUEUE, live_workers, make_celery
+    from quantum_planner.jobs.celery_app import SOLVE_SYNC, SYNC_QUEUE, make_celery
+    from quantum_planner.jobs.liveness import live_workers
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QP_")}

@@ -116,9 +116,16 @@ if [[ "${QP_JOB_RUNNER:-local}" == celery ]]; then
     status SKIP queue "redis-cli not installed"
   elif [[ "$(redis-cli -u "$QP_REDIS_URL" ping 2>&1)" == PONG ]]; then
     depth="$(redis-cli -u "$QP_REDIS_URL" llen "$QP_QUEUE" 2>/dev/null || echo '?')"
-    workers="$(redis-cli -u "$QP_REDIS_URL" --scan --pattern 'qp:worker:*' 2>/dev/null | wc -l)"
+    # the keys readiness reads (qp:worker:<node>, one per live worker, unique node names):
+    # readiness's `workers` is the sum of their concurrency, so print that sum too
+    live="$(redis-cli -u "$QP_REDIS_URL" --scan --pattern 'qp:worker:*' 2>/dev/null \
+      | xargs -r redis-cli -u "$QP_REDIS_URL" mget 2>/dev/null \
+      | grep -o '"concurrency": *[0-9]*' || true)"
+    workers="$(grep -c . <<<"$live" || true)"
+    slots="$(awk -F: '{ s += $2 } END { print s + 0 }' <<<"$live")"
     if [[ "$workers" -gt 0 ]]; then
-      status OK queue "Redis answers; $depth queued in '$QP_QUEUE'; $workers live workers"
+      status OK queue "Redis answers; $depth queued in '$QP_QUEUE'; $workers live workers," \
+        "$slots solver slots (what readiness reports as 'workers')"
     else
       status FAIL queue "Redis answers; $depth queued in '$QP_QUEUE'; NO live workers"
     fi

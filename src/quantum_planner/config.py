@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         2, description="Times a job may be started before a crash makes it fail for good."
     )
     job_poll_interval: float = Field(0.5, description="Seconds between job runner sweeps.")
+    job_no_worker_timeout: float = Field(
+        3600.0,
+        description="Celery runner: seconds a queued job may wait while no worker is alive "
+        "before it fails with 'no_workers' (0: wait for a worker forever).",
+    )
     solve_entry: str | None = Field(
         None,
         description="'module:function' the local runner's solver processes call instead of "

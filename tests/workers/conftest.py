@@ -22,7 +22,8 @@ except ImportError:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_DB = 13  # tests only; benchmarks use 12, so both can run at once
+# tests only; benchmarks use 12, so both can run at once (QP_TEST_REDIS_DB: another one)
+REDIS_DB = int(os.environ.get("QP_TEST_REDIS_DB", "13"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 
 
@@ -96,22 +97,26 @@ def worker_env(settings) -> dict[str, str]:
 class Worker:
     """One `quantum-planner worker` process group."""
 
-    def __init__(self, settings, name: str, concurrency: int = 1) -> None:
-        self.name = f"{name}-{uuid.uuid4().hex[:4]}@test"
-        self.log = open(f"/tmp/qp-worker-{self.name}.log", "w")  # noqa: SIM115
+    def __init__(self, settings, name: str, concurrency: int = 1, named: bool = True) -> None:
+        """``named=False``: no ``-n``, the worker picks its default node name."""
+        self.name = f"{name}-{uuid.uuid4().hex[:4]}@test" if named else ""
+        self.log = open(f"/tmp/qp-worker-{name}-{uuid.uuid4().hex[:6]}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "quantum_planner.jobs.cli", "worker", "-c", str(concurrency),
-             "-n", self.name, "-l", "INFO"],
+             *(["-n", self.name] if named else []), "-l", "INFO"],
             env=worker_env(settings), cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so a kill takes its children too
         )  # fmt: skip
 
     def wait_ready(self, timeout: float = 60) -> None:
-        from quantum_planner.jobs.celery_app import live_workers
+        from quantum_planner.jobs.liveness import live_workers
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.name in live_workers(REDIS_URL):
+            live = live_workers(REDIS_URL)
+            if not self.name:  # default node name: find it by the worker's pid
+                self.name = next((n for n, w in live.items() if w["pid"] == self.proc.pid), "")
+            if self.name in live:
                 return
             assert self.proc.poll() is None, self.output()
             time.sleep(0.2)
@@ -143,8 +148,10 @@ class Worker:
 def spawn(settings, db) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def make(name: str = "w", concurrency: int = 1, ready: bool = True) -> Worker:
-        w = Worker(settings, name, concurrency)
+    def make(
+        name: str = "w", concurrency: int = 1, ready: bool = True, named: bool = True
+    ) -> Worker:
+        w = Worker(settings, name, concurrency, named)
         started.append(w)
         if ready:
             w.wait_ready()

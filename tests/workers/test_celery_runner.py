@@ -65,7 +65,7 @@ def done(db, job_id: str):
 
 @pytest.fixture
 def runner(db, settings):
-    from quantum_planner.jobs.celery_app import CeleryJobRunner
+    from quantum_planner.jobs.celery_runner import CeleryJobRunner
 
     r = CeleryJobRunner(db, settings)
     r.start()
@@ -189,7 +189,7 @@ def test_synchronous_solves_go_before_queued_jobs(db, spawn, runner):
 
 
 def test_worker_liveness_keys_come_and_go(spawn):
-    from quantum_planner.jobs.celery_app import live_workers
+    from quantum_planner.jobs.liveness import live_workers
 
     w = spawn("live", concurrency=2)
     info = live_workers(REDIS_URL)[w.name]
@@ -201,7 +201,8 @@ def test_worker_liveness_keys_come_and_go(spawn):
 def test_no_live_worker_means_zero_capacity(db, settings):
     import redis
 
-    from quantum_planner.jobs.celery_app import WORKER_KEY, CeleryJobRunner
+    from quantum_planner.jobs.celery_runner import CeleryJobRunner
+    from quantum_planner.jobs.liveness import WORKER_KEY
 
     client = redis.Redis.from_url(REDIS_URL)
     for key in client.scan_iter(match=WORKER_KEY + "*"):  # SIGKILLed ones linger for the TTL

@@ -20,7 +20,11 @@ def register(app: typer.Typer) -> None:
         ),
         loglevel: str = typer.Option("INFO", "--loglevel", "-l", help="Celery log level."),
         hostname: str = typer.Option(
-            "", "--hostname", "-n", help="Node name (default celery@<host>)."
+            "",
+            "--hostname",
+            "-n",
+            help="Node name (default qp-<pid>-<4 hex>@<host>: unique, so workers sharing "
+            "a host do not hide each other; Celery expands %h to the host name).",
         ),
         queues: str = typer.Option(
             "",
@@ -43,23 +47,24 @@ def register(app: typer.Typer) -> None:
         SIGTERM stops taking jobs and lets running ones finish (warm shutdown); a second
         SIGTERM or SIGQUIT stops at once, and the jobs it held are re-queued by the API.
         """
-        from quantum_planner.jobs import celery_app
+        from quantum_planner.jobs.celery_app import WORKER_QUEUES, get_app
+        from quantum_planner.jobs.liveness import default_node_name
 
+        app = get_app()
         if solve_entry:
-            celery_app.app.conf.qp_solve_entry = solve_entry
+            app.conf.qp_solve_entry = solve_entry
         argv = [
             "worker",
             f"--loglevel={loglevel}",
-            f"--queues={queues or ','.join(celery_app.WORKER_QUEUES)}",
+            f"--queues={queues or ','.join(WORKER_QUEUES)}",
             f"--concurrency={concurrency or os.cpu_count() or 1}",
             "--without-gossip",  # liveness comes from qp:worker:* keys, not gossip
             "--without-mingle",
+            f"--hostname={hostname or default_node_name()}",
         ]
-        if hostname:
-            argv.append(f"--hostname={hostname}")
         if max_tasks_per_child:
             argv.append(f"--max-tasks-per-child={max_tasks_per_child}")
-        celery_app.app.worker_main(argv)
+        app.worker_main(argv)
 
 
 def main() -> None:

@@ -114,7 +114,7 @@ def _runner_class(name: str) -> type:
 
         return LocalJobRunner
     if name == "celery":
-        from quantum_planner.jobs.celery_app import CeleryJobRunner
+        from quantum_planner.jobs.celery_runner import CeleryJobRunner
 
         return CeleryJobRunner
     raise ConfigurationError(
