@@ -19,7 +19,7 @@ from typing import Any
 import dimod
 import numpy as np
 
-from quantum_planner.formulation.qubo import QUBOBuilder
+from quantum_planner.formulation.bqm import QUBOBuilder
 from quantum_planner.model import Problem
 
 __all__ = ["build_cqm", "cqm_sample"]

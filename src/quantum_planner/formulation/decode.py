@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from quantum_planner.formulation.qubo import QUBOBuilder
+from quantum_planner.formulation.bqm import QUBOBuilder
 from quantum_planner.model import Objective, Problem, Solution, Task, Violation
 from quantum_planner.objectives import objective_key
 from quantum_planner.scheduling import Schedule, build_schedule
-from quantum_planner.solvers.base import make_solution
+from quantum_planner.solution import make_solution
 
 __all__ = ["best_of", "decode", "plan_violations", "repair", "schedule_plan"]
 
