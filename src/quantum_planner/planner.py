@@ -138,6 +138,16 @@ class QuantumTaskPlanner:
             progress=progress,
         )
 
+    # -- explaining ---------------------------------------------------------------
+    def analyze(self, problem: Problem, solution: Solution) -> dict[str, Any]:
+        """Per-constraint analysis of ``solution``: for each rule of the constraint
+        catalogue its matches (violated instances with penalty and justification),
+        binding instances and least slack; objective contributions; the validator's
+        verdict. See :func:`quantum_planner.analysis.analyse`."""
+        from quantum_planner.analysis import analyse
+
+        return analyse(problem, solution)
+
     # -- solving ----------------------------------------------------------------
     def chain(self, problem: Problem, time_limit: float) -> tuple[list[str], str | None]:
         """Backend names to try in order, and the reason when ``auto`` chose them."""
