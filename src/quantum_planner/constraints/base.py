@@ -135,10 +135,16 @@ class Tally:
         else:
             self.min_slack = slack if self.min_slack is None else min(self.min_slack, slack)
 
-    def add_violations(self, found: list[Violation]) -> None:
-        """Record the validator's violations as matches (rules with no slack to measure)."""
+    @classmethod
+    def of_violations(cls, constraint: str, checked: int, found: list[Violation]) -> Tally:
+        """The analysis of a rule with no slack to measure: ``checked`` instances, and
+        the validator's violations as the matches."""
+        tally = cls(constraint, True, checked=checked)
         for v in found:
-            self.violated.append({"items": list(v.items), "amount": v.amount, "message": v.message})
+            tally.violated.append(
+                {"items": list(v.items), "amount": v.amount, "message": v.message}
+            )
+        return tally
 
     @property
     def status(self) -> Literal["violated", "binding", "satisfied", "inactive"]:

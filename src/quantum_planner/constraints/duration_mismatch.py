@@ -27,10 +27,7 @@ def validate(plan: Plan) -> list[Violation]:
 
 def analyse(plan: Plan) -> Tally:
     """One instance per scheduled task; the matches are the validator's."""
-    tally = Tally(NAME, True)
-    tally.checked = len(plan.timed)
-    tally.add_violations(validate(plan))
-    return tally
+    return Tally.of_violations(NAME, len(plan.timed), validate(plan))
 
 
 RULE = Rule(

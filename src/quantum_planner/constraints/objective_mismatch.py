@@ -51,10 +51,7 @@ def validate(plan: Plan) -> list[Violation]:
 
 def analyse(plan: Plan) -> Tally:
     """One instance per reported value (the makespan and each objective)."""
-    tally = Tally(NAME, True)
-    tally.checked = len(_reported(plan))
-    tally.add_violations(validate(plan))
-    return tally
+    return Tally.of_violations(NAME, len(_reported(plan)), validate(plan))
 
 
 RULE = Rule(

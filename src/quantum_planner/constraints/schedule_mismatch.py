@@ -41,10 +41,7 @@ def validate(plan: Plan) -> list[Violation]:
 
 def analyse(plan: Plan) -> Tally:
     """One instance per task of the problem; the matches are the validator's."""
-    tally = Tally(NAME, True)
-    tally.checked = len(plan.problem.tasks)
-    tally.add_violations(validate(plan))
-    return tally
+    return Tally.of_violations(NAME, len(plan.problem.tasks), validate(plan))
 
 
 RULE = Rule(

@@ -29,11 +29,9 @@ def validate(plan: Plan) -> list[Violation]:
 
 def analyse(plan: Plan) -> Tally:
     """One instance per assignment and per schedule entry; the matches are the validator's."""
-    tally = Tally(NAME, True)
     sol = plan.solution
-    tally.checked = len(sol.assignments) + sum(len(e) for e in sol.schedule.values())
-    tally.add_violations(validate(plan))
-    return tally
+    checked = len(sol.assignments) + sum(len(e) for e in sol.schedule.values())
+    return Tally.of_violations(NAME, checked, validate(plan))
 
 
 RULE = Rule(
