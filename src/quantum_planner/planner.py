@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from quantum_planner.analysis import analyse
 from quantum_planner.errors import (
     BackendDisabledError,
     BackendUnavailableError,
@@ -144,8 +145,6 @@ class QuantumTaskPlanner:
         catalogue its matches (violated instances with penalty and justification),
         binding instances and least slack; objective contributions; the validator's
         verdict. See :func:`quantum_planner.analysis.analyse`."""
-        from quantum_planner.analysis import analyse
-
         return analyse(problem, solution)
 
     # -- solving ----------------------------------------------------------------
