@@ -77,6 +77,34 @@ def test_validate_good_and_bad_plans(tmp_path) -> None:
     assert {v["constraint"] for v in body["violations"]} >= {"skill_match", "objective_mismatch"}
 
 
+def test_analyze_explains_good_and_bad_plans(tmp_path) -> None:
+    out = run("solve", TEAM, "--json")
+    good = tmp_path / "plan.json"
+    good.write_text(out.stdout)
+    r = run("analyze", TEAM, str(good))
+    no_traceback(r)
+    assert r.exit_code == 0, r.stdout
+    assert "valid: every constraint holds" in r.stdout
+    assert "capacity_limit" in r.stdout and "objective 0: minimize_makespan" in r.stdout
+
+    sol = Solution.model_validate_json(out.stdout)
+    sol.assignments["release"] = "carol"  # carol lacks the skill release needs
+    bad = tmp_path / "bad.json"
+    bad.write_text(sol.model_dump_json())
+    r = run("analyze", TEAM, str(bad))
+    assert r.exit_code == 1
+    assert "infeasible:" in r.stdout and "skill_match" in r.stdout
+    r = run("analyze", TEAM, str(bad), "--json")
+    body = json.loads(r.stdout)
+    kinds = {c["constraint"]: c for c in body["constraints"]}
+    assert kinds["skill_match"]["status"] == "violated" and kinds["skill_match"]["penalty"] > 0
+    assert "skill_match" in body["violated_constraints"]
+
+    r = run("analyze", TEAM, str(tmp_path / "missing.json"))
+    no_traceback(r)
+    assert r.exit_code == 2 and "error[" in r.stderr
+
+
 def test_schema_for_problems_and_solutions() -> None:
     r = run("schema")
     assert r.exit_code == 0 and "agents" in json.loads(r.stdout)["properties"]

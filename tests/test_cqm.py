@@ -27,7 +27,9 @@ def test_feasible_plan_satisfies_cqm_and_infeasible_does_not():
     p = gap_like()
     b = QUBOBuilder(p)
     cqm = build_cqm(p, b)
-    assert {"assign[t0]", "assign[t3]", "capacity[a0]", "capacity[a1]"} <= set(cqm.constraints)
+    assert {"unassigned[t0]", "unassigned[t3]", "capacity_limit[a0]", "capacity_limit[a1]"} <= set(
+        cqm.constraints
+    )
     assert not any(v[0] == "slack" for v in cqm.variables)
     ok = cqm_sample(b, b.encode({"t0": "a0", "t1": "a1", "t2": "a0"}))
     assert cqm.check_feasible(ok)
@@ -35,7 +37,7 @@ def test_feasible_plan_satisfies_cqm_and_infeasible_does_not():
     assert cqm.objective.energy(ok) == pytest.approx(1 + 1 + 2)
     over = cqm_sample(b, b.encode({"t0": "a0", "t1": "a0", "t2": "a0", "t3": "a0"}))  # load 5 > 3
     assert not cqm.check_feasible(over)
-    assert cqm.constraints["capacity[a0]"].lhs.energy(over) == 5
+    assert cqm.constraints["capacity_limit[a0]"].lhs.energy(over) == 5
     missing = cqm_sample(b, b.encode({"t0": "a0", "t1": "a1"}))  # t2 unassigned
     assert not cqm.check_feasible(missing)
     twice = dict(ok)
@@ -95,7 +97,7 @@ def test_cqm_optional_prerequisite_done():
     p = Problem(agents=agents, tasks=tasks, objective="minimize_cost")
     b = QUBOBuilder(p)
     cqm = build_cqm(p, b)
-    assert "done[t1,t0]" in cqm.constraints
+    assert "precedence[t1,t0,done]" in cqm.constraints
     assert cqm.check_feasible(cqm_sample(b, b.encode({"t0": "a0", "t1": "a0"})))
     assert not cqm.check_feasible(cqm_sample(b, b.encode({"t1": "a0"})))
 

@@ -150,18 +150,22 @@ def test_auto_penalties_reported_and_overridable():
     p = team("minimize_makespan")
     b = QUBOBuilder(p)
     auto = dict(b.penalties)
-    assert set(auto) == {"assignment"} and auto["assignment"] > 0
+    assert set(auto) == {"unassigned"} and auto["unassigned"] > 0
     # a violation costs more than the most one flip can gain in the objective
     bound = b.objective.local_field_bound(b.n).max()
-    assert auto["assignment"] > bound
-    b2 = QUBOBuilder(p, penalties={"assignment": 1000.0})
-    assert b2.penalties["assignment"] == 1000.0 and b2.auto_penalties == auto
+    assert auto["unassigned"] > bound
+    b2 = QUBOBuilder(p, penalties={"unassigned": 1000.0})
+    assert b2.penalties["unassigned"] == 1000.0 and b2.auto_penalties == auto
     # the override shows in the BQM: one-hot pair coupling = 2 * weight (api has two agents)
     assert b2.bqm.get_quadratic(("x", "api", "a1"), ("x", "api", "a3")) == pytest.approx(2000.0)
     with pytest.raises(InvalidValueError):
         QUBOBuilder(p, penalties={"nonsense": 1.0})
     with pytest.raises(InvalidValueError):
-        QUBOBuilder(p, penalties={"assignment": -1.0})
+        QUBOBuilder(p, penalties={"unassigned": -1.0})
+    # the kind's name before the constraint catalogue still works, with a warning
+    with pytest.warns(DeprecationWarning, match="'unassigned'"):
+        b3 = QUBOBuilder(p, penalties={"assignment": 1000.0})
+    assert b3.penalties == b2.penalties
 
 
 def test_optional_tasks_and_priority():
@@ -205,7 +209,7 @@ def test_time_indexed_precedence_and_windows_ground_state():
     assert all(len(v) == 4 for v in b.labels if v[0] == "x")
     # windows by not creating variables: t2 may only start at 1 or 2
     assert sorted(v[3] for v in b.labels if v[:2] == ("x", "t2")) == [1, 2]
-    assert set(b.penalties) == {"assignment", "overlap", "precedence"}
+    assert set(b.penalties) == {"unassigned", "overlap", "precedence"}
     key, feasible = ground_state_key(b)
     assert feasible
     assert _close(key, brute_force(p, orders=True))

@@ -109,7 +109,7 @@ def test_solvers_return_valid_plans(solver_cls, make):
     sol = solver.solve(p, time_limit=5, seed=3)
     assert_valid(p, sol)
     assert sol.backend_used == solver_cls.name
-    assert sol.penalties["assignment"] > 0
+    assert sol.penalties["unassigned"] > 0
     assert all(w >= 0 for w in sol.penalties.values())
     assert sol.seed == 3
 
@@ -149,11 +149,11 @@ def test_adaptive_penalties_rise_when_samples_break_constraints():
     # absurdly low start weights: the sampler breaks constraints, the solver raises them
     p = capacitated()
     solver = SimulatedAnnealingQUBOSolver(
-        builder_options={"penalties": {"assignment": 0.01, "capacity_limit": 0.01}},
+        builder_options={"penalties": {"unassigned": 0.01, "capacity_limit": 0.01}},
         max_rounds=12,
     )
     sol = solver.solve(p, time_limit=10, seed=5)
-    assert sol.penalties["assignment"] > 0.01
+    assert sol.penalties["unassigned"] > 0.01
     assert sol.metadata["qubo"]["rounds"] > 1
     assert_valid(p, sol)  # repair and later rounds still give a valid plan
 
@@ -215,7 +215,7 @@ def test_edge_problems(solver_cls):
     )
     sol = solver_cls().solve(horizon, time_limit=2, seed=0)
     assert_valid(horizon, sol)
-    assert "horizon" in sol.penalties
+    assert "time_horizon" in sol.penalties
 
 
 @st.composite

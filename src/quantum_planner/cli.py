@@ -1,7 +1,8 @@
 """The ``quantum-planner`` command line (typer + rich).
 
 ``solve`` prints a table per agent and a summary (or the Solution JSON with
-``--json``), ``validate`` checks a plan against its problem, ``schema`` prints
+``--json``), ``validate`` checks a plan against its problem, ``analyze`` explains
+it rule by rule (the constraint catalogue's analysis), ``schema`` prints
 the JSON Schema of problems or solutions. Errors never show a traceback: a
 :class:`~quantum_planner.errors.PlannerError` prints ``error[code]: message`` on
 stderr and exits 2 for bad input, 1 for a failed solve.
@@ -258,6 +259,46 @@ def validate_cmd(
             typer.echo("valid: the plan satisfies every constraint")
     if violations:
         raise typer.Exit(1)
+
+
+@app.command("analyze")
+def analyze_cmd(
+    problem_file: Annotated[Path, typer.Argument(help="Problem JSON file.")],
+    solution_file: Annotated[Path, typer.Argument(help="Solution JSON file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as JSON.")] = False,
+) -> None:
+    """Explain a plan rule by rule; exit 1 if it violates any constraint."""
+    from quantum_planner.analysis import analyse
+
+    with _user_errors():
+        report = analyse(Problem.load(problem_file), Solution.load(solution_file))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        _print_analysis(report)
+    if report["violated_constraints"] or report["validator_violations"]:
+        raise typer.Exit(1)
+
+
+def _print_analysis(report: dict[str, Any]) -> None:
+    out = _stdout()
+    table = Table(title="constraints", title_justify="left")
+    for col in ("constraint", "status", "checked", "penalty", "min slack", "first match"):
+        table.add_column(col)
+    for c in report["constraints"]:
+        first = c["violated"][0]["message"] if c["violated"] else ""
+        slack = "" if c["min_slack"] is None else f"{c['min_slack']:g}"
+        table.add_row(
+            c["constraint"], c["status"], str(c["checked"]), f"{c['penalty']:g}", slack, first
+        )
+    out.print(table)
+    for o in report["objectives"]:
+        value = "n/a" if o["value"] is None else f"{o['value']:g}"
+        out.print(f"objective {o['rank']}: {o['objective']} ({o['sense']}) = {value}")
+    broken = report["violated_constraints"] or sorted(
+        {v["constraint"] for v in report["validator_violations"]}
+    )
+    out.print("infeasible: " + ", ".join(broken) if broken else "valid: every constraint holds")
 
 
 @app.command()

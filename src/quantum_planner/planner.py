@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from quantum_planner.analysis import analyse
 from quantum_planner.errors import (
     BackendDisabledError,
     BackendUnavailableError,
@@ -155,6 +156,14 @@ class QuantumTaskPlanner:
             time_horizon=time_horizon,
             progress=progress,
         )
+
+    # -- explaining ---------------------------------------------------------------
+    def analyze(self, problem: Problem, solution: Solution) -> dict[str, Any]:
+        """Per-constraint analysis of ``solution``: for each rule of the constraint
+        catalogue its matches (violated instances with penalty and justification),
+        binding instances and least slack; objective contributions; the validator's
+        verdict. See :func:`quantum_planner.analysis.analyse`."""
+        return analyse(problem, solution)
 
     # -- solving ----------------------------------------------------------------
     def chain(self, problem: Problem, time_limit: float) -> tuple[list[str], str | None]:

@@ -3,13 +3,16 @@
 Same decision variables and objective as :class:`QUBOBuilder` (so samples decode
 with the same code), but constraints stay constraints: no penalties, no slack bits.
 
-* ``assign[task]``: discrete (one-hot) for a mandatory task, ``<= 1`` for an optional one.
-* ``capacity[agent]``: ``sum(load * x) <= capacity`` (only where it can bind).
-* ``horizon[agent]`` (assignment mode): busy time fits the horizon / availability.
-* ``busy[agent,t]`` (time mode): at most one task runs on ``agent`` during slot ``t``.
-* ``done[task,prerequisite]``: a done task's optional prerequisite is done too.
+Each constraint's label starts with the name of its rule in the constraint catalogue
+(or penalty kind):
+
+* ``unassigned[task]``: discrete (one-hot) for a mandatory task, ``<= 1`` for an optional one.
+* ``capacity_limit[agent]``: ``sum(load * x) <= capacity`` (only where it can bind).
+* ``time_horizon[agent]`` (assignment mode): busy time fits the horizon / availability.
+* ``overlap[agent,t]`` (time mode): at most one task runs on ``agent`` during slot ``t``.
+* ``precedence[task,prerequisite,done]``: a done task's optional prerequisite is done too.
 * ``precedence[task,prerequisite]`` (time mode): start of task >= end of prerequisite.
-* ``makespan[agent]`` (``makespan="exact"``): agent finish <= the makespan bits' value.
+* ``makespan_bound[agent]`` (``makespan="exact"``): agent finish <= the makespan bits' value.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 import dimod
 import numpy as np
 
-from quantum_planner.formulation.qubo import QUBOBuilder
+from quantum_planner.formulation.bqm import QUBOBuilder
 from quantum_planner.model import Problem
 
 __all__ = ["build_cqm", "cqm_sample"]
@@ -49,10 +52,10 @@ def build_cqm(
         if t.optional or len(names) == 1:
             sense = "<=" if t.optional else "=="
             cqm.add_constraint_from_iterable(
-                [(v, 1) for v in names], sense, rhs=1, label=f"assign[{t.id}]"
+                [(v, 1) for v in names], sense, rhs=1, label=f"unassigned[{t.id}]"
             )
         else:
-            cqm.add_discrete(names, label=f"assign[{t.id}]")
+            cqm.add_discrete(names, label=f"unassigned[{t.id}]")
     if p.constraints.capacity_limit:
         for ai, a in enumerate(p.agents):
             idx = b.agent_vars[ai]
@@ -65,7 +68,7 @@ def build_cqm(
                 [(labels[i], w) for i, w in zip(idx, loads, strict=True)],
                 "<=",
                 rhs=a.capacity,
-                label=f"capacity[{a.id}]",
+                label=f"capacity_limit[{a.id}]",
             )
     _prerequisites_done(cqm, b)
     if b.mode == "assignment":
@@ -97,7 +100,10 @@ def _horizon(cqm: dimod.ConstrainedQuadraticModel, b: QUBOBuilder) -> None:
         if hi is None or idx.size == 0 or b.duration[idx].sum() <= hi - lo:
             continue
         cqm.add_constraint_from_iterable(
-            [(b.labels[i], b.duration[i]) for i in idx], "<=", rhs=hi - lo, label=f"horizon[{a.id}]"
+            [(b.labels[i], b.duration[i]) for i in idx],
+            "<=",
+            rhs=hi - lo,
+            label=f"time_horizon[{a.id}]",
         )
 
 
@@ -112,7 +118,9 @@ def _prerequisites_done(cqm: dimod.ConstrainedQuadraticModel, b: QUBOBuilder) ->
                 continue
             terms = [(b.labels[i], 1.0) for i in after]
             terms += [(b.labels[i], -1.0) for i in b.task_vars[index[dep]]]
-            cqm.add_constraint_from_iterable(terms, "<=", rhs=0, label=f"done[{t.id},{dep}]")
+            cqm.add_constraint_from_iterable(
+                terms, "<=", rhs=0, label=f"precedence[{t.id},{dep},done]"
+            )
 
 
 def _busy(cqm: dimod.ConstrainedQuadraticModel, b: QUBOBuilder) -> None:
@@ -126,7 +134,7 @@ def _busy(cqm: dimod.ConstrainedQuadraticModel, b: QUBOBuilder) -> None:
             if len({int(b.var.task[i]) for i in running}) < 2:
                 continue  # one task's slots are already one-hot
             cqm.add_constraint_from_iterable(
-                [(b.labels[i], 1) for i in running], "<=", rhs=1, label=f"busy[{a.id},{slot}]"
+                [(b.labels[i], 1) for i in running], "<=", rhs=1, label=f"overlap[{a.id},{slot}]"
             )
 
 
@@ -154,4 +162,6 @@ def _makespan(cqm: dimod.ConstrainedQuadraticModel, b: QUBOBuilder) -> None:
         o = a.available_from if p.constraints.availability else 0.0
         terms = [(b.labels[i], float(b.duration[i])) for i in idx]
         terms += [(b.labels[i], -float(c) / q) for i, c in zip(mbits, mcoefs, strict=True)]
-        cqm.add_constraint_from_iterable(terms, "<=", rhs=lower / q - o, label=f"makespan[{a.id}]")
+        cqm.add_constraint_from_iterable(
+            terms, "<=", rhs=lower / q - o, label=f"makespan_bound[{a.id}]"
+        )

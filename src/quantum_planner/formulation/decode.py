@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from quantum_planner.formulation.qubo import QUBOBuilder
-from quantum_planner.model import Objective, Problem, Solution, Task, Violation
+from quantum_planner.formulation.bqm import QUBOBuilder
+from quantum_planner.model import Agent, Objective, Problem, Solution, Task, Violation
 from quantum_planner.objectives import objective_key
 from quantum_planner.scheduling import Schedule, build_schedule
-from quantum_planner.solvers.base import make_solution
+from quantum_planner.solution import make_solution
 
 __all__ = ["best_of", "decode", "plan_violations", "repair", "schedule_plan"]
 
@@ -79,7 +79,7 @@ def schedule_plan(
 def plan_violations(
     problem: Problem, assignments: Mapping[str, str], schedule: Schedule
 ) -> dict[str, list[str]]:
-    """Hard constraints a plan breaks, by kind, naming the items (empty: feasible)."""
+    """Hard constraints a plan breaks, by catalogue rule, naming the items (empty: feasible)."""
     out: dict[str, list[str]] = {}
     c = problem.constraints
     for t in problem.tasks:
@@ -88,7 +88,7 @@ def plan_violations(
             if not t.optional:
                 out.setdefault("unassigned", []).append(t.id)
         elif not problem.is_eligible(t, problem.agent(a)):
-            out.setdefault("eligibility", []).append(t.id)
+            out.setdefault(_ineligible(problem, t, problem.agent(a)), []).append(t.id)
     if c.capacity_limit:
         for a, used in _loads(problem, assignments).items():
             cap = problem.agent(a).capacity
@@ -97,9 +97,9 @@ def plan_violations(
     for a, tasks in schedule.items():
         agent = problem.agent(a)
         for tid, (start, end) in tasks.items():
-            lo, hi = problem.window_on(problem.task(tid), agent)
-            if start < lo - _EPS or (hi is not None and end > hi + _EPS):
-                out.setdefault("time_window", []).append(tid)
+            rule = _outside(problem, problem.task(tid), agent, start, end)
+            if rule:
+                out.setdefault(rule, []).append(tid)
     for t in problem.tasks:
         if t.id not in assignments:
             continue
@@ -107,6 +107,49 @@ def plan_violations(
             if d not in assignments:
                 out.setdefault("precedence", []).append(t.id)
     return out
+
+
+def _ineligible(problem: Problem, task: Task, agent: Agent) -> str:
+    """The rule an ineligible pair breaks (the first of :meth:`Problem.is_eligible`'s tests)."""
+    c = problem.constraints
+    if task.allowed_agents is not None and agent.id not in task.allowed_agents:
+        return "allowed_agents"
+    if c.skill_match and not set(task.required_skills) <= set(agent.skills):
+        return "skill_match"
+    if c.capacity_limit and agent.capacity is not None and task.load_on(agent.id) > agent.capacity:
+        return "capacity_limit"
+    d = task.duration_on(agent.id)
+    if c.time_windows and _too_short(task.earliest_start or 0.0, task.latest_finish, d):
+        return "time_window"
+    if c.availability and _too_short(agent.available_from, agent.available_until, d):
+        return "availability"
+    if problem.time_horizon is not None and _too_short(0.0, problem.time_horizon, d):
+        return "time_horizon"
+    # only the windows together leave too little time
+    return "time_window" if c.time_windows else "availability"
+
+
+def _too_short(lo: float, hi: float | None, duration: float) -> bool:
+    return hi is not None and hi - lo < duration
+
+
+def _outside(problem: Problem, task: Task, agent: Agent, start: float, end: float) -> str | None:
+    """The rule an interval outside ``problem.window_on(task, agent)`` breaks, if any."""
+    lo, hi = problem.window_on(task, agent)
+    if start >= lo - _EPS and (hi is None or end <= hi + _EPS):
+        return None
+    c = problem.constraints
+    if c.time_windows and (
+        (task.earliest_start is not None and start < task.earliest_start - _EPS)
+        or (task.latest_finish is not None and end > task.latest_finish + _EPS)
+    ):
+        return "time_window"
+    if c.availability and (
+        start < agent.available_from - _EPS
+        or (agent.available_until is not None and end > agent.available_until + _EPS)
+    ):
+        return "availability"
+    return "time_horizon"
 
 
 def _loads(problem: Problem, assignments: Mapping[str, str]) -> dict[str, float]:

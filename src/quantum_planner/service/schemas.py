@@ -76,6 +76,7 @@ class ConstraintAnalysis(BaseModel):
     enabled: bool
     status: Literal["violated", "binding", "satisfied", "inactive"]
     checked: int
+    penalty: float = Field(0.0, description="Sum of the violated matches' amounts (0: holds).")
     violated: list[dict[str, Any]]
     binding: list[dict[str, Any]]
     min_slack: float | None = Field(None, description="Least slack among non-binding instances.")

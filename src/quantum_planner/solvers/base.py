@@ -1,15 +1,20 @@
-"""The solver protocol every strategy implements, and a helper to build Solutions."""
+"""The solver protocol every strategy implements.
+
+``make_solution`` (re-exported here for the solvers) lives in
+:mod:`quantum_planner.solution`, below the formulation, which needs it too.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from quantum_planner.model import Problem, Solution
-from quantum_planner.objectives import evaluate
-from quantum_planner.scheduling import Schedule
+from quantum_planner.solution import make_solution
+
+__all__ = ["Progress", "ProgressCallback", "Solver", "make_solution"]
 
 
 @dataclass(frozen=True)
@@ -47,25 +52,3 @@ class Solver(Protocol):
         progress: ProgressCallback | None = None,
         stop: threading.Event | None = None,
     ) -> Solution: ...
-
-
-def make_solution(
-    problem: Problem,
-    assignments: Mapping[str, str],
-    schedule: Schedule,
-    *,
-    backend: str,
-    **fields: Any,
-) -> Solution:
-    """A :class:`Solution` with objectives, makespan and unassigned tasks filled in."""
-    values = evaluate(problem, assignments, schedule)
-    sched = {a: dict(ts) for a, ts in schedule.items() if ts}
-    return Solution(
-        assignments=dict(assignments),
-        schedule=sched,
-        makespan=values["minimize_makespan"],
-        objectives=values,
-        unassigned=[t.id for t in problem.tasks if t.id not in assignments],
-        backend_used=backend,
-        **fields,
-    )

@@ -24,8 +24,8 @@ from typing import Any  # noqa: E402
 import dimod  # noqa: E402
 import numpy as np  # noqa: E402
 
+from quantum_planner.formulation.bqm import QUBOBuilder  # noqa: E402
 from quantum_planner.formulation.decode import best_of, decode  # noqa: E402
-from quantum_planner.formulation.qubo import QUBOBuilder  # noqa: E402
 from quantum_planner.model import Problem, Solution  # noqa: E402
 from quantum_planner.objectives import primary_value  # noqa: E402
 from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution  # noqa: E402

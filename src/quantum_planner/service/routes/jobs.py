@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from quantum_planner import analysis
 from quantum_planner.errors import BackendError, PlannerError, SolverError
 from quantum_planner.model import Problem, Solution
-from quantum_planner.service import analysis
 from quantum_planner.service.auth import Caller, current_caller
 from quantum_planner.service.deps import ServiceState, get_state
 from quantum_planner.service.errors import APIError, responses
