@@ -16,12 +16,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from quantum_planner import analysis
 from quantum_planner.config import Settings
 from quantum_planner.errors import PlannerError, UnknownBackendError
 from quantum_planner.jobs.base import JobRunner
 from quantum_planner.mcp import schemas as S
 from quantum_planner.model import Problem, Solution
-from quantum_planner.service import analysis
 from quantum_planner.store import Database
 from quantum_planner.store import repositories as repo
 from quantum_planner.store.tables import FINAL_STATES, JobRow, ProblemRow
