@@ -1,0 +1,305 @@
+"""Re-planning: a valid new plan close to the previous one, within one time limit.
+
+Three kinds of candidate plan are built for the changed problem (pins already
+hard constraints, see :mod:`quantum_planner.replan.apply`):
+
+1. **repair**: the previous plan kept wherever it is still valid; tasks that lost
+   their agent and new tasks go to the eligible agent with the least work (or the
+   cheapest, when cost is the first objective), appended to its timeline or in an
+   idle gap. Milliseconds even on thousands of tasks: the first valid re-plan.
+2. **solve**: the planner's own backend chain on the changed problem, warm-started
+   from the repair (CP-SAT takes it as a hint, the hybrid as its start plan).
+3. **relink**: the solve's plan with its reassignments undone, as many as keep
+   the plan valid and its first objective within the tolerance, rescheduled in the
+   previous plan's order.
+
+The rule that picks among them (docs/API.md, "Re-planning") is lexicographic:
+valid first; then the first objective no worse than ``tolerance`` (relative,
+default 1%) beyond the best candidate's; then the least weighted disruption
+(``reassign_weight`` x reassigned + ``shift_weight`` x start shift); then the
+problem's own objectives in order.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from quantum_planner.errors import PlannerError
+from quantum_planner.model import Objective, Problem, Solution
+from quantum_planner.objectives import objective_key
+from quantum_planner.replan.apply import ReplanInput, apply_changes
+from quantum_planner.replan.changes import Change, parse_changes
+from quantum_planner.replan.disruption import DisruptionWeights, measure
+from quantum_planner.replan.disruption import intervals as _intervals
+from quantum_planner.scheduling import build_schedule
+from quantum_planner.solvers.base import ProgressCallback, make_solution
+from quantum_planner.validate import check
+
+__all__ = ["Solves", "replan"]
+
+SOLVE_SHARE = 0.7  # of the time limit for the warm-started solve; the rest relinks
+
+
+class Solves(Protocol):
+    """What re-planning needs of a planner: its time limit and its ``solve``."""
+
+    time_limit: float
+
+    def solve(self, problem: Problem, **kwargs: Any) -> Solution: ...
+
+
+def replan(
+    planner: Solves,
+    problem: Problem,
+    previous: Solution,
+    changes: Sequence[Change | Mapping[str, Any]],
+    *,
+    freeze_until: float | None = None,
+    disruption: DisruptionWeights | Mapping[str, float] | None = None,
+    time_limit: float | None = None,
+    seed: int | None = None,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    previous_id: str | None = None,
+) -> Solution:
+    """A new plan for ``problem`` after ``changes``, disturbing ``previous`` little.
+
+    Raises:
+        ChangeError: a change cannot apply (the message names it); nothing is solved.
+        InfeasibleProblemError: no valid plan keeps the pins and the changes.
+    """
+    t0 = time.monotonic()
+    limit = planner.time_limit if time_limit is None else float(time_limit)
+    weights = DisruptionWeights.parse(disruption)
+    inp = apply_changes(problem, previous, parse_changes(changes), freeze_until=freeze_until)
+    new = inp.problem
+    candidates: dict[str, Solution] = {}
+    repaired = repair(inp)
+    if repaired is not None:
+        candidates["repair"] = repaired
+    solved = _solve(planner, new, repaired, t0 + limit, seed, progress, stop, bool(candidates))
+    if solved is not None:
+        candidates["solve"] = solved
+        bound = _bound(new, candidates.values(), weights.tolerance)
+        candidates.update(relink(inp, solved, bound))
+    name, best = choose(inp, candidates, weights)
+    from quantum_planner import __version__
+
+    meta = {
+        **best.metadata,
+        "replan": {
+            "candidate": name,
+            "pins": {t: p.reason for t, p in inp.pins.items()},
+            "added": inp.added_tasks,
+            "removed": inp.removed_tasks,
+            "tolerance": weights.tolerance,
+        },
+    }
+    return best.model_copy(
+        update={
+            "disruption": measure(inp.previous, _intervals(best), set(inp.previous)),
+            "previous_id": previous_id,
+            "wall_time": time.monotonic() - t0,
+            "metadata": meta,
+            "seed": 0 if seed is None else seed,
+            "version": __version__,
+            "backends_tried": solved.backends_tried if solved is not None else [],
+        }
+    )
+
+
+def _solve(
+    planner: Solves,
+    new: Problem,
+    start: Solution | None,
+    deadline: float,
+    seed: int | None,
+    progress: ProgressCallback | None,
+    stop: threading.Event | None,
+    have_plan: bool,
+) -> Solution | None:
+    budget = max(0.05, SOLVE_SHARE * (deadline - time.monotonic()))
+    try:
+        return planner.solve(
+            new, time_limit=budget, seed=seed, warm_start=start, progress=progress, stop=stop
+        )
+    except PlannerError:
+        if have_plan:  # the repaired plan stands; the solve's failure is not the user's
+            return None
+        raise
+
+
+def _finish(
+    problem: Problem, assign: Mapping[str, str], order: Sequence[str], how: str
+) -> Solution | None:
+    """A checked plan from an assignment and a task order, or None if it is invalid."""
+    schedule = build_schedule(problem, assign, order, insert=True)
+    sol = check(problem, make_solution(problem, assign, schedule, backend=f"replan-{how}"))
+    return sol if sol.feasible else None
+
+
+def _previous_order(inp: ReplanInput) -> list[str]:
+    """Pinned and kept tasks by their previous start; new tasks after them."""
+    known = sorted(inp.previous, key=lambda t: inp.previous[t][1])
+    rest = [t.id for t in inp.problem.tasks if t.id not in inp.previous]
+    return known + rest
+
+
+# -- 1. repair ----------------------------------------------------------------------
+
+
+def repair(inp: ReplanInput) -> Solution | None:
+    """The previous plan kept where still valid, the rest placed greedily (None if invalid)."""
+    p = inp.problem
+    assign: dict[str, str] = {t: pin.agent for t, pin in inp.pins.items()}
+    room = _Room(p, assign)
+    for tid in _previous_order(inp):
+        if tid in assign or tid not in inp.previous:
+            continue
+        aid = inp.previous[tid][0]
+        if _can_do(p, tid, aid) and room.fits(tid, aid):
+            room.take(tid, aid, assign)
+    by_cost = p.objectives[0] is Objective.MINIMIZE_COST
+    for tid in p.topological_order():
+        if tid in assign:
+            continue
+        task = p.task(tid)
+        options = [a for a in p.eligible_agents(task) if room.fits(tid, a.id)]
+        if not options:
+            continue  # an optional task stays out; a mandatory one fails validation
+        pick = min(options, key=task.cost_on if by_cost else room.busy_after(task))
+        room.take(tid, pick.id, assign)
+    return _finish(p, assign, _previous_order(inp), "repair")
+
+
+def _can_do(p: Problem, tid: str, aid: str) -> bool:
+    return p.has_agent(aid) and p.is_eligible(p.task(tid), p.agent(aid))
+
+
+class _Room:
+    """Capacity and busy time left on each agent while tasks are placed."""
+
+    def __init__(self, problem: Problem, assign: Mapping[str, str]) -> None:
+        self.p = problem
+        self.load = {a.id: 0.0 for a in problem.agents}
+        self.busy = {a.id: a.available_from for a in problem.agents}
+        for tid, aid in assign.items():
+            self._add(tid, aid)
+
+    def _add(self, tid: str, aid: str) -> None:
+        task = self.p.task(tid)
+        self.load[aid] += task.load_on(aid)
+        self.busy[aid] += task.duration_on(aid)
+
+    def fits(self, tid: str, aid: str) -> bool:
+        cap = self.p.agent(aid).capacity
+        if cap is None or not self.p.constraints.capacity_limit:
+            return True
+        return self.load[aid] + self.p.task(tid).load_on(aid) <= cap + 1e-9
+
+    def take(self, tid: str, aid: str, assign: dict[str, str]) -> None:
+        assign[tid] = aid
+        self._add(tid, aid)
+
+    def busy_after(self, task: Any) -> Callable[[Any], float]:
+        return lambda a: self.busy[a.id] + task.duration_on(a.id)
+
+
+# -- 3. relink ----------------------------------------------------------------------
+
+
+def _bound(problem: Problem, plans: Any, tolerance: float) -> float:
+    """The worst first-objective value (minimised sense) a chosen plan may have."""
+    best = min(objective_key(problem, s.objectives)[0] for s in plans)
+    return best + tolerance * abs(best) + 1e-9
+
+
+def relink(inp: ReplanInput, solved: Solution, bound: float) -> dict[str, Solution]:
+    """The solve's plan moved back toward the previous one, within ``bound``."""
+    p = inp.problem
+    reverts = _reverts(inp, solved)
+    out: dict[str, Solution] = {}
+
+    def within(k: int, order: list[str], how: str) -> Solution | None:
+        assign = dict(solved.assignments)
+        for tid in reverts[:k]:
+            assign[tid] = inp.previous[tid][0]
+        sol = _finish(p, assign, order, how)
+        if sol is None or objective_key(p, sol.objectives)[0] > bound:
+            return None
+        return sol
+
+    for how, order in (
+        ("relink", _previous_order(inp)),
+        ("relink-solved-order", _by_start(solved)),
+    ):
+        lo, hi, best = 0, len(reverts), None
+        best = within(hi, order, how)
+        if best is None:  # the largest number of reverts that still qualifies
+            while lo <= hi:
+                mid = (lo + hi) // 2
+                sol = within(mid, order, how)
+                if sol is not None:
+                    best, lo = sol, mid + 1
+                else:
+                    hi = mid - 1
+        if best is not None:
+            out[how] = best
+    return out
+
+
+def _by_start(sol: Solution) -> list[str]:
+    iv = _intervals(sol)
+    return sorted(iv, key=lambda t: iv[t][1])
+
+
+def _reverts(inp: ReplanInput, solved: Solution) -> list[str]:
+    """Tasks the solve moved off their previous agent that could go back, cheapest first."""
+    p = inp.problem
+    room = _Room(p, solved.assignments)
+    out = []
+    for tid, (aid, _, _) in inp.previous.items():
+        now = solved.assignments.get(tid)
+        if now is None or now == aid or tid in inp.pins:
+            continue
+        task = p.task(tid)
+        if not _can_do(p, tid, aid) or not room.fits(tid, aid):
+            continue
+        room.load[aid] += task.load_on(aid)
+        room.load[now] -= task.load_on(now)
+        out.append(tid)
+    by_cost = p.objectives[0] is Objective.MINIMIZE_COST
+    agents = {a.id: a for a in p.agents}
+
+    def worsening(tid: str) -> float:
+        task, old, now = p.task(tid), inp.previous[tid][0], solved.assignments[tid]
+        if by_cost:
+            return task.cost_on(agents[old]) - task.cost_on(agents[now])
+        return task.duration_on(old) - task.duration_on(now)
+
+    return sorted(out, key=worsening)
+
+
+# -- choosing -----------------------------------------------------------------------
+
+
+def choose(
+    inp: ReplanInput, candidates: Mapping[str, Solution], weights: DisruptionWeights
+) -> tuple[str, Solution]:
+    """The candidate the documented rule prefers (see the module docstring)."""
+    p = inp.problem
+    bound = _bound(p, candidates.values(), weights.tolerance)
+    common = set(inp.previous)
+
+    def key(item: tuple[str, Solution]) -> tuple[Any, ...]:
+        sol = item[1]
+        d = weights.cost(measure(inp.previous, _intervals(sol), common))
+        return (d, objective_key(p, sol.objectives))
+
+    admissible = [
+        (n, s) for n, s in candidates.items() if objective_key(p, s.objectives)[0] <= bound
+    ]
+    return min(admissible, key=key)
