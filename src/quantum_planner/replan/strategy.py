@@ -36,11 +36,14 @@ from quantum_planner.replan.disruption import DisruptionWeights, measure
 from quantum_planner.replan.disruption import intervals as _intervals
 from quantum_planner.scheduling import build_schedule
 from quantum_planner.solvers.base import ProgressCallback, make_solution
+from quantum_planner.solvers.cpsat import CPSATSolver, DisruptionTerms
 from quantum_planner.validate import check
 
 __all__ = ["Solves", "replan"]
 
-SOLVE_SHARE = 0.7  # of the time limit for the warm-started solve; the rest relinks
+SOLVE_SHARE = 0.5  # of the time limit for the warm-started solve of the backend chain
+CPSAT_SHARE = 0.7  # of what is left, for CP-SAT's disruption-aware solve; the rest relinks
+CPSAT_MAX_PAIRS = 20_000  # tasks x agents up to which that CP-SAT solve runs
 
 
 class Solves(Protocol):
@@ -80,11 +83,18 @@ def replan(
     repaired = repair(inp)
     if repaired is not None:
         candidates["repair"] = repaired
-    solved = _solve(planner, new, repaired, t0 + limit, seed, progress, stop, bool(candidates))
+    deadline = t0 + limit
+    solved = _solve(planner, new, repaired, deadline, seed, progress, stop, bool(candidates))
     if solved is not None:
         candidates["solve"] = solved
+    share = CPSAT_SHARE * (deadline - time.monotonic())
+    if _cpsat_sized(planner, new) and share >= 0.1 and not (stop is not None and stop.is_set()):
+        exact = _cpsat_disruption(inp, weights, solved or repaired, share, seed)
+        if exact is not None:
+            candidates["cpsat-disruption"] = exact
+    if solved is not None:
         bound = _bound(new, candidates.values(), weights.tolerance)
-        candidates.update(relink(inp, solved, bound))
+        candidates.update(relink(inp, solved, bound, deadline))
     name, best = choose(inp, candidates, weights)
     from quantum_planner import __version__
 
@@ -142,10 +152,40 @@ def _finish(
 
 
 def _previous_order(inp: ReplanInput) -> list[str]:
-    """Pinned and kept tasks by their previous start; new tasks after them."""
-    known = sorted(inp.previous, key=lambda t: inp.previous[t][1])
-    rest = [t.id for t in inp.problem.tasks if t.id not in inp.previous]
-    return known + rest
+    """Pinned tasks by start (their slots are fixed), then kept tasks by previous start,
+    then new tasks: each takes the earliest slot left, so kept tasks keep their order."""
+    pinned = sorted(inp.pins, key=lambda t: inp.pins[t].start)
+    known = sorted((t for t in inp.previous if t not in inp.pins), key=lambda t: inp.previous[t][1])
+    seen = set(pinned) | set(known)
+    return pinned + known + [t.id for t in inp.problem.tasks if t.id not in seen]
+
+
+def _cpsat_sized(planner: Solves, problem: Problem) -> bool:
+    """Whether the disruption-aware CP-SAT solve runs: the backend allows it, size fits."""
+    backend = getattr(planner, "backend", "auto")
+    pairs = len(problem.tasks) * len(problem.agents)
+    return backend in ("auto", "cpsat", "hybrid") and pairs <= CPSAT_MAX_PAIRS
+
+
+def _cpsat_disruption(
+    inp: ReplanInput,
+    weights: DisruptionWeights,
+    start: Solution | None,
+    share: float,
+    seed: int | None,
+) -> Solution | None:
+    """CP-SAT: first objective within the tolerance, then least disruption, then the rest."""
+    terms = DisruptionTerms(
+        reference={t: (a, s) for t, (a, s, _) in inp.previous.items()},
+        reassign_weight=weights.reassign_weight,
+        shift_weight=weights.shift_weight,
+        tolerance=weights.tolerance,
+    )
+    sol = CPSATSolver().solve(
+        inp.problem, time_limit=max(0.1, share), seed=seed, warm_start=start, disruption=terms
+    )
+    sol = check(inp.problem, sol.model_copy(update={"backend_used": "cpsat-disruption"}))
+    return sol if sol.feasible and sol.assignments else None
 
 
 # -- 1. repair ----------------------------------------------------------------------
@@ -217,8 +257,14 @@ def _bound(problem: Problem, plans: Any, tolerance: float) -> float:
     return best + tolerance * abs(best) + 1e-9
 
 
-def relink(inp: ReplanInput, solved: Solution, bound: float) -> dict[str, Solution]:
-    """The solve's plan moved back toward the previous one, within ``bound``."""
+def relink(
+    inp: ReplanInput, solved: Solution, bound: float, deadline: float = float("inf")
+) -> dict[str, Solution]:
+    """The solve's plan moved back toward the previous one, within ``bound``.
+
+    Undoes the cheapest reassignments first; a binary search finds how many can be
+    undone with the plan still valid and within ``bound`` (stops at ``deadline``).
+    """
     p = inp.problem
     reverts = _reverts(inp, solved)
     out: dict[str, Solution] = {}
@@ -234,12 +280,12 @@ def relink(inp: ReplanInput, solved: Solution, bound: float) -> dict[str, Soluti
 
     for how, order in (
         ("relink", _previous_order(inp)),
-        ("relink-solved-order", _by_start(solved)),
+        ("relink-solved-order", _by_start(inp, solved)),
     ):
-        lo, hi, best = 0, len(reverts), None
+        lo, hi = 0, len(reverts)
         best = within(hi, order, how)
         if best is None:  # the largest number of reverts that still qualifies
-            while lo <= hi:
+            while lo <= hi and time.monotonic() < deadline:
                 mid = (lo + hi) // 2
                 sol = within(mid, order, how)
                 if sol is not None:
@@ -251,9 +297,10 @@ def relink(inp: ReplanInput, solved: Solution, bound: float) -> dict[str, Soluti
     return out
 
 
-def _by_start(sol: Solution) -> list[str]:
+def _by_start(inp: ReplanInput, sol: Solution) -> list[str]:
     iv = _intervals(sol)
-    return sorted(iv, key=lambda t: iv[t][1])
+    pinned = sorted(inp.pins, key=lambda t: inp.pins[t].start)
+    return pinned + sorted((t for t in iv if t not in inp.pins), key=lambda t: iv[t][1])
 
 
 def _reverts(inp: ReplanInput, solved: Solution) -> list[str]:
