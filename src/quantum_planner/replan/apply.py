@@ -181,8 +181,17 @@ def _remove_task(st: _State, i: int, c: RemoveTask) -> None:
 def _update_task(st: _State, i: int, c: UpdateTask) -> None:
     t = _task(st, i, c.task)
     fields = c.model_dump(exclude_none=True, exclude={"type", "task"})
-    if "duration" in fields:
-        t["durations"] = {}  # a new duration replaces per-agent overrides
+    if "duration" in fields and t["durations"]:
+        # per-agent durations keep their proportions to the task's duration
+        old = t["duration"]
+        f = fields["duration"] / old if old > 0 else None
+        t = {
+            **t,
+            "durations": {
+                a: (d * f if f is not None else fields["duration"])
+                for a, d in t["durations"].items()
+            },
+        }
     st.tasks[c.task] = _checked(i, Task, {**t, **fields})
 
 

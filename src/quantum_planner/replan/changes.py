@@ -48,7 +48,10 @@ class RemoveTask(_Change):
 
 
 class UpdateTask(_Change):
-    """Some of a task's fields change (only the fields given)."""
+    """Some of a task's fields change (only the fields given).
+
+    A new ``duration`` scales the task's per-agent durations in proportion.
+    """
 
     type: Literal["update_task"] = "update_task"
     task: str

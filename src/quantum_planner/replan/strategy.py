@@ -1,23 +1,27 @@
 """Re-planning: a valid new plan close to the previous one, within one time limit.
 
-Three kinds of candidate plan are built for the changed problem (pins already
-hard constraints, see :mod:`quantum_planner.replan.apply`):
+Candidate plans are built for the changed problem (pins already hard
+constraints, see :mod:`quantum_planner.replan.apply`):
 
 1. **repair**: the previous plan kept wherever it is still valid; tasks that lost
    their agent and new tasks go to the eligible agent with the least work (or the
-   cheapest, when cost is the first objective), appended to its timeline or in an
-   idle gap. Milliseconds even on thousands of tasks: the first valid re-plan.
-2. **solve**: the planner's own backend chain on the changed problem, warm-started
-   from the repair (CP-SAT takes it as a hint, the hybrid as its start plan).
-3. **relink**: the solve's plan with its reassignments undone, as many as keep
-   the plan valid and its first objective within the tolerance, rescheduled in the
-   previous plan's order.
+   cheapest, when cost is the first objective), in an idle gap or at the end of
+   its timeline. Milliseconds even on thousands of tasks: the first valid re-plan.
+2. **cpsat-disruption**, where CP-SAT fits (backend ``auto``, ``cpsat`` or
+   ``hybrid``, at most ``CPSAT_MAX_PAIRS`` task x agent pairs): CP-SAT
+   hinted with the repair, solving the first objective, then the least weighted
+   disruption with that objective held within the tolerance, then the rest.
+3. Otherwise (or if that finds no plan) **solve**: the planner's backend chain on
+   the changed problem, warm-started from the repair (failover, breakers and
+   validation as in any solve), then **relink**: its reassignments undone, as many
+   as keep the plan valid and its first objective within the tolerance,
+   rescheduled in the previous plan's order (and in the solve's order).
 
-The rule that picks among them (docs/API.md, "Re-planning") is lexicographic:
-valid first; then the first objective no worse than ``tolerance`` (relative,
-default 1%) beyond the best candidate's; then the least weighted disruption
-(``reassign_weight`` x reassigned + ``shift_weight`` x start shift); then the
-problem's own objectives in order.
+The rule that picks among the candidates (docs/API.md, "Re-planning") is
+lexicographic: valid first; then the first objective no worse than ``tolerance``
+(relative, default 1%) beyond the best candidate's; then the least weighted
+disruption (``reassign_weight`` x reassigned + ``shift_weight`` x start shift);
+then the problem's own objectives in order.
 """
 
 from __future__ import annotations
@@ -41,8 +45,8 @@ from quantum_planner.validate import check
 
 __all__ = ["Solves", "replan"]
 
-SOLVE_SHARE = 0.5  # of the time limit for the warm-started solve of the backend chain
-CPSAT_SHARE = 0.7  # of what is left, for CP-SAT's disruption-aware solve; the rest relinks
+SOLVE_SHARE = 0.7  # of the time left for the warm-started solve of the backend chain
+CPSAT_SHARE = 0.9  # of the time left for CP-SAT's disruption-aware solve, where it runs
 CPSAT_MAX_PAIRS = 20_000  # tasks x agents up to which that CP-SAT solve runs
 
 
@@ -81,18 +85,20 @@ def replan(
     new = inp.problem
     candidates: dict[str, Solution] = {}
     repaired = repair(inp)
+    first_valid = time.monotonic() - t0 if repaired is not None else None
     if repaired is not None:
         candidates["repair"] = repaired
     deadline = t0 + limit
-    solved = _solve(planner, new, repaired, deadline, seed, progress, stop, bool(candidates))
-    if solved is not None:
-        candidates["solve"] = solved
-    share = CPSAT_SHARE * (deadline - time.monotonic())
-    if _cpsat_sized(planner, new) and share >= 0.1 and not (stop is not None and stop.is_set()):
-        exact = _cpsat_disruption(inp, weights, solved or repaired, share, seed)
+    solved = None
+    if _cpsat_sized(planner, new):
+        share = CPSAT_SHARE * (deadline - time.monotonic())
+        exact = _cpsat_disruption(inp, weights, repaired, share, seed, stop)
         if exact is not None:
             candidates["cpsat-disruption"] = exact
+    if "cpsat-disruption" not in candidates:
+        solved = _solve(planner, new, repaired, deadline, seed, progress, stop, bool(candidates))
     if solved is not None:
+        candidates["solve"] = solved
         bound = _bound(new, candidates.values(), weights.tolerance)
         candidates.update(relink(inp, solved, bound, deadline))
     name, best = choose(inp, candidates, weights)
@@ -106,6 +112,7 @@ def replan(
             "added": inp.added_tasks,
             "removed": inp.removed_tasks,
             "tolerance": weights.tolerance,
+            "first_valid_s": first_valid,  # when the repaired plan was ready (None: invalid)
         },
     }
     return best.model_copy(
@@ -173,6 +180,7 @@ def _cpsat_disruption(
     start: Solution | None,
     share: float,
     seed: int | None,
+    stop: threading.Event | None,
 ) -> Solution | None:
     """CP-SAT: first objective within the tolerance, then least disruption, then the rest."""
     terms = DisruptionTerms(
@@ -182,7 +190,12 @@ def _cpsat_disruption(
         tolerance=weights.tolerance,
     )
     sol = CPSATSolver().solve(
-        inp.problem, time_limit=max(0.1, share), seed=seed, warm_start=start, disruption=terms
+        inp.problem,
+        time_limit=max(0.1, share),
+        seed=seed,
+        warm_start=start,
+        disruption=terms,
+        stop=stop,
     )
     sol = check(inp.problem, sol.model_copy(update={"backend_used": "cpsat-disruption"}))
     return sol if sol.feasible and sol.assignments else None
