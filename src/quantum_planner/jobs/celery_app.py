@@ -272,6 +272,7 @@ def run_job(self: Any, job_id: str) -> dict[str, Any]:
                 return None
             try:
                 problem = repo.load_problem(s.get(ProblemRow, job.problem_id))  # type: ignore[arg-type]
+                options = repo.job_options(s, job)
             except Exception as e:  # corrupted or missing: fail it with the reason
                 repo.finish_job(
                     s,
@@ -282,7 +283,6 @@ def run_job(self: Any, job_id: str) -> dict[str, Any]:
                     error_message=str(e),
                 )
                 return (None, "", {})
-            options = {"time_limit": job.time_limit, "seed": job.seed, "backend": job.backend}
             return (job.problem_id, problem.model_dump_json(), options)
 
     claimed = _retry(claim, f"claiming job {job_id}")
