@@ -65,11 +65,17 @@ class ReplanInput:
 
 @dataclass
 class _State:
-    """Mutable JSON-shaped copy of the problem while changes apply."""
+    """The problem's parts while changes apply.
+
+    Agents and tasks stay model instances: untouched ones are reused as they are (no
+    re-validation, which costs most of a re-plan's first plan on thousands of tasks);
+    values a user supplies are validated (:func:`_checked`); values derived here from
+    validated ones (pins, freeze, dropped references) are set with ``model_copy``.
+    """
 
     data: dict[str, Any]
-    agents: dict[str, dict[str, Any]]
-    tasks: dict[str, dict[str, Any]]
+    agents: dict[str, Agent]
+    tasks: dict[str, Task]
     prev: dict[str, tuple[str, float, float]]
     pins: dict[str, Pin] = field(default_factory=dict)
     removed_agents: dict[str, float] = field(default_factory=dict)
@@ -103,11 +109,11 @@ def apply_changes(
     """
     if freeze_until is not None and not (0 <= freeze_until < float("inf")):
         raise ChangeError("freeze_until must be a finite time >= 0", field="freeze_until")
-    data = problem.model_dump(mode="python")
+    data = problem.model_dump(mode="python", exclude={"agents", "tasks"})
     st = _State(
         data=data,
-        agents={a["id"]: a for a in data["agents"]},
-        tasks={t["id"]: t for t in data["tasks"]},
+        agents={a.id: a for a in problem.agents},
+        tasks={t.id: t for t in problem.tasks},
         prev=_previous(previous),
     )
     for i, change in enumerate(changes):
@@ -129,21 +135,21 @@ def _err(i: int, message: str, sub: str = "") -> ChangeError:
     return ChangeError(f"{where}: {message}; the previous plan is unchanged", field=where, change=i)
 
 
-def _task(st: _State, i: int, tid: str) -> dict[str, Any]:
+def _task(st: _State, i: int, tid: str) -> Task:
     if tid not in st.tasks:
         raise _err(i, f"unknown task {tid!r}", ".task")
     return st.tasks[tid]
 
 
-def _agent(st: _State, i: int, aid: str) -> dict[str, Any]:
+def _agent(st: _State, i: int, aid: str) -> Agent:
     if aid not in st.agents or aid in st.removed_agents:
         raise _err(i, f"unknown agent {aid!r}", ".agent")
     return st.agents[aid]
 
 
-def _checked(i: int, cls: type[Task] | type[Agent], values: dict[str, Any]) -> dict[str, Any]:
+def _checked(i: int, cls: type[Any], values: dict[str, Any]) -> Any:
     try:
-        return cls.model_validate(values).model_dump(mode="python")
+        return cls.model_validate(values)
     except ProblemError as e:
         raise _err(i, e.message) from None
     except Exception as e:  # pydantic's ValidationError: name the field
@@ -168,9 +174,10 @@ def _remove_task(st: _State, i: int, c: RemoveTask) -> None:
     del st.tasks[c.task]
     st.pins.pop(c.task, None)
     st.removed_tasks.append(c.task)
-    for t in st.tasks.values():
-        if c.task in t["dependencies"]:
-            t["dependencies"] = [d for d in t["dependencies"] if d != c.task]
+    for tid, t in st.tasks.items():
+        if c.task in t.dependencies:
+            deps = [d for d in t.dependencies if d != c.task]
+            st.tasks[tid] = t.model_copy(update={"dependencies": deps})
     prec = st.data["constraints"]["precedence"]
     if isinstance(prec, dict):
         prec.pop(c.task, None)
@@ -179,18 +186,14 @@ def _remove_task(st: _State, i: int, c: RemoveTask) -> None:
 
 
 def _update_task(st: _State, i: int, c: UpdateTask) -> None:
-    t = _task(st, i, c.task)
+    t = _task(st, i, c.task).model_dump()
     fields = c.model_dump(exclude_none=True, exclude={"type", "task"})
     if "duration" in fields and t["durations"]:
         # per-agent durations keep their proportions to the task's duration
         old = t["duration"]
         f = fields["duration"] / old if old > 0 else None
-        t = {
-            **t,
-            "durations": {
-                a: (d * f if f is not None else fields["duration"])
-                for a, d in t["durations"].items()
-            },
+        t["durations"] = {
+            a: (d * f if f is not None else fields["duration"]) for a, d in t["durations"].items()
         }
     st.tasks[c.task] = _checked(i, Task, {**t, **fields})
 
@@ -214,7 +217,7 @@ def _complete_task(st: _State, i: int, c: CompleteTask) -> None:
     elif c.task in st.prev and st.prev[c.task][0] == aid:
         start = st.prev[c.task][1]
     else:
-        start = max(0.0, c.at - t["durations"].get(aid, t["duration"]))
+        start = max(0.0, c.at - t.duration_on(aid))
     if c.at < start - EPS:
         raise _err(i, f"task {c.task!r} cannot end at {c.at:g}, before it started at {start:g}")
     st.pins[c.task] = Pin(aid, start, c.at, "completed")
@@ -227,8 +230,7 @@ def _start_task(st: _State, i: int, c: StartTask) -> None:
     if old is not None and old.reason in ("completed", "started"):
         raise _err(i, f"task {c.task!r} was already {old.reason} (at {old.start:g})", ".task")
     aid = _planned_agent(st, i, c.task, c.agent)
-    dur = t["durations"].get(aid, t["duration"])
-    st.pins[c.task] = Pin(aid, c.at, c.at + dur, "started")
+    st.pins[c.task] = Pin(aid, c.at, c.at + t.duration_on(aid), "started")
     st.source[c.task] = i
 
 
@@ -254,7 +256,7 @@ def _remove_agent(st: _State, i: int, c: RemoveAgent) -> None:
 
 
 def _update_agent(st: _State, i: int, c: UpdateAgent) -> None:
-    a = _agent(st, i, c.agent)
+    a = _agent(st, i, c.agent).model_dump()
     fields = c.model_dump(exclude_none=True, exclude={"type", "agent"})
     st.agents[c.agent] = _checked(i, Agent, {**a, **fields})
 
@@ -282,11 +284,10 @@ def _freeze(st: _State, freeze_until: float | None) -> None:
         frozen = freeze_until is not None and start < freeze_until - EPS
         left = st.removed_agents.get(aid)
         started_before_leaving = left is not None and start < left - EPS
-        if frozen or st.tasks[tid].get("pinned") or started_before_leaving:
-            t = st.tasks[tid]
-            dur = t["durations"].get(aid, t["duration"])
-            reason = "frozen" if frozen else "pinned" if t.get("pinned") else "started"
-            st.pins[tid] = Pin(aid, start, start + dur, reason)
+        t = st.tasks[tid]
+        if frozen or t.pinned or started_before_leaving:
+            reason = "frozen" if frozen else "pinned" if t.pinned else "started"
+            st.pins[tid] = Pin(aid, start, start + t.duration_on(aid), reason)
 
 
 def _drop_removed_agents(st: _State) -> None:
@@ -294,28 +295,38 @@ def _drop_removed_agents(st: _State) -> None:
     for aid, at in st.removed_agents.items():
         ends = [p.end for p in st.pins.values() if p.agent == aid]
         if ends:
-            st.agents[aid]["available_until"] = max(at, *ends)
+            until = max(at, *ends)
+            st.agents[aid] = st.agents[aid].model_copy(update={"available_until": until})
             continue
         del st.agents[aid]
-        for t in st.tasks.values():
-            if t["allowed_agents"] is not None:
-                t["allowed_agents"] = [a for a in t["allowed_agents"] if a != aid]
+        for tid, t in st.tasks.items():
+            update: dict[str, Any] = {}
+            if t.allowed_agents is not None and aid in t.allowed_agents:
+                update["allowed_agents"] = [a for a in t.allowed_agents if a != aid]
             for key in ("durations", "costs", "loads"):
-                t[key].pop(aid, None)
+                values = getattr(t, key)
+                if aid in values:
+                    update[key] = {a: v for a, v in values.items() if a != aid}
+            if update:
+                st.tasks[tid] = t.model_copy(update=update)
 
 
 def _write_pins(st: _State, freeze_until: float | None) -> None:
     for tid, t in st.tasks.items():
         pin = st.pins.get(tid)
         if pin is None:
-            if freeze_until is not None:
-                t["earliest_start"] = max(t["earliest_start"] or 0.0, freeze_until)
+            if freeze_until is not None and (t.earliest_start or 0.0) < freeze_until:
+                st.tasks[tid] = t.model_copy(update={"earliest_start": freeze_until})
             continue
-        t["allowed_agents"] = [pin.agent]
-        t["durations"] = {**t["durations"], pin.agent: pin.end - pin.start}
-        t["earliest_start"] = pin.start
-        t["latest_finish"] = pin.end
-        t["optional"] = False
+        st.tasks[tid] = t.model_copy(
+            update={
+                "allowed_agents": [pin.agent],
+                "durations": {**t.durations, pin.agent: pin.end - pin.start},
+                "earliest_start": pin.start,
+                "latest_finish": pin.end,
+                "optional": False,
+            }
+        )
     _check_pins(st)
 
 
@@ -328,7 +339,7 @@ def _check_pins(st: _State) -> None:
             continue
         where = st.source.get(tid)
         a = st.agents[pin.agent]
-        lo, hi = a["available_from"], a["available_until"]
+        lo, hi = a.available_from, a.available_until
         if pin.start < lo - EPS or (hi is not None and pin.end > hi + EPS):
             raise _pin_err(
                 where,
