@@ -221,11 +221,36 @@ def repair(inp: ReplanInput) -> Solution | None:
             continue
         task = p.task(tid)
         options = [a for a in p.eligible_agents(task) if room.fits(tid, a.id)]
-        if not options:
-            continue  # an optional task stays out; a mandatory one fails validation
-        pick = min(options, key=task.cost_on if by_cost else room.busy_after(task))
-        room.take(tid, pick.id, assign)
+        if options:
+            pick = min(options, key=task.cost_on if by_cost else room.busy_after(task))
+            room.take(tid, pick.id, assign)
+        elif not task.optional:  # every agent full: make room by moving one task away
+            _eject(p, tid, assign, room, set(inp.pins))
     return _finish(p, assign, _previous_order(inp), "repair")
+
+
+def _eject(p: Problem, tid: str, assign: dict[str, str], room: _Room, pinned: set[str]) -> bool:
+    """Place ``tid`` on an eligible agent after moving one of its tasks to an agent with room.
+
+    A one-step ejection chain: enough for the few tasks a change displaces on problems
+    whose capacities are tight (generalized assignment); the solve does the rest.
+    """
+    on: dict[str, list[str]] = {}
+    for t, a in assign.items():
+        on.setdefault(a, []).append(t)
+    for agent in p.eligible_agents(p.task(tid)):
+        for other in on.get(agent.id, []):
+            if other in pinned:
+                continue
+            room.drop(other, agent.id, assign)
+            if room.fits(tid, agent.id):
+                for b in p.eligible_agents(p.task(other)):
+                    if b.id != agent.id and room.fits(other, b.id):
+                        room.take(other, b.id, assign)
+                        room.take(tid, agent.id, assign)
+                        return True
+            room.take(other, agent.id, assign)
+    return False
 
 
 def _can_do(p: Problem, tid: str, aid: str) -> bool:
@@ -256,6 +281,12 @@ class _Room:
     def take(self, tid: str, aid: str, assign: dict[str, str]) -> None:
         assign[tid] = aid
         self._add(tid, aid)
+
+    def drop(self, tid: str, aid: str, assign: dict[str, str]) -> None:
+        del assign[tid]
+        task = self.p.task(tid)
+        self.load[aid] -= task.load_on(aid)
+        self.busy[aid] -= task.duration_on(aid)
 
     def busy_after(self, task: Any) -> Callable[[Any], float]:
         return lambda a: self.busy[a.id] + task.duration_on(a.id)
