@@ -5,17 +5,20 @@ constraints, see :mod:`quantum_planner.replan.apply`):
 
 1. **repair**: the previous plan kept wherever it is still valid; tasks that lost
    their agent and new tasks go to the eligible agent with the least work (or the
-   cheapest, when cost is the first objective), in an idle gap or at the end of
-   its timeline. Milliseconds even on thousands of tasks: the first valid re-plan.
-2. **cpsat-disruption**, where CP-SAT fits (backend ``auto``, ``cpsat`` or
-   ``hybrid``, at most ``CPSAT_MAX_PAIRS`` task x agent pairs): CP-SAT
-   hinted with the repair, solving the first objective, then the least weighted
-   disruption with that objective held within the tolerance, then the rest.
-3. Otherwise (or if that finds no plan) **solve**: the planner's backend chain on
-   the changed problem, warm-started from the repair (failover, breakers and
-   validation as in any solve), then **relink**: its reassignments undone, as many
-   as keep the plan valid and its first objective within the tolerance,
-   rescheduled in the previous plan's order (and in the solve's order).
+   cheapest, when cost is the first objective), making room by moving one task
+   when every eligible agent is full; in an idle gap or at the end of the agent's
+   timeline. Milliseconds even on thousands of tasks: the first valid re-plan.
+2. **solve**: the planner's backend chain on the changed problem, warm-started
+   from the repair (failover, breakers and validation as in any solve); skipped
+   when the chain would start with CP-SAT anyway and step 3 finds a plan.
+3. **cpsat-disruption**, where CP-SAT fits (backend ``auto``, ``cpsat`` or
+   ``hybrid``, at most ``CPSAT_MAX_PAIRS`` task x agent pairs): CP-SAT hinted
+   with the best plan so far, solving the first objective, then the least
+   weighted disruption with that objective held within the tolerance, then the
+   rest.
+4. **relink**: the solve's plan with its reassignments undone, as many as keep
+   the plan valid and its first objective within the tolerance, rescheduled in
+   the previous plan's order (and in the solve's order).
 
 The rule that picks among the candidates (docs/API.md, "Re-planning") is
 lexicographic: valid first; then the first objective no worse than ``tolerance``
@@ -45,7 +48,8 @@ from quantum_planner.validate import check
 
 __all__ = ["Solves", "replan"]
 
-SOLVE_SHARE = 0.7  # of the time left for the warm-started solve of the backend chain
+SOLVE_SHARE = 0.55  # of the time left for the backend chain's solve, when CP-SAT follows
+SOLVE_ALONE_SHARE = 0.85  # ... when it does not (the rest relinks)
 CPSAT_SHARE = 0.9  # of the time left for CP-SAT's disruption-aware solve, where it runs
 CPSAT_MAX_PAIRS = 20_000  # tasks x agents up to which that CP-SAT solve runs
 
@@ -89,16 +93,28 @@ def replan(
     if repaired is not None:
         candidates["repair"] = repaired
     deadline = t0 + limit
+    exact_first = _cpsat_first(planner, new, limit)
     solved = None
-    if _cpsat_sized(planner, new):
+    if not exact_first:  # the backend chain first (the hybrid, a sampler...), then CP-SAT
+        share = SOLVE_SHARE if _cpsat_sized(planner, new) else SOLVE_ALONE_SHARE
+        solved = _solve(
+            planner, new, repaired, deadline, seed, progress, stop, bool(candidates), share
+        )
+        if solved is not None:
+            candidates["solve"] = solved
+    if _cpsat_sized(planner, new) and not (stop is not None and stop.is_set()):
         share = CPSAT_SHARE * (deadline - time.monotonic())
-        exact = _cpsat_disruption(inp, weights, repaired, share, seed, stop)
+        hint = solved or repaired
+        exact = _cpsat_disruption(inp, weights, hint, share, seed, stop) if share > 0.1 else None
         if exact is not None:
             candidates["cpsat-disruption"] = exact
-    if "cpsat-disruption" not in candidates:
-        solved = _solve(planner, new, repaired, deadline, seed, progress, stop, bool(candidates))
+    if exact_first and "cpsat-disruption" not in candidates:
+        solved = _solve(
+            planner, new, repaired, deadline, seed, progress, stop, bool(candidates), 0.9
+        )
+        if solved is not None:
+            candidates["solve"] = solved
     if solved is not None:
-        candidates["solve"] = solved
         bound = _bound(new, candidates.values(), weights.tolerance)
         candidates.update(relink(inp, solved, bound, deadline))
     name, best = choose(inp, candidates, weights)
@@ -137,8 +153,9 @@ def _solve(
     progress: ProgressCallback | None,
     stop: threading.Event | None,
     have_plan: bool,
+    share: float,
 ) -> Solution | None:
-    budget = max(0.05, SOLVE_SHARE * (deadline - time.monotonic()))
+    budget = max(0.05, share * (deadline - time.monotonic()))
     try:
         return planner.solve(
             new, time_limit=budget, seed=seed, warm_start=start, progress=progress, stop=stop
@@ -165,6 +182,15 @@ def _previous_order(inp: ReplanInput) -> list[str]:
     known = sorted((t for t in inp.previous if t not in inp.pins), key=lambda t: inp.previous[t][1])
     seen = set(pinned) | set(known)
     return pinned + known + [t.id for t in inp.problem.tasks if t.id not in seen]
+
+
+def _cpsat_first(planner: Solves, problem: Problem, limit: float) -> bool:
+    """Whether the backend chain would start with CP-SAT anyway (then it runs alone)."""
+    chain = getattr(planner, "chain", None)
+    if chain is None or not _cpsat_sized(planner, problem):
+        return False
+    names, _ = chain(problem, limit)
+    return bool(names) and names[0] == "cpsat"
 
 
 def _cpsat_sized(planner: Solves, problem: Problem) -> bool:
