@@ -76,6 +76,12 @@ class UnknownObjectiveError(ProblemError):
     code = "unknown_objective"
 
 
+class ChangeError(ProblemError):
+    """A re-planning change that cannot apply; ``field`` is ``changes[i]...``."""
+
+    code = "invalid_change"
+
+
 class InfeasibleProblemError(PlannerError):
     """No plan satisfies every hard constraint; ``details['reason']`` says why."""
 

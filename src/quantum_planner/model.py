@@ -151,6 +151,10 @@ class Task(_WithId):
         default_factory=dict, description="Per-agent cost overrides (total cost of the task)."
     )
     loads: dict[str, float] = Field(default_factory=dict, description="Per-agent load overrides.")
+    pinned: bool = Field(
+        default=False,
+        description="When re-planning, keep this task's agent and start from the previous plan.",
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("priority", "duration", "load", "earliest_start")
@@ -277,6 +281,9 @@ class Problem(_Base):
 
     def task(self, task_id: str) -> Task:
         return self.__pydantic_private__["_tasks"][task_id]
+
+    def has_agent(self, agent_id: str) -> bool:
+        return agent_id in self.__pydantic_private__["_agents"]
 
     def prerequisites(self, task_id: str) -> list[str]:
         """Tasks that must end before ``task_id`` starts (empty when precedence is off)."""
@@ -517,6 +524,12 @@ class Solution(_Base):
     penalties: dict[str, float] = Field(
         default_factory=dict, description="penalty weight per constraint kind, where a QUBO ran"
     )
+    disruption: dict[str, float] | None = Field(
+        default=None,
+        description="against the previous plan, when re-planned: reassigned, moved, "
+        "start_shift, unchanged",
+    )
+    previous_id: str | None = Field(default=None, description="id of the plan this re-plans")
     wall_time: float = 0.0
     seed: int | None = None
     version: str = ""

@@ -30,6 +30,8 @@ from quantum_planner.errors import (
     UnknownBackendError,
 )
 from quantum_planner.model import Agent, BackendAttempt, Problem, Solution, Task
+from quantum_planner.replan import Change, DisruptionWeights
+from quantum_planner.replan import replan as replan_plan
 from quantum_planner.solvers.base import Progress, ProgressCallback
 from quantum_planner.solvers.registry import solver_names
 
@@ -187,8 +189,12 @@ class QuantumTaskPlanner:
         progress: ProgressCallback | None = None,
         warm_start: Solution | None = None,
         stop: threading.Event | None = None,
+        initial: Solution | None = None,
     ) -> Solution:
         """Solve ``problem`` and return a validated plan.
+
+        ``initial`` (or its older name ``warm_start``) is a plan to start from: CP-SAT
+        takes it as a hint, the hybrid as its start plan when it is valid.
 
         Raises:
             InfeasibleProblemError: no backend found a plan satisfying every hard
@@ -196,6 +202,7 @@ class QuantumTaskPlanner:
             SolverError: every backend failed without producing a plan.
         """
         t0 = time.monotonic()
+        warm_start = initial if initial is not None else warm_start
         limit = self.time_limit if time_limit is None else float(time_limit)
         if limit <= 0:
             raise PlannerError(f"time_limit must be > 0 seconds, got {limit!r}")
@@ -231,6 +238,48 @@ class QuantumTaskPlanner:
                 "version": __version__,
                 "metadata": metadata,
             }
+        )
+
+    def replan(
+        self,
+        problem: Problem,
+        previous: Solution,
+        changes: Sequence[Change | Mapping[str, Any]],
+        *,
+        freeze_until: float | None = None,
+        disruption: DisruptionWeights | Mapping[str, float] | None = None,
+        time_limit: float | None = None,
+        seed: int | None = None,
+        progress: ProgressCallback | None = None,
+        stop: threading.Event | None = None,
+        previous_id: str | None = None,
+    ) -> Solution:
+        """Re-plan ``previous`` (a plan of ``problem``) after ``changes``, disturbing it little.
+
+        ``changes`` are :mod:`quantum_planner.replan` change objects or their JSON
+        dicts (``{"type": "remove_agent", "agent": "bob", "at": 6}``). Tasks completed,
+        started, marked ``pinned`` or started before ``freeze_until`` keep agent and
+        start. ``disruption`` weighs reassignments and start shifts
+        (``{"reassign_weight": 1, "shift_weight": 0.01, "tolerance": 0.01}``); the
+        returned plan carries ``disruption`` counts against ``previous``. The rule that
+        picks the plan is in :mod:`quantum_planner.replan.strategy` and docs/API.md.
+
+        Raises:
+            ChangeError: a change cannot apply; the message names it.
+            InfeasibleProblemError: no valid plan keeps the pins and the changes.
+        """
+        return replan_plan(
+            self,
+            problem,
+            previous,
+            changes,
+            freeze_until=freeze_until,
+            disruption=disruption,
+            time_limit=time_limit,
+            seed=seed,
+            progress=progress,
+            stop=stop,
+            previous_id=previous_id,
         )
 
 

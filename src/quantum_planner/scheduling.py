@@ -58,8 +58,8 @@ def build_schedule(
     """
     tasks = [t for t in (order or [t.id for t in problem.tasks]) if t in assignments]
     if order is not None:
-        missing = [t.id for t in problem.tasks if t.id in assignments and t.id not in set(tasks)]
-        tasks += missing
+        ordered = set(tasks)  # once: rebuilding it per task made this quadratic
+        tasks += [t.id for t in problem.tasks if t.id in assignments and t.id not in ordered]
     seq = precedence_order(problem, tasks, {t: i for i, t in enumerate(tasks)})
     schedule: Schedule = {a.id: {} for a in problem.agents}
     ready = {a.id: 0.0 for a in problem.agents}

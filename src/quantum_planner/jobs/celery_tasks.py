@@ -180,6 +180,7 @@ def _claim(ctx: _WorkerContext, job_id: str) -> tuple[Any, str, dict[str, Any]] 
             return None
         try:
             problem = repo.load_problem(s.get(ProblemRow, job.problem_id))  # type: ignore[arg-type]
+            options = repo.job_options(s, job)  # a re-plan's inputs too
         except Exception as e:  # corrupted or missing: fail it with the reason
             repo.finish_job(
                 s,
@@ -190,7 +191,6 @@ def _claim(ctx: _WorkerContext, job_id: str) -> tuple[Any, str, dict[str, Any]] 
                 error_message=str(e),
             )
             return (None, "", {})
-        options = {"time_limit": job.time_limit, "seed": job.seed, "backend": job.backend}
         return (job.problem_id, problem.model_dump_json(), options)
 
 

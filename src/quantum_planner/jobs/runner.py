@@ -366,6 +366,7 @@ class LocalJobRunner:
             for job in jobs:
                 try:
                     problem = repo.load_problem(s.get(ProblemRow, job.problem_id))  # type: ignore[arg-type]
+                    options = repo.job_options(s, job)
                 except Exception as e:
                     repo.finish_job(
                         s,
@@ -376,7 +377,6 @@ class LocalJobRunner:
                         error_message=str(e),
                     )
                     continue
-                options = {"time_limit": job.time_limit, "seed": job.seed, "backend": job.backend}
                 work.append((job.id, job.problem_id, problem.model_dump_json(), options))
         for job_id, problem_id, problem_json, options in work:
             assert self._pool is not None

@@ -90,12 +90,33 @@ def planner_solve(
     backend: str | None,
     progress: Callable[[Any], None] | None,
     stop: threading.Event | None = None,
+    replan: dict[str, Any] | None = None,
 ) -> Any:
-    """Default entry: the library's :class:`QuantumTaskPlanner` (imported lazily)."""
+    """Default entry: the library's :class:`QuantumTaskPlanner` (imported lazily).
+
+    With ``replan`` (a re-plan job: base problem and previous plan as JSON, the
+    changes, freeze time and disruption weights) it re-plans instead of solving.
+    """
+    from quantum_planner.model import Problem, Solution
     from quantum_planner.planner import QuantumTaskPlanner
 
     planner = QuantumTaskPlanner(backend=backend or "auto", time_limit=time_limit, seed=seed)
-    return planner.solve(problem, time_limit=time_limit, seed=seed, progress=progress, stop=stop)
+    if replan is None:
+        return planner.solve(
+            problem, time_limit=time_limit, seed=seed, progress=progress, stop=stop
+        )
+    return planner.replan(
+        Problem.from_json(replan["base_problem"]),
+        Solution.from_json(replan["previous"]),
+        replan["changes"],
+        freeze_until=replan.get("freeze_until"),
+        disruption=replan.get("disruption"),
+        time_limit=time_limit,
+        seed=seed,
+        progress=progress,
+        stop=stop,
+        previous_id=replan.get("previous_solution_id"),
+    )
 
 
 def _resolve(entry: str) -> Callable[..., Any]:
@@ -186,6 +207,10 @@ def run_solve(
                 }
             )
         kwargs: dict[str, Any] = {"stop": stop} if takes_stop else {}
+        if options.get("replan") is not None:
+            if not _accepts(solve, "replan"):
+                return _error("solver_error", f"entry {entry} cannot re-plan", t0)
+            kwargs["replan"] = options["replan"]
         solution = solve(
             problem,
             time_limit=float(options["time_limit"]),

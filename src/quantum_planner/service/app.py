@@ -34,7 +34,7 @@ from quantum_planner.service.deps import ServiceState
 from quantum_planner.service.limits import BodySizeLimit, RateLimiter
 from quantum_planner.service.logging import make_logger, request_id_var
 from quantum_planner.service.metrics import Metrics
-from quantum_planner.service.routes import admin, health, jobs
+from quantum_planner.service.routes import admin, events, health, jobs, plans
 from quantum_planner.store import Database
 
 
@@ -207,6 +207,8 @@ def create_app(
     errors.install(app, log, lambda kind: metrics.errors.labels(kind=kind).inc())
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(events.router)
+    app.include_router(plans.router)
     app.include_router(admin.router)
     mcp_run = _mount_mcp(app, state)
     # outermost last: RequestLog sees every response, including 413s from the size limit

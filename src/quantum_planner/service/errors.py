@@ -174,6 +174,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The key's role may not use this route (admin needed).",
         404: "Not found (or not yours).",
         409: "Conflict with the resource's state.",
+        410: "Gone: the job already finished and the stream has nothing after Last-Event-ID.",
         413: "Request body, or the problem in it, too large.",
         422: "Invalid request or problem; `field` names what to change.",
         429: "Rate limit exceeded; retry after `Retry-After` seconds.",

@@ -40,9 +40,10 @@ from quantum_planner.model import Objective, Problem, Solution
 from quantum_planner.objectives import evaluate, objective_key
 from quantum_planner.scheduling import Schedule, build_schedule
 from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
+from quantum_planner.solvers.cpsat_disruption import DisruptionTerms, disruption_expr
 from quantum_planner.solvers.dense_view import Compiled, compile_problem
 
-__all__ = ["CPSATSolver", "integer_scale"]
+__all__ = ["CPSATSolver", "DisruptionTerms", "integer_scale"]
 
 
 def integer_scale(values: np.ndarray, max_power: int = 3) -> int:
@@ -162,7 +163,14 @@ class CPSATSolver:
         progress: ProgressCallback | None = None,
         stop: threading.Event | None = None,
         compiled: Compiled | None = None,
+        disruption: DisruptionTerms | None = None,
     ) -> Solution:
+        """Solve lexicographically; with ``disruption``, least disruption comes second.
+
+        ``disruption`` (re-planning) adds a stage after the first objective: that
+        objective may worsen by ``tolerance`` (relative) and the weighted disruption
+        against ``reference`` is minimised, then the other objectives follow.
+        """
         t0 = time.perf_counter()
         comp = compiled or compile_problem(problem)
         model = _Model(comp)
@@ -173,9 +181,10 @@ class CPSATSolver:
         lower: float | None = None
         values: list[float] = []
         self.first_solution_time = None
+        stages = len(objectives) + (disruption is not None)
         for k, obj in enumerate(objectives):
             remaining = time_limit - (time.perf_counter() - t0)
-            share = max(0.05, remaining / (len(objectives) - k))
+            share = max(0.05, remaining / (stages - k))
             if stop is not None and stop.is_set() and values:
                 break
             expr, scale = model.objective(obj)
@@ -184,15 +193,7 @@ class CPSATSolver:
                 model.cp.Minimize(expr)
             else:
                 model.cp.Maximize(expr)
-            solver = cp_model.CpSolver()
-            solver.parameters.max_time_in_seconds = share
-            solver.parameters.num_workers = 1 if self.deterministic else max(1, self.num_workers)
-            solver.parameters.random_seed = int(seed or 0) % (2**31)
-            solver.parameters.log_search_progress = self.log
-            if self.relative_gap:
-                solver.parameters.relative_gap_limit = self.relative_gap
-            for key, val in self.params.items():
-                setattr(solver.parameters, key, val)
+            solver = self._solver(share, seed)
             cb = _Stop(stop, progress if k == 0 else None, t0, scale, model)
             status = _solve_stoppable(solver, model.cp, cb, stop)
             if k == 0 and cb.first_time is not None:
@@ -207,13 +208,17 @@ class CPSATSolver:
             if k == 0:
                 lower = solver.BestObjectiveBound() / scale
             values.append(value / scale)
-            # later stages may not worsen this objective
-            bound = round(value)
+            # later stages may not worsen this objective (the first by more than the
+            # disruption tolerance, when re-planning)
+            slack = abs(value) * disruption.tolerance if k == 0 and disruption else 0.0
             if obj.sense > 0:
-                model.cp.Add(expr <= bound)
+                model.cp.Add(expr <= math.floor(value + slack + 1e-9))
             else:
-                model.cp.Add(expr >= bound)
+                model.cp.Add(expr >= math.ceil(value - slack - 1e-9))
             model.hint_current()
+            if k == 0 and disruption is not None:
+                remaining = time_limit - (time.perf_counter() - t0)
+                self._disruption_stage(model, disruption, max(0.05, remaining / (stages - 1)), seed)
         assignments, schedule = model.plan()
         proven = len(statuses) == len(objectives) and all(s == cp_model.OPTIMAL for s in statuses)
         return self._solution(
@@ -221,6 +226,32 @@ class CPSATSolver:
         )
 
     # -------------------------------------------------------------- helpers
+    def _solver(self, share: float, seed: int | None) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = share
+        solver.parameters.num_workers = 1 if self.deterministic else max(1, self.num_workers)
+        solver.parameters.random_seed = int(seed or 0) % (2**31)
+        solver.parameters.log_search_progress = self.log
+        if self.relative_gap:
+            solver.parameters.relative_gap_limit = self.relative_gap
+        for key, val in self.params.items():
+            setattr(solver.parameters, key, val)
+        return solver
+
+    def _disruption_stage(
+        self, model: _Model, terms: DisruptionTerms, share: float, seed: int | None
+    ) -> None:
+        """Least disruption with the first objective held within its tolerance."""
+        expr = disruption_expr(model, terms)
+        model.cp.ClearObjective()
+        model.cp.Minimize(expr)
+        solver = self._solver(share, seed)
+        status = solver.Solve(model.cp)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            model.read(solver)
+            model.cp.Add(expr <= round(solver.ObjectiveValue()))
+            model.hint_current()
+
     def _no_plan(self, problem: Problem, status: int, wall: float, seed: int | None) -> Solution:
         infeasible = status == cp_model.INFEASIBLE
         return make_solution(
@@ -355,6 +386,7 @@ class _Model:
         else:
             hmax = math.floor(horizon * ts + 1e-9)
         hmax = max(hmax, 0)
+        self.makespan_bound = hmax
         for i in range(n):
             s = cp.NewIntVar(0, hmax, f"s_{i}")
             e = cp.NewIntVar(0, hmax, f"e_{i}")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from quantum_planner.errors import CorruptedDataError, PlannerError
 from quantum_planner.model import Problem, Solution
 from quantum_planner.store.db import canonical_json, content_hash
+from quantum_planner.store.events import add_event
 from quantum_planner.store.tables import (
     FINAL_STATES,
     JOB_STATES,
@@ -161,7 +162,11 @@ def save_solution(
 
 
 def record_progress(session: Session, job: JobRow, msg: dict[str, Any]) -> None:
-    """Store a solver's progress message (and its best plan so far) on a running job."""
+    """Store a solver's progress message (and its best plan so far) on a running job.
+
+    A better objective value (or the solve's start) also becomes a ``progress`` event.
+    """
+    improved = msg["best"] is not None and msg["best"] != job.progress_best
     job.progress_elapsed = msg["elapsed"]
     job.progress_fraction = msg["fraction"]
     job.progress_best = msg["best"]
@@ -169,6 +174,14 @@ def record_progress(session: Session, job: JobRow, msg: dict[str, Any]) -> None:
     job.heartbeat_at = utcnow()
     if msg["solution"]:
         upsert_best(session, job, Solution.model_validate_json(msg["solution"]))
+    if improved or msg.get("started"):
+        add_event(
+            session,
+            job.id,
+            "progress",
+            {k: msg.get(k) for k in ("elapsed", "fraction", "best", "message")}
+            | {"has_plan": bool(msg["solution"])},
+        )
 
 
 def upsert_best(session: Session, job: JobRow, solution: Solution) -> None:
@@ -213,6 +226,7 @@ def create_job(
     time_limit: float,
     seed: int | None,
     backend: str | None,
+    spec: dict[str, Any] | None = None,
 ) -> JobRow:
     row = JobRow(
         id=new_id(),
@@ -224,10 +238,35 @@ def create_job(
         backend=backend,
         attempts=0,
         cancel_requested=False,
+        spec=json.dumps(spec) if spec else None,
     )
     session.add(row)
     session.flush()
+    add_event(session, row.id, "status", {"state": "queued"})
     return row
+
+
+def job_options(session: Session, job: JobRow) -> dict[str, Any]:
+    """What a solver process needs besides the problem: limits, and a re-plan's inputs."""
+    options: dict[str, Any] = {
+        "time_limit": job.time_limit,
+        "seed": job.seed,
+        "backend": job.backend,
+    }
+    if job.spec:
+        spec = json.loads(job.spec)
+        replan = spec.get("replan")
+        if replan:
+            base = session.get(ProblemRow, replan["base_problem_id"])
+            prev = session.get(SolutionRow, replan["previous_solution_id"])
+            if base is None or prev is None:
+                raise CorruptedDataError(f"job {job.id}: its re-plan inputs are gone")
+            options["replan"] = {
+                **replan,
+                "base_problem": load_problem(base).model_dump_json(),
+                "previous": load_solution(prev).model_dump_json(),
+            }
+    return options
 
 
 def get_job(session: Session, job_id: str, owner_id: str | None = None) -> JobRow | None:
@@ -270,6 +309,7 @@ def claim_job(session: Session, worker_id: str, job_id: str) -> JobRow | None:
     session.flush()
     if res.rowcount != 1:
         return None
+    add_event(session, job_id, "status", {"state": "running", "worker": worker_id})
     return session.get(JobRow, job_id, populate_existing=True)
 
 
@@ -327,6 +367,9 @@ def finish_job(
             error_message=error_message,
         )
     )
+    if res.rowcount == 1:
+        final = {"state": state, "error_code": error_code, "error_message": error_message}
+        add_event(session, job_id, "final", final)
     return res.rowcount == 1
 
 
@@ -338,6 +381,7 @@ def cancel_job(session: Session, job: JobRow) -> bool:
     job.cancel_requested = True
     job.finished_at = utcnow()
     job.error_code, job.error_message = "cancelled", "cancelled at the caller's request"
+    add_event(session, job.id, "final", {"state": "cancelled", "error_code": "cancelled"})
     return True
 
 
@@ -380,6 +424,10 @@ def requeue_or_fail(rows: Sequence[JobRow], max_attempts: int) -> list[tuple[str
             row.state = "queued"
             row.worker_id = None
             row.progress_message = "re-queued after its server stopped"
+        session = Session.object_session(row)
+        if session is not None:
+            kind = "final" if row.state == "failed" else "status"
+            add_event(session, row.id, kind, {"state": row.state, "error_code": row.error_code})
         out.append((row.id, row.state))
     return out
 

@@ -76,6 +76,8 @@ class JobRow(Base):
     progress_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # JSON of what else the solve needs: a re-plan's base problem, previous plan, changes
+    spec: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SolutionRow(Base):
@@ -93,6 +95,49 @@ class SolutionRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     feasible: Mapped[bool] = mapped_column(Boolean)
     backend: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobEventRow(Base):
+    """One event of a job, in order: its state changes, improving plans, the end.
+
+    The progress stream (``GET /api/jobs/{id}/events``) replays these from any
+    ``Last-Event-ID``; every replica and worker writes and reads them through the
+    database, so any API replica can stream any job.
+    """
+
+    __tablename__ = "job_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("jobs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # status | progress | final
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PlanRow(Base):
+    """A living plan: a sequence of versions, each a job's result."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("api_keys.id"), nullable=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PlanVersionRow(Base):
+    """Version ``version`` of a plan: the problem it plans, the job solving it, its parent."""
+
+    __tablename__ = "plan_versions"
+
+    plan_id: Mapped[str] = mapped_column(String(32), ForeignKey("plans.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[str] = mapped_column(String(32), ForeignKey("problems.id"))
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("jobs.id"))
+    parent_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    changes: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
