@@ -42,8 +42,8 @@ import time
 from typing import Any
 
 from quantum_planner import QuantumTaskPlanner
-from quantum_planner.benchmarks import load_instance
 from quantum_planner.errors import ChangeError, PlannerError
+from quantum_planner.instances import load_instance
 from quantum_planner.model import Problem, Solution
 from quantum_planner.objectives import objective_key
 from quantum_planner.replan import apply_changes, parse_changes

@@ -42,7 +42,8 @@ from quantum_planner.replan.changes import Change, parse_changes
 from quantum_planner.replan.disruption import DisruptionWeights, measure
 from quantum_planner.replan.disruption import intervals as _intervals
 from quantum_planner.scheduling import build_schedule
-from quantum_planner.solvers.base import ProgressCallback, make_solution
+from quantum_planner.solution import make_solution
+from quantum_planner.solvers.base import ProgressCallback
 from quantum_planner.solvers.cpsat import CPSATSolver, DisruptionTerms
 from quantum_planner.validate import check
 
