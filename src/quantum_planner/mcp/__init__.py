@@ -6,7 +6,8 @@
   over the job store.
 * :mod:`~quantum_planner.mcp.server`: the MCP server (needs the ``mcp`` extra);
   :mod:`~quantum_planner.mcp.stdio` runs it for ``quantum-planner mcp``;
-  :mod:`~quantum_planner.mcp.http` mounts it in the service at ``/mcp``.
+  :mod:`quantum_planner.service.mcp_endpoint` mounts it in the service at ``/mcp``
+  (the service imports this package, never the reverse).
 
 Importing this package imports nothing else: the SDK loads only with the server.
 """

@@ -125,7 +125,7 @@ def _runner_class(name: str) -> type:
 def _mount_mcp(app: FastAPI, state: ServiceState) -> Callable[[], AbstractAsyncContextManager[Any]]:
     """Serve the MCP server at ``/mcp`` when the ``mcp`` extra is installed; its lifetime."""
     try:
-        from quantum_planner.mcp.http import mount
+        from quantum_planner.service.mcp_endpoint import mount
     except ModuleNotFoundError as e:
         if (e.name or "").split(".")[0] != "mcp":
             raise
