@@ -43,7 +43,10 @@ def register(app: typer.Typer) -> None:
         SIGTERM stops taking jobs and lets running ones finish (warm shutdown); a second
         SIGTERM or SIGQUIT stops at once, and the jobs it held are re-queued by the API.
         """
-        from quantum_planner.jobs import celery_app
+        from quantum_planner.errors import requires_extra
+
+        with requires_extra("quantum-planner worker"):
+            from quantum_planner.jobs import celery_app
 
         if solve_entry:
             celery_app.app.conf.qp_solve_entry = solve_entry
