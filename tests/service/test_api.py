@@ -265,7 +265,6 @@ def test_tampered_solution_is_reported_corrupted(deployment: Deployment) -> None
 
 
 def test_admin_backends(deployment: Deployment) -> None:
-    pytest.importorskip("quantum_planner.backends")
     with deployment.client(deployment.admin) as c:
         r = c.get("/api/backends")
         assert r.status_code == 200, r.text
@@ -295,7 +294,6 @@ def test_admin_backends(deployment: Deployment) -> None:
 
 def test_disabled_backend_is_not_used_by_solver_processes(deployment: Deployment) -> None:
     """A switch made over HTTP reaches the solver processes (through the database)."""
-    pytest.importorskip("quantum_planner.backends")
     body = {"problem": make_problem(2, 4), "time_limit": 1, "backend": "local_search"}
     with deployment.client(deployment.admin) as c:
         assert c.post("/api/optimize", json=body).status_code == 200
