@@ -223,6 +223,14 @@ def test_performance_diagnostic_latency_against_the_server(server: Server) -> No
     assert res.returncode == 0, res.stdout + res.stderr
     (line,) = [ln for ln in res.stdout.splitlines() if ln.startswith("OK   latency")]
     assert "n=4 " in line and "p95=" in line and "failures=0" in line
+    # then the playbook's curl -w "@curl-format.txt" lines, for a POST that succeeded
+    timed = res.stdout.split("timed by phase")[1].splitlines()[1:]
+    names = [ln.split(":")[0].strip() for ln in timed if ":" in ln]
+    fmt = (ROOT / "scripts" / "curl-format.txt").read_text()
+    assert names == [ln.split(":")[0].strip() for ln in fmt.splitlines() if "%{" in ln]
+    values = {ln.split(":")[0].strip(): ln.split(":")[1].strip() for ln in timed if ":" in ln}
+    assert values["http_code"] == "200"
+    assert 0 < float(values["time_total"].rstrip("s")) < 60
 
 
 def test_live_metrics_follow_the_contract(server: Server) -> None:
