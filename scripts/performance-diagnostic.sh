@@ -147,7 +147,7 @@ SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')
    AND current_setting('shared_preload_libraries') LIKE '%pg_stat_statements%' AS has_pgss \gset
 \if :has_pgss
 \echo '-- slowest statements (pg_stat_statements, mean_exec_time in ms)'
-SELECT left(query, 80) AS query, round(mean_exec_time::numeric, 2) AS mean_ms, calls
+SELECT regexp_replace(left(query, 80), '\s+', ' ', 'g') AS query, round(mean_exec_time::numeric, 2) AS mean_ms, calls
   FROM pg_stat_statements ORDER BY mean_exec_time DESC LIMIT 10;
 \else
 \echo '-- pg_stat_statements not enabled: add it to shared_preload_libraries, restart, CREATE EXTENSION pg_stat_statements'

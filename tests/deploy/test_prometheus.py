@@ -159,3 +159,20 @@ def test_series_extraction() -> None:
         " > 2 unless on (backend) bar == 0"
     )
     assert series_in(expr) == {"foo_bucket", "bar"}
+
+
+def test_every_runbook_link_has_its_section() -> None:
+    """Each alert's runbook annotation names a heading of docs/INCIDENT_RESPONSE.md."""
+    import re
+
+    doc = (PROM.parents[1] / "docs" / "INCIDENT_RESPONSE.md").read_text()
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in doc.splitlines()
+        if line.startswith("#")
+    }
+    links = {r["annotations"]["runbook"] for r in _rules() if "alert" in r}
+    assert links, "no runbook annotations"
+    for link in links:
+        path, _, anchor = link.partition("#")
+        assert path == "docs/INCIDENT_RESPONSE.md" and anchor in anchors, link
