@@ -126,3 +126,18 @@ def test_missing_extra_error_is_typed() -> None:
     assert isinstance(e, ModuleNotFoundError) and e.name == "matplotlib"
     assert e.code == "missing_extra" and e.extra == "viz"
     assert e.to_dict()["details"] == {"extra": "viz", "module": "matplotlib"}
+
+
+def test_an_import_error_without_a_module_name_is_blamed_on_the_given_extra() -> None:
+    from quantum_planner.errors import requires_extra
+
+    with pytest.raises(MissingExtraError) as info, requires_extra("the Gantt chart", extra="viz"):
+        raise ImportError("matplotlib's C extension failed to load")
+    assert info.value.extra == "viz" and info.value.name is None
+    # without a default extra, or naming a module of ours, it stays what it was
+    with pytest.raises(ImportError) as plain, requires_extra("the Gantt chart"):
+        raise ImportError("something failed")
+    assert not isinstance(plain.value, MissingExtraError)
+    with pytest.raises(ModuleNotFoundError) as ours, requires_extra("x", extra="viz"):
+        raise ModuleNotFoundError("gone", name="quantum_planner.nothing")
+    assert not isinstance(ours.value, MissingExtraError)

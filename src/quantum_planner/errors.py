@@ -190,19 +190,20 @@ class MissingExtraError(ConfigurationError, ModuleNotFoundError):
 
 
 @contextlib.contextmanager
-def requires_extra(feature: str) -> Iterator[None]:
+def requires_extra(feature: str, extra: str | None = None) -> Iterator[None]:
     """Wrap the imports of an optional extra: a missing module that some extra installs
-    becomes :class:`MissingExtraError` naming that extra; any other import error (one of
-    our own modules broken) propagates unchanged."""
+    becomes :class:`MissingExtraError` naming that extra. An ImportError that names no
+    module (a package that fails while importing) is blamed on ``extra`` when given. Any
+    other import error (one of our own modules broken) propagates unchanged."""
     try:
         yield
     except MissingExtraError:
         raise
-    except ModuleNotFoundError as e:
-        extra = extra_for_module(e.name)
-        if extra is None:
+    except ImportError as e:
+        owner = extra_for_module(e.name) or (extra if e.name is None else None)
+        if owner is None:
             raise
-        raise MissingExtraError(extra, feature, e.name) from e
+        raise MissingExtraError(owner, feature, e.name) from e
 
 
 class CorruptedDataError(PlannerError):

@@ -23,7 +23,7 @@ _PALETTE = [
 
 
 def _matplotlib() -> tuple[Any, Any]:
-    with requires_extra("the Gantt chart"):
+    with requires_extra("the Gantt chart", extra="viz"):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     return Figure, FigureCanvasAgg
