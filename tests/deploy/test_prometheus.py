@@ -66,13 +66,20 @@ def test_rule_tests_can_fail(tmp_path: Path) -> None:
             "            / sum(rate(quantum_planner_requests_total[5m])) > 0.10",
             "QuantumPlannerHighErrorRate",
         ),
+        # a backend that is merely unconfigured (no credentials) must not page as "down"
+        (
+            "\n            unless on (backend) "
+            "(max by (backend) (quantum_planner_backend_configured) == 0)",
+            "",
+            "QuantumPlannerBackendDown",
+        ),
     ],
 )
 def test_rule_tests_catch_the_restart_spike_and_the_5xx_only_ratio(
     old: str, new: str, why: str, tmp_path: Path
 ) -> None:
-    """The unit tests fail on the old error rules: a replica restart (counter reset) in the
-    series, and 4xx errors that the playbook's "error rate" counts."""
+    """The unit tests fail on the old rules: a replica restart (counter reset) in the series,
+    4xx errors that the playbook's "error rate" counts, an unconfigured backend."""
     rules = (PROM / "rules.yml").read_text()
     assert old in rules
     (tmp_path / "rules.yml").write_text(rules.replace(old, new))
