@@ -236,6 +236,7 @@ def test_metrics(deployment: Deployment) -> None:
     assert 'quantum_planner_backend_up{backend="local_search"} 1.0' in text
     # what the alert rules in deploy/prometheus need beside it
     assert 'quantum_planner_backend_enabled{backend="local_search"} 1.0' in text
+    assert 'quantum_planner_backend_configured{backend="local_search"} 1.0' in text
     assert 'quantum_planner_circuit_breaker_open{backend="local_search"} 0.0' in text
     workers = [ln for ln in text.splitlines() if ln.startswith("quantum_planner_workers ")]
     assert workers and float(workers[0].split()[1]) >= 1
