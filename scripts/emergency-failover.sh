@@ -21,8 +21,10 @@ Environment: QP_URL (default http://127.0.0.1:8000), QP_API_KEY (admin key, requ
 without --local), QP_PYTHON (python with quantum_planner; default python3),
 QP_ALERT_WEBHOOK_URL (where send_alert posts).
 
-Exit status: 0 backend disabled, fallbacks enabled and alert sent; 1 any step failed (the
-others are still attempted); 2 bad usage.
+Exit status: 0 backend disabled, fallbacks enabled and alert sent (with no alert webhook
+configured, a WARN line says no alert was sent: tell the team yourself); 1 any step failed,
+a configured webhook refusing the alert included (the others are still attempted);
+2 bad usage.
 USAGE
 }
 
@@ -135,11 +137,14 @@ else
   msg="Backend $TARGET disabled ($REASON) - using fallback: ${FALLBACKS[*]:-none}"
   severity=critical
 fi
-if err="$(ops alert "$msg" "$severity" 2>&1)"; then
-  status OK alert "sent ($severity): $msg"
-else
-  status FAIL alert "not delivered (is QP_ALERT_WEBHOOK_URL set?) ${err##*$'\n'}"
-fi
+alert_rc=0
+err="$(ops alert "$msg" "$severity" 2>&1)" || alert_rc=$?
+case "$alert_rc" in
+  0) status OK alert "sent ($severity): $msg" ;;
+  # no webhook configured: the failover itself succeeded, so this is not a failure
+  3) status WARN alert "NOT SENT: no alert webhook configured (QP_ALERT_WEBHOOK_URL); tell the team yourself: $msg" ;;
+  *) status FAIL alert "not delivered to QP_ALERT_WEBHOOK_URL: ${err##*$'\n'}" ;;
+esac
 
 # --- new routing ---------------------------------------------------------------------------
 echo "routing now:"

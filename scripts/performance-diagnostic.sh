@@ -10,7 +10,14 @@ usage: performance-diagnostic.sh [-n REQUESTS] [--problem FILE] [--time-limit S]
 
 Sections:
   latency   POST /api/optimize REQUESTS times (default 20) with the sample 10-agent,
-            30-task problem (or --problem FILE); prints n, p50, p95, p99, max and failures
+            30-task problem (or --problem FILE); prints n, p50, p95, p99, max and failures,
+            then one more request timed phase by phase with scripts/curl-format.txt, the
+            lines the playbook's `curl -w "@curl-format.txt"` prints. /api/optimize takes
+            POST (a GET answers 405), so by hand that is:
+              curl -w "@scripts/curl-format.txt" -s -o /dev/null -X POST \
+                -H "Authorization: Bearer $QP_API_KEY" -H 'Content-Type: application/json' \
+                --data-binary @request.json "$QP_URL/api/optimize"
+            with request.json = {"problem": {...}, "time_limit": 5}
   memory    one solve in this machine's Python under tracemalloc; top 10 allocation sites
   database  PostgreSQL (QP_DATABASE_URL): connections by state, active queries, waiting
             locks, and the 10 slowest statements from pg_stat_statements when the
@@ -50,7 +57,8 @@ done
 skipped() { [[ "$SKIP" == *",$1,"* ]]; }
 
 PROBLEM_JSON="$(mktemp)"
-trap 'rm -f "$HTTP_BODY" "$PROBLEM_JSON"' EXIT
+REQUEST_JSON="$(mktemp)"
+trap 'rm -f "$HTTP_BODY" "$PROBLEM_JSON" "$REQUEST_JSON"' EXIT
 if [[ -n "$PROBLEM" ]]; then
   cp "$PROBLEM" "$PROBLEM_JSON"
 else
@@ -83,6 +91,13 @@ print(json.dumps({"problem": json.load(open(sys.argv[1])), "time_limit": float(s
   if [[ "$failures" -gt 0 ]]; then
     status FAIL latency "$failures of $N requests failed (status:$codes) $(head -c 300 "$HTTP_BODY")"
   fi
+  echo "-- one more request, timed by phase (curl -w \"@scripts/curl-format.txt\", POST)"
+  printf '%s' "$BODY" >"$REQUEST_JSON"
+  auth=()
+  if [[ -n "$QP_API_KEY" ]]; then auth=(-H "Authorization: Bearer $QP_API_KEY"); fi
+  curl -s -o /dev/null -w "@$QP_LIB_DIR/../curl-format.txt" -X POST --max-time "$QP_TIMEOUT" \
+    ${auth[@]+"${auth[@]}"} -H 'Content-Type: application/json' --data-binary "@$REQUEST_JSON" \
+    "${QP_URL%/}/api/optimize" || true  # a failure shows as http_code 000 (counted above)
 fi
 
 # --- memory --------------------------------------------------------------------------------
@@ -132,7 +147,7 @@ SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')
    AND current_setting('shared_preload_libraries') LIKE '%pg_stat_statements%' AS has_pgss \gset
 \if :has_pgss
 \echo '-- slowest statements (pg_stat_statements, mean_exec_time in ms)'
-SELECT left(query, 80) AS query, round(mean_exec_time::numeric, 2) AS mean_ms, calls
+SELECT regexp_replace(left(query, 80), '\s+', ' ', 'g') AS query, round(mean_exec_time::numeric, 2) AS mean_ms, calls
   FROM pg_stat_statements ORDER BY mean_exec_time DESC LIMIT 10;
 \else
 \echo '-- pg_stat_statements not enabled: add it to shared_preload_libraries, restart, CREATE EXTENSION pg_stat_statements'

@@ -38,10 +38,13 @@ DASHBOARDS: dict[str, tuple[str, list[tuple[str, str, str, list[tuple[str, str]]
                 ],
             ),
             (
-                "Error ratio (5xx)",
+                "Error ratio (alert over 10% errors per request)",
                 "timeseries",
                 "percentunit",
-                [("quantum_planner:request_error_ratio:rate5m", "5xx share")],
+                [
+                    ("quantum_planner:error_ratio:rate5m", "errors per request"),
+                    ("quantum_planner:request_error_ratio:rate5m", "5xx share"),
+                ],
             ),
             (
                 "p95 /api/optimize latency",
@@ -143,16 +146,19 @@ DASHBOARDS: dict[str, tuple[str, list[tuple[str, str, str, list[tuple[str, str]]
                 [("sum by (kind) (rate(quantum_planner_errors_total[5m]))", "{{kind}}")],
             ),
             (
-                "Errors per second (playbook query)",
+                "Errors per second per replica (playbook query)",
                 "timeseries",
                 "ops",
-                [("rate(errors_total[5m])", "errors")],
+                [("rate(errors_total[5m])", "{{instance}}")],
             ),
             (
-                "Error ratio (5xx)",
+                "Error ratio (alert over 10% errors per request)",
                 "timeseries",
                 "percentunit",
-                [("quantum_planner:request_error_ratio:rate5m", "5xx share")],
+                [
+                    ("quantum_planner:error_ratio:rate5m", "errors per request"),
+                    ("quantum_planner:request_error_ratio:rate5m", "5xx share"),
+                ],
             ),
             (
                 "Responses by route and status (4xx and 5xx)",

@@ -2,7 +2,8 @@
 
     python scripts/lib/local_ops.py status                 # check_all_backends() as JSON
     python scripts/lib/local_ops.py switch NAME true|false # switch_backend(NAME, enabled=...)
-    python scripts/lib/local_ops.py alert MESSAGE SEVERITY # send_alert(...); exit 1 if undelivered
+    python scripts/lib/local_ops.py alert MESSAGE SEVERITY # send_alert(...); exit 1 if undelivered,
+                                                           # 3 if no webhook is configured
 
 Needs a Python that imports ``quantum_planner`` (the scripts use ``$QP_PYTHON``). With
 ``QP_DATABASE_URL`` set, switches are stored in that database, as the service stores them.
@@ -13,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+
+NO_WEBHOOK = 3  # exit status of `alert` when no webhook is configured (nothing to deliver to)
 
 
 def _shared_switches() -> None:
@@ -48,7 +51,11 @@ def main(argv: list[str]) -> int:
         return 0
     if cmd == "alert" and len(args) == 2:
         from quantum_planner.alerts import send_alert
+        from quantum_planner.config import get_settings
 
+        if not get_settings().alert_webhook_url:
+            send_alert(args[0], severity=args[1], alertname="EmergencyFailover")  # logged only
+            return NO_WEBHOOK
         # send_alert never raises; False means the webhook did not take it (or none is set)
         return 0 if send_alert(args[0], severity=args[1], alertname="EmergencyFailover") else 1
     print(__doc__, file=sys.stderr)

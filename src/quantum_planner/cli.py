@@ -30,9 +30,11 @@ from rich.table import Table
 from quantum_planner.errors import (
     ConfigurationError,
     FormatError,
+    MissingExtraError,
     PlannerError,
     ProblemError,
     UnknownBackendError,
+    extra_for_module,
 )
 from quantum_planner.model import Problem, Solution
 
@@ -58,6 +60,12 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+def _report(e: PlannerError) -> int:
+    """Print ``error[code]: message`` on stderr; the exit code (2 bad input, 1 failure)."""
+    typer.echo(f"error[{e.code}]: {e.message}", err=True)
+    return 2 if isinstance(e, _BAD_INPUT) else 1
+
+
 @contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn every failure into one line on stderr and an exit code; never a traceback."""
@@ -66,8 +74,7 @@ def _user_errors() -> Iterator[None]:
     except typer.Exit:
         raise
     except PlannerError as e:
-        typer.echo(f"error[{e.code}]: {e.message}", err=True)
-        raise typer.Exit(2 if isinstance(e, _BAD_INPUT) else 1) from None
+        raise typer.Exit(_report(e)) from None
     except KeyboardInterrupt:
         typer.echo("error[interrupted]: stopped by the user", err=True)
         raise typer.Exit(130) from None
@@ -449,5 +456,15 @@ _register_plugins(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. A typed error that escapes a command (the service and
+    worker commands, a missing optional extra) is one line and an exit code, never a
+    traceback."""
+    try:
+        app()
+    except PlannerError as e:
+        sys.exit(_report(e))
+    except ModuleNotFoundError as e:  # an extra's import not wrapped by requires_extra
+        extra = extra_for_module(e.name)
+        if extra is None:
+            raise  # one of our own modules is broken: that is a bug, show it
+        sys.exit(_report(MissingExtraError(extra, "this command", e.name)))

@@ -7,6 +7,8 @@ message that says what the user must change, and, where it applies, the
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -151,6 +153,63 @@ class UnknownBackendError(PlannerError, ValueError):
 
 class ConfigurationError(PlannerError):
     code = "configuration_error"
+
+
+# Top-level modules each optional extra brings (pyproject.toml [project.optional-dependencies]).
+# dwave-samplers is a core dependency, so only the dwave-system parts of ``dwave`` count.
+EXTRA_MODULES: dict[str, tuple[str, ...]] = {
+    "service": ("fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg",
+                "prometheus_client", "httpx"),
+    "workers": ("celery", "kombu", "redis"),
+    "dwave": ("dwave.system", "dwave.cloud", "dwave.embedding"),
+    "ibm": ("qiskit", "qiskit_aer"),
+    "azure": ("azure",),
+    "viz": ("matplotlib",),
+}  # fmt: skip
+
+
+def extra_for_module(name: str | None) -> str | None:
+    """The optional extra that installs module ``name`` (dotted), or None if none does."""
+    for extra, modules in EXTRA_MODULES.items():
+        if name and any(name == m or name.startswith(m + ".") for m in modules):
+            return extra
+    return None
+
+
+class MissingExtraError(ConfigurationError, ModuleNotFoundError):
+    """A feature needs an optional extra that is not installed; the message names the
+    ``pip install`` to run. Still a ``ModuleNotFoundError``, so code that treats a missing
+    optional module as "not available" keeps working."""
+
+    code = "missing_extra"
+
+    def __init__(self, extra: str, feature: str, module: str | None = None) -> None:
+        what = f"{module} (the {extra!r} extra)" if module else f"the {extra!r} extra"
+        super().__init__(
+            f"{feature} needs {what}, which is not installed; "
+            f"run: pip install 'quantum-planner[{extra}]'",
+            extra=extra,
+            module=module,
+        )
+        self.extra = extra
+        self.name = module  # ModuleNotFoundError's attribute
+
+
+@contextlib.contextmanager
+def requires_extra(feature: str, extra: str | None = None) -> Iterator[None]:
+    """Wrap the imports of an optional extra: a missing module that some extra installs
+    becomes :class:`MissingExtraError` naming that extra. An ImportError that names no
+    module (a package that fails while importing) is blamed on ``extra`` when given. Any
+    other import error (one of our own modules broken) propagates unchanged."""
+    try:
+        yield
+    except MissingExtraError:
+        raise
+    except ImportError as e:
+        owner = extra_for_module(e.name) or (extra if e.name is None else None)
+        if owner is None:
+            raise
+        raise MissingExtraError(owner, feature, e.name) from e
 
 
 class CorruptedDataError(PlannerError):

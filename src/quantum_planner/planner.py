@@ -225,7 +225,7 @@ class QuantumTaskPlanner:
         wall = time.monotonic() - t0
         if best is None or not best.feasible:
             raise _no_plan(best, attempts)
-        from quantum_planner import __version__
+        from quantum_planner._version import __version__
 
         metadata = dict(best.metadata)
         if reason:

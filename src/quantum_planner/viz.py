@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from quantum_planner.errors import ConfigurationError
+from quantum_planner.errors import requires_extra
 from quantum_planner.model import Problem, Solution
 
 __all__ = ["gantt"]
 
-_INSTALL = "pip install 'quantum-planner[viz]'"
 # ColorBrewer Set3: pale enough for black labels
 _PALETTE = [
     "#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
@@ -24,13 +23,9 @@ _PALETTE = [
 
 
 def _matplotlib() -> tuple[Any, Any]:
-    try:
+    with requires_extra("the Gantt chart", extra="viz"):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-    except ImportError:
-        raise ConfigurationError(
-            f"the Gantt chart needs matplotlib, which is not installed; run: {_INSTALL}"
-        ) from None
     return Figure, FigureCanvasAgg
 
 
@@ -39,7 +34,8 @@ def gantt(
 ) -> Path:
     """Draw ``solution`` as a Gantt chart and save it to ``path`` (format from the suffix).
 
-    Returns the path written. Raises :class:`ConfigurationError` naming
+    Returns the path written. Raises :class:`~quantum_planner.errors.MissingExtraError` (a
+    :class:`ConfigurationError`) naming
     ``pip install 'quantum-planner[viz]'`` when matplotlib is missing.
     """
     figure_cls, canvas_cls = _matplotlib()

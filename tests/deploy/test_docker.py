@@ -134,3 +134,53 @@ def test_compose_mounts_exist_and_ports_stay_on_loopback() -> None:
             assert port.startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
     named = {v.split(":")[0] for s in services.values() for v in s.get("volumes", [])}
     assert {n for n in named if not n.startswith(".")} <= set(_compose()["volumes"])
+
+
+PLAYBOOK_LOG = "/var/log/quantum-planner.log"
+
+
+def test_image_logs_where_the_playbook_greps() -> None:
+    runtime = _stages()[-1]
+    env = " ".join(args for ins, args in runtime if ins == "ENV")
+    assert f"QP_LOG_FILE={PLAYBOOK_LOG}" in env.split()
+    runs = " ".join(args for ins, args in runtime if ins == "RUN")
+    # a link into the directory volumes mount (/var/log itself stays the image's)
+    assert f"ln -s quantum-planner/quantum-planner.log {PLAYBOOK_LOG}" in runs
+    assert "chown planner:planner /var/log/quantum-planner" in runs
+    api = _compose()["services"]["api"]
+    assert api["environment"]["QP_LOG_FILE"] == PLAYBOOK_LOG
+    assert "logs:/var/log/quantum-planner" in api["volumes"]
+
+
+def test_compose_postgres_has_pg_stat_statements_and_the_quantum_database() -> None:
+    services = _compose()["services"]
+    pg = services["postgres"]
+    assert "shared_preload_libraries=pg_stat_statements" in pg["command"]
+    initdb = [v for v in pg["volumes"] if ":/docker-entrypoint-initdb.d/" in v]
+    assert initdb == [
+        "../postgres/10-pg-stat-statements.sql:"
+        "/docker-entrypoint-initdb.d/10-pg-stat-statements.sql:ro"
+    ]
+    assert services["api"]["environment"]["QP_DATABASE_URL"].endswith(
+        "/" + pg["environment"]["POSTGRES_DB"]
+    )
+
+
+def test_initdb_sql_creates_the_extension_on_a_real_postgres() -> None:
+    """Run the init script as the postgres image would, in a fresh database."""
+    from tests.service.conftest import create_pg_database
+
+    url, drop = create_pg_database()  # skips (with the reason) when PostgreSQL is not there
+    import psycopg
+
+    try:
+        sql = (ROOT / "deploy" / "postgres" / "10-pg-stat-statements.sql").read_text()
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            conn.execute(sql)
+            conn.execute(sql)  # IF NOT EXISTS: a second run is harmless
+            row = conn.execute(
+                "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'"
+            ).fetchone()
+        assert row == (1,)
+    finally:
+        drop()

@@ -156,3 +156,31 @@ def test_deployment_doc_lists_every_setting() -> None:
     doc = (K8S.parents[1] / "docs" / "DEPLOYMENT.md").read_text()
     missing = [f"QP_{n.upper()}" for n in Settings.model_fields if f"`QP_{n.upper()}`" not in doc]
     assert not missing, f"add to the configuration reference: {missing}"
+
+
+def test_postgres_preloads_and_creates_pg_stat_statements() -> None:
+    """The playbook's slow-query SQL needs the library preloaded and the extension created."""
+    spec = _one("StatefulSet", "postgres")["spec"]["template"]["spec"]
+    (pg,) = spec["containers"]
+    assert "shared_preload_libraries=pg_stat_statements" in pg["args"]
+    mount = next(m for m in pg["volumeMounts"] if m["mountPath"] == "/docker-entrypoint-initdb.d")
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    initdb = _one("ConfigMap", volume["configMap"]["name"])
+    sql = K8S.parent / "postgres" / "10-pg-stat-statements.sql"
+    assert initdb["data"] == {sql.name: sql.read_text()}
+    assert "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;" in sql.read_text()
+
+
+def test_the_database_the_api_uses_is_the_one_postgres_creates() -> None:
+    created = _one("Secret", "postgres")["stringData"]["POSTGRES_DB"]
+    url = _one("Secret", "quantum-planner-db")["stringData"]["DATABASE_URL"]
+    assert created == "quantum" and url.endswith(f"/{created}")
+
+
+def test_api_writes_its_log_where_the_playbook_greps() -> None:
+    spec = _one("Deployment", "quantum-planner")["spec"]["template"]["spec"]
+    (api,) = spec["containers"]
+    env = {e["name"]: e.get("value") for e in api["env"]}
+    assert env["QP_LOG_FILE"] == "/var/log/quantum-planner.log"
+    # the image links that path to quantum-planner/quantum-planner.log: a writable volume there
+    assert "/var/log/quantum-planner" in {m["mountPath"] for m in api["volumeMounts"]}

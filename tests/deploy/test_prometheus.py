@@ -49,6 +49,59 @@ def test_rule_tests_can_fail(tmp_path: Path) -> None:
 
 
 @needs_promtool
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        # the old recording: counters summed across replicas before rate()
+        (
+            "expr: sum without (kind) (quantum_planner_errors_total)",
+            "expr: sum(quantum_planner_errors_total)",
+            "sum(rate(errors_total[5m])) < bool 0.2",
+        ),
+        # the old alert: 5xx share only, not the playbook's errors per request
+        (
+            "          sum(rate(quantum_planner_errors_total[5m]))\n"
+            "            / sum(rate(quantum_planner_requests_total[5m])) > 0.10",
+            '          sum(rate(quantum_planner_requests_total{status=~"5.."}[5m]))\n'
+            "            / sum(rate(quantum_planner_requests_total[5m])) > 0.10",
+            "QuantumPlannerHighErrorRate",
+        ),
+        # a backend that is merely unconfigured (no credentials) must not page as "down"
+        (
+            "\n            unless on (backend) "
+            "(max by (backend) (quantum_planner_backend_configured) == 0)",
+            "",
+            "QuantumPlannerBackendDown",
+        ),
+    ],
+)
+def test_rule_tests_catch_the_restart_spike_and_the_5xx_only_ratio(
+    old: str, new: str, why: str, tmp_path: Path
+) -> None:
+    """The unit tests fail on the old rules: a replica restart (counter reset) in the series,
+    4xx errors that the playbook's "error rate" counts, an unconfigured backend."""
+    rules = (PROM / "rules.yml").read_text()
+    assert old in rules
+    (tmp_path / "rules.yml").write_text(rules.replace(old, new))
+    (tmp_path / "tests").mkdir()
+    shutil.copy(PROM / "tests" / "rules_test.yml", tmp_path / "tests" / "rules_test.yml")
+    res = _run("test", "rules", "tests/rules_test.yml", cwd=tmp_path)
+    assert res.returncode != 0
+    assert why in res.stdout + res.stderr
+
+
+def test_error_rate_alert_is_the_errors_per_request_ratio() -> None:
+    alert = next(r for r in _rules() if r.get("alert") == "QuantumPlannerHighErrorRate")
+    ratio = next(r for r in _rules() if r.get("record") == "quantum_planner:error_ratio:rate5m")
+    assert alert["expr"].split() == [*ratio["expr"].split(), ">", "0.10"]
+    # rate() of each replica's counter first, then sum: never sum(counter) inside rate()
+    assert (
+        "rate(sum(" not in alert["expr"]
+        and "rate(quantum_planner_errors_total[5m])" in (alert["expr"])
+    )
+
+
+@needs_promtool
 @pytest.mark.parametrize("name", ["prometheus.yml", "prometheus-k8s.yml"])
 def test_prometheus_config_is_valid(name: str, tmp_path: Path) -> None:
     # the config names the rules file at its in-container path; point it at ours
@@ -102,6 +155,9 @@ def test_rules_use_only_contract_metrics() -> None:
 
 def test_playbook_errors_total_query_is_recorded() -> None:
     assert any(r.get("record") == "errors_total" for r in _rules())
+    # per replica: summing across replicas would turn a restart into an error spike
+    (rule,) = [r for r in _rules() if r.get("record") == "errors_total"]
+    assert rule["expr"].startswith("sum without (kind) ")
 
 
 def test_series_extraction() -> None:
@@ -110,3 +166,20 @@ def test_series_extraction() -> None:
         " > 2 unless on (backend) bar == 0"
     )
     assert series_in(expr) == {"foo_bucket", "bar"}
+
+
+def test_every_runbook_link_has_its_section() -> None:
+    """Each alert's runbook annotation names a heading of docs/INCIDENT_RESPONSE.md."""
+    import re
+
+    doc = (PROM.parents[1] / "docs" / "INCIDENT_RESPONSE.md").read_text()
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in doc.splitlines()
+        if line.startswith("#")
+    }
+    links = {r["annotations"]["runbook"] for r in _rules() if "alert" in r}
+    assert links, "no runbook annotations"
+    for link in links:
+        path, _, anchor = link.partition("#")
+        assert path == "docs/INCIDENT_RESPONSE.md" and anchor in anchors, link

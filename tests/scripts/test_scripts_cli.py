@@ -160,7 +160,6 @@ def test_sample_problem_is_a_valid_problem() -> None:
 
 
 def test_memory_section_traces_one_real_solve() -> None:
-    pytest.importorskip("quantum_planner.planner")
     res = run_script(
         "performance-diagnostic.sh", "--skip", "latency,database,queue", "--time-limit", "5"
     )  # a generous limit: the solve must succeed on a loaded machine

@@ -14,8 +14,13 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("quantum_planner.service.app", reason="needs the service")
-httpx = pytest.importorskip("httpx")
+# only the external packages may be missing (an install without the service extra); a broken
+# module of ours must fail these tests, so the server below imports ours unguarded
+for _mod in ("fastapi", "sqlalchemy", "uvicorn"):
+    pytest.importorskip(
+        _mod, reason=f"{_mod} not installed: pip install 'quantum-planner[service]'"
+    )
+httpx = pytest.importorskip("httpx", reason="httpx not installed: the service extra")
 
 from .conftest import ROOT, free_port, run_script  # noqa: E402
 
@@ -190,6 +195,19 @@ def test_failover_alert_failure_is_trouble(server: Server, dead_url: str) -> Non
         server.switch("dwave", True)
 
 
+def test_failover_without_webhook_succeeds_with_a_warning(server: Server) -> None:
+    """No QP_ALERT_WEBHOOK_URL: the failover worked, so exit 0, and say no alert was sent."""
+    res = run_script("emergency-failover.sh", "dwave", "--fallback", "greedy", env=_env(server))
+    try:
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert server.backends()["dwave"] is False
+        warn = [line for line in res.stdout.splitlines() if line.startswith("WARN alert")]
+        assert len(warn) == 1 and "NOT SENT: no alert webhook configured" in warn[0], res.stdout
+        assert "FAIL" not in res.stdout
+    finally:
+        server.switch("dwave", True)
+
+
 def test_failover_unknown_backend_is_trouble(server: Server) -> None:
     res = run_script("emergency-failover.sh", "no_such_backend", "--fallback", "greedy",
                      env=_env(server))  # fmt: skip
@@ -205,6 +223,14 @@ def test_performance_diagnostic_latency_against_the_server(server: Server) -> No
     assert res.returncode == 0, res.stdout + res.stderr
     (line,) = [ln for ln in res.stdout.splitlines() if ln.startswith("OK   latency")]
     assert "n=4 " in line and "p95=" in line and "failures=0" in line
+    # then the playbook's curl -w "@curl-format.txt" lines, for a POST that succeeded
+    timed = res.stdout.split("timed by phase")[1].splitlines()[1:]
+    names = [ln.split(":")[0].strip() for ln in timed if ":" in ln]
+    fmt = (ROOT / "scripts" / "curl-format.txt").read_text()
+    assert names == [ln.split(":")[0].strip() for ln in fmt.splitlines() if "%{" in ln]
+    values = {ln.split(":")[0].strip(): ln.split(":")[1].strip() for ln in timed if ":" in ln}
+    assert values["http_code"] == "200"
+    assert 0 < float(values["time_total"].rstrip("s")) < 60
 
 
 def test_live_metrics_follow_the_contract(server: Server) -> None:

@@ -158,7 +158,7 @@ class Deployment:
 
 def create_pg_database() -> tuple[str, Callable[[], None]]:
     """A fresh PostgreSQL database ``qp_test_<random>`` and a function that drops it."""
-    psycopg = pytest.importorskip("psycopg")
+    psycopg = pytest.importorskip("psycopg", reason="psycopg not installed: the service extra")
     name = f"qp_test_{uuid.uuid4().hex[:10]}"
     try:
         conn = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)

@@ -239,6 +239,7 @@ def test_metrics(deployment: Deployment) -> None:
     assert 'quantum_planner_backend_up{backend="local_search"} 1.0' in text
     # what the alert rules in deploy/prometheus need beside it
     assert 'quantum_planner_backend_enabled{backend="local_search"} 1.0' in text
+    assert 'quantum_planner_backend_configured{backend="local_search"} 1.0' in text
     assert 'quantum_planner_circuit_breaker_open{backend="local_search"} 0.0' in text
     workers = [ln for ln in text.splitlines() if ln.startswith("quantum_planner_workers ")]
     assert workers and float(workers[0].split()[1]) >= 1
@@ -268,7 +269,6 @@ def test_tampered_solution_is_reported_corrupted(deployment: Deployment) -> None
 
 
 def test_admin_backends(deployment: Deployment) -> None:
-    pytest.importorskip("quantum_planner.backends")
     with deployment.client(deployment.admin) as c:
         r = c.get("/api/backends")
         assert r.status_code == 200, r.text
@@ -298,7 +298,6 @@ def test_admin_backends(deployment: Deployment) -> None:
 
 def test_disabled_backend_is_not_used_by_solver_processes(deployment: Deployment) -> None:
     """A switch made over HTTP reaches the solver processes (through the database)."""
-    pytest.importorskip("quantum_planner.backends")
     body = {"problem": make_problem(2, 4), "time_limit": 1, "backend": "local_search"}
     with deployment.client(deployment.admin) as c:
         assert c.post("/api/optimize", json=body).status_code == 200

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-pytest.importorskip("celery")
-pytest.importorskip("quantum_planner.store", reason="needs the service's store")
+pytest.importorskip("celery", reason="celery not installed: pip install 'quantum-planner[workers]'")
+pytest.importorskip("sqlalchemy", reason="sqlalchemy not installed: the service extra")
 
 from .conftest import REDIS_URL, services_up, wait_for
 

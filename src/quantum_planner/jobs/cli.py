@@ -47,7 +47,10 @@ def register(app: typer.Typer) -> None:
         SIGTERM stops taking jobs and lets running ones finish (warm shutdown); a second
         SIGTERM or SIGQUIT stops at once, and the jobs it held are re-queued by the API.
         """
-        from quantum_planner.jobs.celery_app import WORKER_QUEUES, get_app
+        from quantum_planner.errors import requires_extra
+
+        with requires_extra("quantum-planner worker"):
+            from quantum_planner.jobs.celery_app import WORKER_QUEUES, get_app
         from quantum_planner.jobs.liveness import default_node_name
 
         app = get_app()

@@ -11,7 +11,14 @@ __all__ = ["create_app"]
 
 
 def create_app(*args: Any, **kwargs: Any) -> FastAPI:
-    """See :func:`quantum_planner.service.app.create_app`."""
-    from quantum_planner.service.app import create_app as _create
+    """See :func:`quantum_planner.service.app.create_app`.
+
+    Raises :class:`~quantum_planner.errors.MissingExtraError` when the ``service`` extra
+    (FastAPI, SQLAlchemy, ...) is not installed.
+    """
+    from quantum_planner.errors import requires_extra
+
+    with requires_extra("the HTTP service"):
+        from quantum_planner.service.app import create_app as _create
 
     return _create(*args, **kwargs)

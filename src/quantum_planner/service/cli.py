@@ -35,10 +35,13 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the HTTP service (uvicorn)."""
-        import uvicorn
+        from quantum_planner.errors import requires_extra
 
-        from quantum_planner.service.app import create_app
-        from quantum_planner.service.logging import attach
+        with requires_extra("quantum-planner serve"):
+            import uvicorn
+
+            from quantum_planner.service.app import create_app
+            from quantum_planner.service.logging import attach
 
         settings = _settings(database_url)
         if workers is not None:
@@ -121,6 +124,12 @@ def register(app: typer.Typer) -> None:
 
 def main() -> None:
     """Entry point of ``python -m quantum_planner.service``."""
+    from quantum_planner.errors import PlannerError
+
     app = typer.Typer(help="quantum-planner service commands.", no_args_is_help=True)
     register(app)
-    app()
+    try:
+        app()
+    except PlannerError as e:  # e.g. the service extra missing: one line, not a traceback
+        typer.echo(f"error[{e.code}]: {e.message}", err=True)
+        raise SystemExit(2) from None

@@ -12,7 +12,10 @@ import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
+
+from quantum_planner.errors import ConfigurationError
 
 request_id_var: ContextVar[str | None] = ContextVar("qp_request_id", default=None)
 
@@ -65,10 +68,25 @@ def make_logger(
     console.setFormatter(fmt)
     logger.addHandler(console)
     if log_file:
-        fh = logging.FileHandler(log_file, encoding="utf-8")
-        fh.setFormatter(fmt)
-        logger.addHandler(fh)
+        logger.addHandler(_file_handler(log_file, fmt))
     return logger
+
+
+def _file_handler(log_file: str, fmt: logging.Formatter) -> logging.FileHandler:
+    """Append to ``log_file`` (QP_LOG_FILE), creating its directory; a path that cannot be
+    written is a configuration error naming the setting, not a traceback at start-up."""
+    path = Path(log_file)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as e:
+        raise ConfigurationError(
+            f"QP_LOG_FILE={log_file!r} cannot be written ({e.strerror or e}); "
+            "point it at a writable file or unset it",
+            field="log_file",
+        ) from None
+    handler.setFormatter(fmt)
+    return handler
 
 
 def attach(logger: logging.Logger, *names: str) -> None:

@@ -50,6 +50,12 @@ class Metrics:
             ["backend"],
             registry=r,
         )
+        self.backend_configured = Gauge(
+            "quantum_planner_backend_configured",
+            "1 if the backend can run here (installed, credentials set), 0 if unconfigured.",
+            ["backend"],
+            registry=r,
+        )
         self.breaker_open = Gauge(
             "quantum_planner_circuit_breaker_open",
             "1 while the backend's circuit breaker is open or half-open, else 0.",

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from quantum_planner.errors import ConfigurationError
+from quantum_planner.errors import ConfigurationError, requires_extra
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -86,8 +86,9 @@ class Database:
 
     def migrate(self, revision: str = "head") -> None:
         """Apply the packaged Alembic migrations up to ``revision``."""
-        from alembic import command
-        from alembic.config import Config
+        with requires_extra("database migrations"):
+            from alembic import command
+            from alembic.config import Config
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -28,6 +28,9 @@ def _backend_health(state: ServiceState, wait: bool = True) -> dict[str, dict]:
         m.backend_up.labels(backend=name).set(1 if s["enabled"] and s["healthy"] else 0)
         m.backend_enabled.labels(backend=name).set(1 if s["enabled"] else 0)
         detail = s.get("detail")
+        # a backend without credentials or its extra is not "down": the alert skips it
+        unconfigured = isinstance(detail, dict) and detail.get("status") == "unconfigured"
+        m.backend_configured.labels(backend=name).set(0 if unconfigured else 1)
         circuit = detail.get("circuit") if isinstance(detail, dict) else None
         if circuit is not None:
             m.breaker_open.labels(backend=name).set(0 if circuit == "closed" else 1)
