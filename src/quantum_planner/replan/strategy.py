@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from quantum_planner._version import __version__
 from quantum_planner.errors import PlannerError
 from quantum_planner.model import Objective, Problem, Solution
 from quantum_planner.objectives import objective_key
@@ -119,8 +120,6 @@ def replan(
         bound = _bound(new, candidates.values(), weights.tolerance)
         candidates.update(relink(inp, solved, bound, deadline))
     name, best = choose(inp, candidates, weights)
-    from quantum_planner import __version__
-
     meta = {
         **best.metadata,
         "replan": {
