@@ -158,6 +158,9 @@ async function solve() {
 function follow(jobId) {
   if (S.follow) S.follow.stop();
   S.jobId = jobId;
+  $("job-state").dataset.job = jobId;
+  $("job-state").dataset.plan = S.planId;
+  $("job-state").dataset.final = "";
   S.series = [];
   S.t0 = performance.now();
   renderScore();
@@ -229,9 +232,17 @@ async function finished(jobId, data) {
   $("solve").disabled = false;
   const msg = data.state === "succeeded" ? "succeeded" : `${data.state}${data.error_message ? ": " + data.error_message : ""}`;
   $("job-state").textContent = msg;
+  $("job-state").dataset.final = data.state;
   try {
     const job = await api("GET", `/api/jobs/${jobId}`);
-    if (job.progress && job.progress.elapsed != null) $("elapsed").textContent = `${fmt(job.progress.elapsed)} s (solver)`;
+    const pr = job.progress || {};
+    if (pr.elapsed != null) $("elapsed").textContent = `${fmt(pr.elapsed)} s (solver)`;
+    if (!S.series.length && pr.best_objective != null) {
+      // no progress event carried a score (a quick solve): the job's last one still counts
+      S.series.push({ elapsed: pr.elapsed ?? 0, best: pr.best_objective });
+      $("best-score").textContent = fmt(pr.best_objective);
+      renderScore();
+    }
     const sol = job.solution || job.best_solution;
     if (!sol) {
       clearAnalysis(`No plan: the job ${data.state}.`);
@@ -251,7 +262,8 @@ async function finished(jobId, data) {
     showError(e);
   } finally {
     $("replan").disabled = !(S.pending.length && S.solution);
-    refreshVersions();
+    await refreshVersions();
+    document.body.dataset.ready = `${jobId}:${data.state}`; // everything for this job is drawn
   }
 }
 

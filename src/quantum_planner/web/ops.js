@@ -95,14 +95,44 @@ async function renderJobs() {
     body.append(tr);
   }
   const rate = finished ? ((failed / finished) * 100).toFixed(1) : "0.0";
-  $("error-rate").textContent = `${jobs.length} recent jobs; ${failed} of ${finished} finished failed (error rate ${rate} %).`;
+  $("error-rate").textContent = jobs.length
+    ? `This key's ${jobs.length} recent jobs: ${failed} of ${finished} finished failed (error rate ${rate} %).`
+    : "This key has no jobs yet.";
   $("error-rate").dataset.rate = rate;
+}
+
+/** Samples of one metric in Prometheus text: [{labels, value}]. */
+export function samples(text, metric) {
+  const out = [];
+  const re = new RegExp(`^${metric}\\{([^}]*)\\} (\\S+)$`, "gm");
+  for (const m of text.matchAll(re)) {
+    const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    out.push({ labels, value: Number(m[2]) });
+  }
+  return out;
+}
+
+async function renderService() {
+  const res = await fetch("/metrics");
+  const text = await res.text();
+  const jobs = Object.fromEntries(samples(text, "quantum_planner_jobs").map((s) => [s.labels.state, s.value]));
+  const done = (jobs.succeeded || 0) + (jobs.failed || 0) + (jobs.cancelled || 0);
+  const jobRate = done ? ((jobs.failed || 0) / done) * 100 : 0;
+  const reqs = samples(text, "quantum_planner_requests_total");
+  const total = reqs.reduce((a, s) => a + s.value, 0);
+  const e5 = reqs.filter((s) => /^5/.test(s.labels.status) && s.labels.status !== "503").reduce((a, s) => a + s.value, 0);
+  const p = $("service-rates");
+  p.textContent = `All jobs in the database: ${jobs.queued || 0} queued, ${jobs.running || 0} running, ` +
+    `${jobs.succeeded || 0} succeeded, ${jobs.failed || 0} failed, ${jobs.cancelled || 0} cancelled ` +
+    `(job error rate ${jobRate.toFixed(1)} %). This replica: ${total} requests, ${e5} server errors ` +
+    `(${total ? ((e5 / total) * 100).toFixed(2) : "0.00"} %).`;
+  p.dataset.jobErrorRate = jobRate.toFixed(1);
 }
 
 export async function refreshOps() {
   $("ops-error").hidden = true;
   try {
-    await Promise.all([renderBackends(), renderJobs()]);
+    await Promise.all([renderBackends(), renderJobs(), renderService()]);
   } catch (e) {
     showOpsError(e);
   }
