@@ -6,13 +6,14 @@ error it did not expect and that no request left 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
 import pytest
 
 from tests.service.conftest import ROOT, make_problem
-from tests.web.conftest import Watched
+from tests.web.conftest import Service, Watched
 
 pytestmark = pytest.mark.slow
 
@@ -169,17 +170,61 @@ def test_remove_agent_and_replan_highlights_moved_bars(ui: Watched) -> None:
     assert "version 2, final" in page.inner_text("#plan-caption")
     page.focus(".bar.moved")
     assert "moved in this version" in page.inner_text("#tooltip")
-    page.evaluate("document.activeElement.blur()")
-    shot = page.screenshot(full_page=True)
-    assert len(shot) > 10_000
-    if os.environ.get("QP_UPDATE_SCREENSHOT"):
-        SCREENSHOT.write_bytes(shot)
     # an earlier version can be shown again
     page.click("#versions button[data-version='1']")
     page.wait_for_function(
         "document.querySelector('#plan-caption').textContent.startsWith('version 1')"
     )
     assert page.locator(f".bar[data-agent='{leaving}']").count() == len(first["schedule"][leaving])
+
+
+def test_mark_done_add_task_and_replan_the_team_example(ui: Watched) -> None:
+    ui.open(ui.service.client_key)
+    page = ui.page
+    page.wait_for_selector("#example option[value=team]", state="attached")
+    page.select_option("#example", "team")
+    page.click("#example-load")
+    page.wait_for_function("document.querySelector('#problem-summary').textContent.includes('15')")
+    job_id = ui.solve("cpsat", 5)
+    assert ui.wait_done(job_id) == "succeeded"
+    page.select_option("#chg-task", "schema")
+    page.fill("#chg-at", "5")  # planned to end at 3: what depends on it must move
+    page.click("#chg-done")
+    page.fill("#new-id", "hotfix")
+    page.fill("#new-skills", "python, backend")
+    page.fill("#new-duration", "3")
+    page.fill("#new-priority", "10")
+    page.click("#add-task button[type=submit]")
+    assert page.locator("#pending li").count() == 2
+    page.click("#replan")
+    page.wait_for_function(
+        f"document.querySelector('#job-state').dataset.job !== '{job_id}'", timeout=30_000
+    )
+    job2 = page.get_attribute("#job-state", "data-job") or ""
+    assert ui.wait_done(job2) == "succeeded"
+    sol = _job(ui, job2)["solution"]
+    assert _bars(ui) == sol["assignments"]
+    assert sol["assignments"]["hotfix"] == page.get_attribute(
+        ".bar[data-task='hotfix']", "data-agent"
+    )
+    plan_id = page.get_attribute("#job-state", "data-plan")
+    with ui.service.api() as c:
+        diff = c.get(f"/api/plans/{plan_id}/diff", params={"from": 1, "to": 2}).json()
+    moved = {r["task"] for r in diff["tasks"] if r["change"] in ("moved", "reassigned")}
+    shown = set(page.eval_on_selector_all(".bar.moved", "ns => ns.map(n => n.dataset.task)"))
+    assert shown == moved
+    # what waits for schema and started before 5 in version 1 had to move
+    first = _job(ui, job_id)["solution"]
+    late = {t for t in ("api", "etl") if first["schedule"][first["assignments"][t]][t][0] < 5}
+    assert late <= moved
+    assert "hotfix" in {r["task"] for r in diff["tasks"] if r["change"] == "added"}
+    assert "Disruption:" in page.inner_text("#disruption")
+    texts = page.locator("#versions button").all_inner_texts()
+    assert len(texts) == 2 and "task schema done at 5" in texts[1] and "hotfix" in texts[1]
+    shot = page.screenshot(full_page=True)
+    assert len(shot) > 10_000
+    if os.environ.get("QP_UPDATE_SCREENSHOT"):  # docs/web-view.png comes from here
+        SCREENSHOT.write_bytes(shot)
 
 
 def test_invalid_json_and_api_errors_show_next_to_the_field(ui: Watched) -> None:
@@ -278,3 +323,21 @@ def test_static_files_ship_in_the_package() -> None:
         # the SVG namespace is a name, not an address anything is fetched from
         body = (WEB_DIR / name).read_text().replace("http://www.w3.org/2000/svg", "")
         assert "http://" not in body and "https://" not in body, name  # no CDN, nothing remote
+
+
+def test_examples_route(service: Service) -> None:
+    with service.api() as c:
+        listed = c.get("/api/examples").json()["examples"]
+        names = [e["name"] for e in listed]
+        assert names == sorted(p.stem for p in (ROOT / "examples").glob("*.json"))
+        team = c.get("/api/examples/team").json()
+        assert team == json.loads((ROOT / "examples" / "team.json").read_text())
+        missing = c.get("/api/examples/nope")
+        assert missing.status_code == 404 and missing.json()["code"] == "example_not_found"
+        assert missing.json()["field"] == "name"
+        assert c.get("/api/examples/..%2Fpyproject").status_code == 404  # names, not paths
+    with service.api() as c:
+        c.headers.pop("Authorization")
+        assert c.get("/api/examples").status_code == 401  # no key, no data
+        page = c.get("/ui/")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]

@@ -169,6 +169,7 @@ function follow(jobId) {
   $("replan").disabled = true;
   $("job-state").textContent = "queued";
   $("backend-used").textContent = $("backend").value;
+  $("best-score").textContent = "–";
   clearInterval(S.timer);
   S.timer = setInterval(() => {
     $("elapsed").textContent = `${((performance.now() - S.t0) / 1000).toFixed(1)} s`;
@@ -236,7 +237,7 @@ async function finished(jobId, data) {
   try {
     const job = await api("GET", `/api/jobs/${jobId}`);
     const pr = job.progress || {};
-    if (pr.elapsed != null) $("elapsed").textContent = `${fmt(pr.elapsed)} s (solver)`;
+    if (pr.elapsed) $("elapsed").textContent = `${fmt(pr.elapsed)} s (solver)`;
     if (!S.series.length && pr.best_objective != null) {
       // no progress event carried a score (a quick solve): the job's last one still counts
       S.series.push({ elapsed: pr.elapsed ?? 0, best: pr.best_objective });

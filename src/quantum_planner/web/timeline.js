@@ -121,8 +121,8 @@ export function renderScoreChart(host, points) {
   const svg = el("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img", class: "chart" });
   const pts = points.filter((p) => p.best !== null && p.best !== undefined);
   if (!pts.length) {
-    svg.setAttribute("aria-label", "Score over time: no score yet");
-    svg.append(el("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "muted" }, "no score yet"));
+    svg.setAttribute("aria-label", "Score over time: no score reported");
+    svg.append(el("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "muted" }, "no score reported"));
     host.append(svg);
     return;
   }
