@@ -151,6 +151,13 @@ def ui(chromium_browser: Browser, service: Service) -> Iterator[Watched]:
             route.abort()
 
     context.route("**/*", guard)
+
+    def seen(request: Any) -> None:  # also what a page-level route answers
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("data", "blob") and parts.hostname != "127.0.0.1":
+            w.outside.append(request.url)
+
+    page.on("request", seen)
     page.on(
         "console",
         lambda m: w.console_errors.append(m.text) if m.type == "error" else None,

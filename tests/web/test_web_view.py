@@ -341,3 +341,41 @@ def test_examples_route(service: Service) -> None:
         assert c.get("/api/examples").status_code == 401  # no key, no data
         page = c.get("/ui/")
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+
+
+def test_falls_back_to_polling_when_the_stream_fails(ui: Watched) -> None:
+    ui.allowed_errors.append("net::ERR_FAILED")  # the aborted stream requests
+    ui.open(ui.service.client_key)
+    tries: list[str] = []
+    ui.page.route("**/events", lambda route: (tries.append(route.request.url), route.abort()))
+    ui.paste(make_problem(3, 6, seed=1))
+    job_id = ui.solve("cpsat", 5)
+    assert ui.wait_done(job_id) == "succeeded"
+    assert ui.page.inner_text("#update-mode") == "polling"
+    assert _bars(ui) == _job(ui, job_id)["solution"]["assignments"]
+    assert len(tries) == 3  # three tries, then polling
+    assert any(u.endswith(f"/api/jobs/{job_id}") for u in ui.requests)
+
+
+def test_a_dropped_stream_resumes_with_last_event_id(ui: Watched) -> None:
+    ui.open(ui.service.client_key)
+    seen: list[dict[str, str]] = []
+
+    def first_cut_short(route: Any) -> None:
+        seen.append(route.request.headers)
+        if len(seen) == 1:  # one event, then the connection ends
+            body = 'retry: 100\n\nid: 1\nevent: status\ndata: {"state": "queued"}\n\n'
+            route.fulfill(status=200, body=body, headers={"content-type": "text/event-stream"})
+        else:
+            route.fallback()
+
+    ui.page.route("**/events", first_cut_short)
+    ui.paste(make_problem(3, 6, seed=4))
+    job_id = ui.solve("cpsat", 5)
+    assert ui.wait_done(job_id) == "succeeded"
+    assert len(seen) >= 2
+    assert "last-event-id" not in seen[0]
+    assert seen[1]["last-event-id"] == "1"
+    assert seen[1]["authorization"] == f"Bearer {ui.service.client_key}"
+    assert ui.page.inner_text("#update-mode") == "live (event stream)"
+    assert _bars(ui) == _job(ui, job_id)["solution"]["assignments"]
