@@ -1,60 +1,12 @@
 // The web view: load a problem, solve it with live progress, show the plan and why,
 // change the world and re-plan. Everything goes through the service's HTTP API.
 
-import { api, ApiError, followJob, getKey, setKey } from "./api.js";
-import { clearAnalysis, describeChange, disruptionText, fmt, renderAnalysis, renderDiff, renderPlan } from "./plan.js";
+import { api, followJob, getKey, setKey } from "./api.js";
+import { clearAnalysis, fmt, renderAnalysis, renderPlan } from "./plan.js";
+import { $, S, clearErrors, hooks, showError } from "./state.js";
+import { addChange, fillChangeSelects, loadDiff, refreshVersions, renderPending, replan } from "./world.js";
 import { renderScoreChart } from "./timeline.js";
 import { initOps, refreshOps } from "./ops.js";
-
-const $ = (id) => document.getElementById(id);
-
-const S = {
-  problem: null, // the problem of the shown version (the page keeps it in step with changes)
-  problems: new Map(), // version -> problem
-  planId: null,
-  version: 0,
-  jobId: null,
-  follow: null,
-  series: [],
-  t0: 0,
-  timer: null,
-  solution: null,
-  moved: new Set(),
-  removed: new Set(),
-  zoom: 1,
-  pending: [],
-  objectives: [],
-  lastBestFetch: 0,
-};
-
-// -- errors next to the field they name ---------------------------------------------
-
-const FIELD_TARGETS = [
-  [/^problem\.objective|^objective/, "objective-error"],
-  [/^(problem|agents|tasks|body)/, "problem-error"],
-  [/^time_limit/, "time-limit-error"],
-  [/^backend/, "backend-error"],
-  [/^(changes|freeze_until|disruption)/, "changes-error"],
-];
-
-function clearErrors() {
-  for (const node of document.querySelectorAll(".field-error, #global-error")) {
-    node.hidden = true;
-    node.textContent = "";
-  }
-}
-
-function showError(err, fallback = "global-error") {
-  let target = fallback;
-  if (err instanceof ApiError && err.field) {
-    for (const [re, id] of FIELD_TARGETS) if (re.test(err.field)) target = id;
-  }
-  const node = $(target);
-  const where = err.field ? `, field ${err.field}` : "";
-  node.textContent = err instanceof ApiError ? `${err.message} (${err.code}${where})` : String(err.message || err);
-  node.hidden = false;
-  node.dataset.code = err.code || "";
-}
 
 // -- key ----------------------------------------------------------------------------
 
@@ -218,7 +170,8 @@ async function showBestSoFar(jobId) {
   try {
     const job = await api("GET", `/api/jobs/${jobId}`);
     const sol = job.solution || job.best_solution;
-    if (sol && jobId === S.jobId && job.state === "running") {
+    // a late answer must not draw over the final plan
+    if (sol && jobId === S.jobId && S.doneJob !== jobId && job.state === "running") {
       S.solution = sol;
       draw(`version ${S.version}, best so far`);
     }
@@ -227,7 +180,28 @@ async function showBestSoFar(jobId) {
   }
 }
 
+/**
+ * The job once its plan is settled. A stopped job is final at once, but its solver hands
+ * in the plan it had a moment later (kept as the best so far): read until that stops
+ * changing (unchanged for two reads in a row, at most about 6 s).
+ */
+async function finalJob(jobId, state) {
+  let job = await api("GET", `/api/jobs/${jobId}`);
+  if (state !== "cancelled") return job;
+  $("job-state").textContent = "cancelled: collecting the solver's last plan…";
+  let unchanged = 0;
+  for (let i = 0; i < 10 && unchanged < 2; i += 1) {
+    await new Promise((r) => setTimeout(r, 600));
+    const again = await api("GET", `/api/jobs/${jobId}`);
+    unchanged = JSON.stringify(again.best_solution) === JSON.stringify(job.best_solution) ? unchanged + 1 : 0;
+    job = again;
+  }
+  $("job-state").textContent = "cancelled: stopped at your request";
+  return job;
+}
+
 async function finished(jobId, data) {
+  S.doneJob = jobId;
   clearInterval(S.timer);
   $("stop").disabled = true;
   $("solve").disabled = false;
@@ -235,7 +209,7 @@ async function finished(jobId, data) {
   $("job-state").textContent = msg;
   $("job-state").dataset.final = data.state;
   try {
-    const job = await api("GET", `/api/jobs/${jobId}`);
+    const job = await finalJob(jobId, data.state);
     const pr = job.progress || {};
     if (pr.elapsed) $("elapsed").textContent = `${fmt(pr.elapsed)} s (solver)`;
     if (!S.series.length && pr.best_objective != null) {
@@ -280,133 +254,6 @@ async function stop() {
     await api("DELETE", `/api/jobs/${S.jobId}`);
   } catch (e) {
     if (e.status !== 409) showError(e); // 409: it finished first
-  }
-}
-
-// -- change the world ---------------------------------------------------------------
-
-function fillChangeSelects() {
-  const p = S.problem || { tasks: [], agents: [] };
-  const ts = $("chg-task");
-  ts.replaceChildren(...(p.tasks || []).map((t) => new Option(t.id, t.id)));
-  const as = $("chg-agent");
-  as.replaceChildren(...(p.agents || []).filter((a) => !S.removed.has(a.id)).map((a) => new Option(a.id, a.id)));
-}
-
-function addChange(change) {
-  clearErrors();
-  if (!S.planId) {
-    showError({ message: "Solve a problem first: changes apply to its plan." }, "changes-error");
-    return;
-  }
-  S.pending.push(change);
-  renderPending();
-}
-
-function renderPending() {
-  const ol = $("pending");
-  ol.replaceChildren();
-  if (!S.pending.length) {
-    const li = document.createElement("li");
-    li.className = "muted";
-    li.textContent = "none";
-    ol.append(li);
-  }
-  S.pending.forEach((c, i) => {
-    const li = document.createElement("li");
-    li.textContent = describeChange(c) + " ";
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = "Undo";
-    b.setAttribute("aria-label", `Undo: ${describeChange(c)}`);
-    b.addEventListener("click", () => {
-      S.pending.splice(i, 1);
-      renderPending();
-    });
-    li.append(b);
-    ol.append(li);
-  });
-  $("replan").disabled = !(S.pending.length && S.solution && $("stop").disabled);
-}
-
-async function replan() {
-  clearErrors();
-  const opts = readSolveOptions();
-  if (!opts || !S.pending.length) return;
-  try {
-    const v = await api("POST", `/api/plans/${S.planId}/changes`, { changes: S.pending, ...opts });
-    // the page's copy of the problem follows the changes (the server has its own)
-    const next = structuredClone(S.problem);
-    for (const c of S.pending) {
-      if (c.type === "add_task") next.tasks.push(c.task);
-      if (c.type === "remove_agent") S.removed.add(c.agent);
-    }
-    S.problem = next;
-    S.problems.set(v.version, next);
-    S.version = v.version;
-    S.pending = [];
-    renderPending();
-    fillChangeSelects();
-    follow(v.job_id);
-  } catch (e) {
-    showError(e, "changes-error");
-  }
-}
-
-async function loadDiff(from, to, highlight) {
-  const d = await api("GET", `/api/plans/${S.planId}/diff?from=${from}&to=${to}`);
-  renderDiff(d);
-  $("disruption").textContent = disruptionText(d.disruption);
-  if (highlight) S.moved = new Set(d.tasks.filter((r) => r.change === "moved" || r.change === "reassigned").map((r) => r.task));
-  return d;
-}
-
-async function refreshVersions() {
-  if (!S.planId) return;
-  try {
-    const { versions } = await api("GET", `/api/plans/${S.planId}/versions`);
-    const ol = $("versions");
-    ol.replaceChildren();
-    for (const v of versions) {
-      const li = document.createElement("li");
-      const b = document.createElement("button");
-      b.type = "button";
-      b.dataset.version = v.version;
-      const what = v.changes.length ? v.changes.map(describeChange).join("; ") : "first plan";
-      b.textContent = `v${v.version} (${v.state}): ${what}`;
-      if (v.version === S.version) b.setAttribute("aria-current", "true");
-      b.addEventListener("click", () => showVersion(v));
-      li.append(b);
-      ol.append(li);
-    }
-  } catch (e) {
-    showError(e);
-  }
-}
-
-async function showVersion(v) {
-  clearErrors();
-  if (!v.solution) {
-    showError({ message: `version ${v.version} has no plan (${v.state})` }, "changes-error");
-    return;
-  }
-  S.problem = S.problems.get(v.version) || S.problem;
-  S.solution = v.solution;
-  S.moved = new Set();
-  try {
-    if (v.parent_version) await loadDiff(v.parent_version, v.version, true);
-    else {
-      $("diff").hidden = true;
-      $("disruption").textContent = "";
-    }
-    draw(`version ${v.version}, ${v.solution_kind}`);
-    renderAnalysis(await api("GET", `/api/jobs/${v.job_id}/analysis`), v.solution);
-  } catch (e) {
-    showError(e);
-  }
-  for (const b of document.querySelectorAll("#versions button")) {
-    if (Number(b.dataset.version) === v.version) b.setAttribute("aria-current", "true");
-    else b.removeAttribute("aria-current");
   }
 }
 
@@ -499,6 +346,7 @@ function selectTab(id) {
 const BACKENDS = ["auto", "cpsat", "greedy", "local_search", "simulated_annealing", "tabu", "hybrid", "assignment"];
 
 function init() {
+  Object.assign(hooks, { follow, draw, readSolveOptions });
   const sel = $("backend");
   sel.replaceChildren(...BACKENDS.map((b) => new Option(b, b)));
   wire();
