@@ -84,6 +84,11 @@ def test_solve_example_draws_the_api_plan(ui: Watched) -> None:
     page.focus(".bar[data-task='release']")
     tip = page.inner_text("#tooltip")
     assert "depends on" in tip and "security-review" in tip
+    outlined = page.eval_on_selector_all(".bar.dep", "ns => ns.map(n => n.dataset.task).sort()")
+    assert outlined == ["api-tests", "infra", "model", "security-review", "ui-tests"]
+    page.keyboard.press("Tab")  # keyboard: the next bar takes the focus and its details
+    assert page.evaluate("document.activeElement.dataset.task") != "release"
+    assert page.evaluate("document.activeElement.dataset.task") in page.inner_text("#tooltip")
     # zoom widens the timeline
     w0 = float(page.get_attribute("#timeline svg", "width") or 0)
     page.click("#zoom-in")
@@ -187,6 +192,15 @@ def test_mark_done_add_task_and_replan_the_team_example(ui: Watched) -> None:
     page.wait_for_function("document.querySelector('#problem-summary').textContent.includes('15')")
     job_id = ui.solve("cpsat", 5)
     assert ui.wait_done(job_id) == "succeeded"
+    # a change the API refuses: its error sits by the changes, naming the change at fault
+    ui.allowed_errors.append("status of 422")
+    page.select_option("#chg-agent", "alice")  # the only one with the databases skill
+    page.click("#chg-remove-agent")
+    page.click("#replan")
+    page.wait_for_selector("#changes-error:not([hidden])")
+    assert "field changes[0]" in page.inner_text("#changes-error")
+    page.click("#pending button")  # undo it
+    assert page.inner_text("#pending").strip() == "none"
     page.select_option("#chg-task", "schema")
     page.fill("#chg-at", "5")  # planned to end at 3: what depends on it must move
     page.click("#chg-done")
@@ -225,6 +239,28 @@ def test_mark_done_add_task_and_replan_the_team_example(ui: Watched) -> None:
     assert len(shot) > 10_000
     if os.environ.get("QP_UPDATE_SCREENSHOT"):  # docs/web-view.png comes from here
         SCREENSHOT.write_bytes(shot)
+
+
+def test_upload_a_problem_file(ui: Watched) -> None:
+    ui.open(ui.service.client_key)
+    problem = make_problem(4, 7, seed=8)
+    ui.page.set_input_files(
+        "#upload",
+        files=[
+            {
+                "name": "mine.json",
+                "mimeType": "application/json",
+                "buffer": json.dumps(problem).encode(),
+            }
+        ],
+    )
+    ui.page.wait_for_function(
+        "document.querySelector('#problem-summary').textContent.includes('7 tasks')"
+    )
+    assert json.loads(ui.page.input_value("#problem-json")) == problem
+    job_id = ui.solve("cpsat", 5)
+    assert ui.wait_done(job_id) == "succeeded"
+    assert _bars(ui) == _job(ui, job_id)["solution"]["assignments"]
 
 
 def test_invalid_json_and_api_errors_show_next_to_the_field(ui: Watched) -> None:

@@ -53,11 +53,17 @@ export function renderKpis(problem, sol) {
 
 function showTooltip(info) {
   const tip = $("tooltip");
+  for (const b of document.querySelectorAll(".bar.dep")) b.classList.remove("dep");
   if (!info) {
     tip.hidden = true;
     return;
   }
   const t = info.task;
+  // the bars this task waits for are outlined too
+  for (const d of t.dependencies || []) {
+    const bar = document.querySelector(`.bar[data-task="${CSS.escape(d)}"]`);
+    if (bar) bar.classList.add("dep");
+  }
   const lines = [
     [`${t.id}`, `on ${info.agent}, ${fmt(info.start)} – ${fmt(info.end)}`],
     ["priority", fmt(t.priority ?? 1)],

@@ -71,7 +71,10 @@ export function renderTimeline(host, problem, solution, opts = {}) {
     const g = el("g", { class: "row" + (removed.has(aid) ? " removed" : ""), "data-agent": aid });
     g.append(el("rect", { x: 0, y, width: svgW, height: ROW, class: row % 2 ? "row-bg odd" : "row-bg" }));
     const name = el("text", { x: 6, y: y + 14, class: "agent-name" }, aid + (removed.has(aid) ? " (removed)" : ""));
-    const skills = el("text", { x: 6, y: y + 28, class: "agent-skills" }, (agent.skills || []).join(", "));
+    const all = (agent.skills || []).join(", ");
+    // the label column is narrow: long skill lists are cut, the full list is the tooltip
+    const skills = el("text", { x: 6, y: y + 28, class: "agent-skills" }, all.length > 30 ? all.slice(0, 29) + "…" : all);
+    skills.append(el("title", {}, `skills: ${all || "none"}`));
     g.append(name, skills);
     // outside the agent's availability: shaded
     if (agent.available_from > 0) g.append(el("rect", { x: x(0), y, width: agent.available_from * scale, height: ROW, class: "unavailable" }));
