@@ -258,7 +258,14 @@ def test_upload_a_problem_file(ui: Watched) -> None:
         "document.querySelector('#problem-summary').textContent.includes('7 tasks')"
     )
     assert json.loads(ui.page.input_value("#problem-json")) == problem
-    job_id = ui.solve("cpsat", 5)
+    # objectives: the problem's own is ticked; a second one ticked ranks after it
+    assert ui.page.is_checked("input[value=minimize_makespan]")
+    ui.page.check("input[value=minimize_cost]")
+    with ui.page.expect_request(lambda r: r.url.endswith("/api/plans")) as sent:
+        job_id = ui.solve("cpsat", 5)
+    body = json.loads(sent.value.post_data or "{}")
+    assert body["problem"]["objective"] == ["minimize_makespan", "minimize_cost"]
+    assert body["backend"] == "cpsat" and body["time_limit"] == 5
     assert ui.wait_done(job_id) == "succeeded"
     assert _bars(ui) == _job(ui, job_id)["solution"]["assignments"]
 
