@@ -17,9 +17,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,8 +36,10 @@ from quantum_planner.service.deps import ServiceState
 from quantum_planner.service.limits import BodySizeLimit, RateLimiter
 from quantum_planner.service.logging import make_logger, request_id_var
 from quantum_planner.service.metrics import Metrics
-from quantum_planner.service.routes import admin, events, health, jobs, plans
+from quantum_planner.service.routes import admin, events, examples, health, jobs, plans
 from quantum_planner.store import Database
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
 class RequestLog:
@@ -210,7 +214,10 @@ def create_app(
     app.include_router(events.router)
     app.include_router(plans.router)
     app.include_router(admin.router)
+    app.include_router(examples.router)
     mcp_run = _mount_mcp(app, state)
+    # the web view (static files in the package), mounted after every API route
+    app.mount("/ui", StaticFiles(directory=WEB_DIR, html=True), name="ui")
     # outermost last: RequestLog sees every response, including 413s from the size limit
     app.add_middleware(
         BodySizeLimit,
