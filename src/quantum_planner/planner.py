@@ -32,7 +32,7 @@ from quantum_planner.model import Agent, BackendAttempt, Problem, Solution, Task
 from quantum_planner.solvers.base import Progress, ProgressCallback
 from quantum_planner.solvers.registry import solver_names
 
-__all__ = ["QuantumTaskPlanner", "resolve_auto"]
+__all__ = ["QuantumTaskPlanner", "known_backends", "resolve_auto"]
 
 
 def resolve_auto(problem: Problem, time_limit: float) -> tuple[list[str], str]:
@@ -53,10 +53,16 @@ def _as_chain(fallback: str | Sequence[str] | None) -> list[str]:
     return [fallback] if isinstance(fallback, str) else list(fallback)
 
 
-def _known(name: str) -> None:
+def known_backends() -> list[str]:
+    """Every name ``backend`` and ``fallback`` accept besides ``"auto"``: solvers, then backends."""
     from quantum_planner.backends import list_backends
 
-    known = [*solver_names(), *(n for n in list_backends() if n not in solver_names())]
+    solvers = solver_names()
+    return [*solvers, *(n for n in list_backends() if n not in solvers)]
+
+
+def _known(name: str) -> None:
+    known = known_backends()
     if name != "auto" and name not in known:
         raise UnknownBackendError(
             f"unknown backend {name!r}; use 'auto' or one of: {', '.join(known)}",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SkipValidation
 
+from quantum_planner.bounds import TIME_LIMIT_MIN, no_bool
 from quantum_planner.model import Problem, Solution
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -19,13 +20,31 @@ class SolveRequest(BaseModel):
 
     # validated by the planner's own rules (errors name the field), not by the request parser
     problem: SkipValidation[Problem]
-    time_limit: float | None = Field(
-        None, gt=0, description="Seconds; default and maximum are set by the server."
+    time_limit: (
+        Annotated[
+            float,
+            Field(ge=TIME_LIMIT_MIN, allow_inf_nan=False),
+            BeforeValidator(no_bool),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Seconds; the default and the maximum (shown here) are set by the server.",
     )
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="For reproducible plans.")
+    seed: int | None = Field(
+        None, ge=0, le=2**63 - 1, strict=True, description="For reproducible plans."
+    )
     backend: str | None = Field(
         None, min_length=1, max_length=64, description="Backend or solver name; default auto."
     )
+
+
+class OptimizeRequest(SolveRequest):
+    """A problem to solve now (``time_limit`` up to the server's synchronous maximum)."""
+
+
+class JobRequest(SolveRequest):
+    """A problem to queue as a job (``time_limit`` up to the server's job maximum)."""
 
 
 class OptimizeResponse(BaseModel):
