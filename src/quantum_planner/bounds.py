@@ -29,12 +29,14 @@ __all__ = [
     "TIME_LIMIT_MIN",
     "TIME_MAX",
     "Cost",
+    "Flag",
     "Id",
     "Load",
     "Name",
     "Priority",
     "Time",
     "field_path",
+    "id_keys",
     "no_bool",
     "problem_error",
 ]
@@ -54,12 +56,11 @@ TIME_LIMIT_MIN = 0.01
 ID_MAX_LENGTH = 128
 #: Characters an id may not hold: C0/C1 control characters (NUL included), zero-width and
 #: bidirectional formatting characters (U+200B-U+200F, U+202A-U+202E, U+2060-U+206F),
-#: line/paragraph separators, the BOM and lone surrogates. Anything else is allowed, so
-#: ``"José"`` and ``"job 3/a"`` are ids. Written with ``\\uXXXX`` escapes, which Python's
-#: ``re``, ECMA-262 (JSON Schema) and pydantic all read the same way.
-ID_PATTERN = (
-    r"^[^\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]+$"
-)
+#: line/paragraph separators and the BOM (lone surrogates never get this far: the string
+#: check refuses them). Anything else is allowed, so ``"José"`` and ``"job 3/a"`` are ids.
+#: Written with ``\\uXXXX`` escapes, which Python's ``re``, ECMA-262 (JSON Schema) and
+#: pydantic all read the same way.
+ID_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+$"
 ID_RULE = (
     f"1 to {ID_MAX_LENGTH} characters, none of them a control character (NUL included), "
     "a zero-width or bidirectional-formatting character, a line separator or a BOM"
@@ -86,6 +87,25 @@ Cost = _number(COST_MAX)
 Priority = _number(PRIORITY_MAX)
 #: A load or capacity, in [0, LOAD_MAX].
 Load = _number(LOAD_MAX)
+#: A yes/no flag: ``true`` or ``false`` only (``0`` and ``"yes"`` are not flags).
+Flag = Annotated[bool, Field(strict=True)]
+
+
+def id_keys(schema: dict[str, Any]) -> None:
+    """JSON Schema of a map keyed by ids: the key rule in ``propertyNames``, no other keys.
+
+    Pydantic writes ``dict[Id, X]`` as ``patternProperties``, which lets keys that break
+    the pattern through as unchecked additional properties; this states what the model
+    enforces. Used as ``json_schema_extra`` (also finds the map inside an ``anyOf``).
+    """
+    for branch in [schema, *schema.get("anyOf", [])]:
+        patterns = branch.pop("patternProperties", None)
+        if patterns:
+            ((pattern, value),) = patterns.items()
+            branch["additionalProperties"] = value
+            branch.setdefault("propertyNames", {})["pattern"] = pattern
+
+
 #: An agent or task id.
 Id = Annotated[
     str,
@@ -183,8 +203,15 @@ def problem_error(e: ValidationError, data: Any = None) -> ProblemError:
     name the rule without echoing the id; errors our validators raised keep their
     own code.
     """
-    err = e.errors()[0]
-    loc = tuple(x for x in err.get("loc", ()) if not _is_union_tag(x))
+    errors = e.errors()
+    err = errors[0]
+    if any(_is_union_tag(x) for x in err.get("loc", ())):  # the deepest branch says most
+        err = max(errors, key=lambda x: len(x.get("loc", ())))
+    loc = tuple(err.get("loc", ()))
+    is_key = bool(loc) and loc[-1] == "[key]"
+    if is_key:  # a map key that is not an id: name the map, never echo the key
+        loc = loc[:-2]
+    loc = tuple(x for x in loc if not _is_union_tag(x))
     path = field_path(loc)
     named = [x for x in loc if isinstance(x, str)]
     field = next((x for x in reversed(named) if x in FIELD_MAX or x in _ID_FIELDS), None)
@@ -201,10 +228,9 @@ def problem_error(e: ValidationError, data: Any = None) -> ProblemError:
             field=path,
             **details,
         )
-    if kind in _STRING_ERRORS and field in _ID_FIELDS:
-        return InvalidValueError(
-            f"{where}: an id or skill name must be {ID_RULE}", field=path, **details
-        )
+    if kind in _STRING_ERRORS and (field in _ID_FIELDS or is_key):
+        what = "every key (an id)" if is_key else "an id or skill name"
+        return InvalidValueError(f"{where}: {what} must be {ID_RULE}", field=path, **details)
     cls = error_class(kind, ProblemError)
     ctx = err.get("ctx") or {}
     if cls is not ProblemError and ctx.get("field"):

@@ -22,7 +22,7 @@ import json
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -35,7 +35,18 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from quantum_planner.bounds import Cost, Id, Load, Name, Priority, Time, field_path, problem_error
+from quantum_planner.bounds import (
+    Cost,
+    Flag,
+    Id,
+    Load,
+    Name,
+    Priority,
+    Time,
+    field_path,
+    id_keys,
+    problem_error,
+)
 from quantum_planner.errors import (
     DependencyCycleError,
     DuplicateIdError,
@@ -158,17 +169,21 @@ class Task(_WithId):
     load: Load = Field(default=1.0, description="Capacity the task uses on its agent.")
     earliest_start: Time | None = Field(default=None, description="Release time.")
     latest_finish: Time | None = Field(default=None, description="Deadline (hard).")
-    optional: bool = Field(default=False, description="May be left unassigned.")
+    optional: Flag = Field(default=False, description="May be left unassigned.")
     allowed_agents: list[Id] | None = Field(
         default=None, description="If set, only these agents may do the task."
     )
     durations: dict[Id, Time] = Field(
-        default_factory=dict, description="Per-agent duration overrides."
+        default_factory=dict, description="Per-agent duration overrides.", json_schema_extra=id_keys
     )
     costs: dict[Id, Cost] = Field(
-        default_factory=dict, description="Per-agent cost overrides (total cost of the task)."
+        default_factory=dict,
+        description="Per-agent cost overrides (total cost of the task).",
+        json_schema_extra=id_keys,
     )
-    loads: dict[Id, Load] = Field(default_factory=dict, description="Per-agent load overrides.")
+    loads: dict[Id, Load] = Field(
+        default_factory=dict, description="Per-agent load overrides.", json_schema_extra=id_keys
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -210,17 +225,18 @@ class TimeWindowTask(Task):
 class Constraints(_Base):
     """Which hard constraints apply. All are on by default."""
 
-    skill_match: bool = True
-    capacity_limit: bool = True
-    precedence: bool | dict[Id, list[Id]] = Field(
+    skill_match: Flag = True
+    capacity_limit: Flag = True
+    precedence: Flag | dict[Id, list[Id]] = Field(
         default=True,
+        json_schema_extra=id_keys,
         description=(
             "True: honour every task's dependencies. A mapping task -> prerequisites adds "
             "to them. False: ignore precedence."
         ),
     )
-    time_windows: bool = True
-    availability: bool = True
+    time_windows: Flag = True
+    availability: Flag = True
 
     @property
     def precedence_enabled(self) -> bool:
@@ -231,7 +247,7 @@ class Constraints(_Base):
         return self.precedence if isinstance(self.precedence, dict) else {}
 
 
-ObjectiveSpec = Objective | list[Objective]
+ObjectiveSpec = Objective | Annotated[list[Objective], Field(min_length=1)]
 
 
 class Problem(_Base):

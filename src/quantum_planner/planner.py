@@ -22,6 +22,7 @@ from typing import Any
 from quantum_planner.errors import (
     BackendDisabledError,
     BackendUnavailableError,
+    CredentialsError,
     InfeasibleProblemError,
     PlannerError,
     SolverError,
@@ -303,6 +304,16 @@ def _summary(sol: Solution, limit: int = 5) -> str:
     return f"{len(sol.violations)} violation(s): " + "; ".join(parts)
 
 
+def _could_not_serve(a: BackendAttempt) -> bool:
+    """Whether attempt ``a`` ended because the backend refused (unavailable, credentials)."""
+    reason = a.reason or ""
+    return (
+        a.outcome == "skipped"
+        or reason.startswith("credentials")
+        or (reason.startswith("failover") and "Unavailable" in reason)
+    )
+
+
 def _no_plan(best: Solution | None, attempts: list[BackendAttempt]) -> PlannerError:
     tried = [a.model_dump() for a in attempts]
     if best is None:
@@ -315,6 +326,16 @@ def _no_plan(best: Solution | None, attempts: list[BackendAttempt]) -> PlannerEr
             return cls(
                 f"no backend could serve: {reasons}; enable one (switch_backend) or name "
                 "another backend",
+                backends_tried=tried,
+            )
+        if all(_could_not_serve(a) for a in attempts):
+            # named backends that refused this problem (empty, too large) or lack
+            # credentials: the caller's choice, not a fault of ours (503/502, not 500)
+            creds = any((a.reason or "").startswith("credentials") for a in attempts)
+            cls = CredentialsError if creds else BackendUnavailableError
+            return cls(
+                f"no backend could serve this problem: {reasons}; name another backend or "
+                "use 'auto'",
                 backends_tried=tried,
             )
         if outcomes <= {"skipped", "timeout"} and "timeout" in outcomes:

@@ -31,8 +31,9 @@ class SolveRequest(BaseModel):
         None,
         description="Seconds; the default and the maximum (shown here) are set by the server.",
     )
-    seed: int | None = Field(
-        None, ge=0, le=2**63 - 1, strict=True, description="For reproducible plans."
+    # 2**53 - 1: the largest integer a JSON number carries exactly (and the schema shows)
+    seed: Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(no_bool)] | None = Field(
+        None, description="For reproducible plans."
     )
     backend: str | None = Field(
         None, min_length=1, max_length=64, description="Backend or solver name; default auto."
@@ -92,7 +93,7 @@ class JobList(BaseModel):
 
 class ConstraintAnalysis(BaseModel):
     constraint: str
-    enabled: bool
+    enabled: bool = Field(strict=True, description="true or false (not 0, 1 or a string).")
     status: Literal["violated", "binding", "satisfied", "inactive"]
     checked: int
     violated: list[dict[str, Any]]
@@ -140,7 +141,7 @@ class Health(BaseModel):
 class BackendSwitch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool
+    enabled: bool = Field(strict=True, description="true or false (not 0, 1 or a string).")
 
 
 class BackendList(BaseModel):
@@ -149,7 +150,7 @@ class BackendList(BaseModel):
 
 class BackendSwitched(BaseModel):
     name: str
-    enabled: bool
+    enabled: bool = Field(strict=True, description="true or false (not 0, 1 or a string).")
     result: Any = None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from starlette.convertors import Convertor, register_url_convertor
 
 from quantum_planner.service.auth import Caller, admin_caller
 from quantum_planner.service.deps import ServiceState, get_state
@@ -17,6 +18,22 @@ from quantum_planner.store import repositories as repo
 
 router = APIRouter(prefix="/api/backends", tags=["admin"])
 
+
+class _BackendName(Convertor[str]):
+    """Backend names are ``[A-Za-z0-9_]+``: ``test-credentials`` is a route, never a name,
+    so ``PUT /api/backends/test-credentials`` is a 405 (``Allow: POST``), not a switch."""
+
+    regex = "[A-Za-z0-9_]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("backend_name", _BackendName())
+
 _ADMIN = (401, 403, 429, 500)
 
 
@@ -30,7 +47,7 @@ def list_backends(
 
 
 @router.put(
-    "/{name}",
+    "/{name:backend_name}",
     response_model=BackendSwitched,
     summary="Enable or disable a backend (for every replica)",
     responses=responses(*_ADMIN, 404, 422),
