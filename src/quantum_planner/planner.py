@@ -24,6 +24,7 @@ from quantum_planner.errors import (
     BackendUnavailableError,
     CredentialsError,
     InfeasibleProblemError,
+    InvalidValueError,
     PlannerError,
     SolverError,
     SolveTimeoutError,
@@ -62,6 +63,13 @@ def known_backends() -> list[str]:
     return [*solvers, *(n for n in list_backends() if n not in solvers)]
 
 
+def _check_limit(limit: float) -> None:
+    if not limit > 0:  # also NaN; +inf means "no limit" here
+        raise InvalidValueError(
+            f"time_limit must be > 0 seconds, got {limit!r}", field="time_limit"
+        )
+
+
 def _known(name: str) -> None:
     known = known_backends()
     if name != "auto" and name not in known:
@@ -98,8 +106,7 @@ class QuantumTaskPlanner:
         self.fallback = _as_chain(fallback)
         for name in [backend, *self.fallback, *options]:
             _known(name)
-        if time_limit <= 0:
-            raise PlannerError(f"time_limit must be > 0 seconds, got {time_limit!r}")
+        _check_limit(time_limit)
         self.time_limit = float(time_limit)
         self.seed = seed
         self.options = {k: dict(v) for k, v in options.items()}
@@ -177,8 +184,7 @@ class QuantumTaskPlanner:
         """
         t0 = time.monotonic()
         limit = self.time_limit if time_limit is None else float(time_limit)
-        if limit <= 0:
-            raise PlannerError(f"time_limit must be > 0 seconds, got {limit!r}")
+        _check_limit(limit)
         seed = self.seed if seed is None else seed
         seed = 0 if seed is None else seed
         names, reason = self.chain(problem, limit)
