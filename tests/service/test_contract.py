@@ -12,15 +12,12 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from quantum_planner import errors as E
 from quantum_planner.bounds import COST_MAX, ID_PATTERN, LOAD_MAX, PRIORITY_MAX, TIME_MAX
@@ -29,7 +26,7 @@ from quantum_planner.service.app import create_app
 from quantum_planner.service.limits import backend_choices
 from quantum_planner.store import Database
 from quantum_planner.store import repositories as repo
-from tests.service.conftest import ROOT, create_key, free_port
+from tests.service.conftest import ROOT, create_key, thread_server
 
 MAX_BODY = 20_000
 
@@ -59,18 +56,8 @@ def _serve(tmp: Path, **settings: Any) -> Iterator[_Served]:
         logger=make_logger("qp-contract-test", stream=log),
         start_runner=settings.get("workers") is not None,
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield _Served(f"http://127.0.0.1:{port}", create_key(db_url, "admin"), db_url, log)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with thread_server(app) as base:
+        yield _Served(base, create_key(db_url, "admin"), db_url, log)
 
 
 @pytest.fixture(scope="module")
