@@ -334,7 +334,7 @@ def _no_plan(best: Solution | None, attempts: list[BackendAttempt]) -> PlannerEr
                 "another backend",
                 backends_tried=tried,
             )
-        if all(_could_not_serve(a) for a in attempts):
+        if attempts and all(_could_not_serve(a) for a in attempts):
             # named backends that refused this problem (empty, too large) or lack
             # credentials: the caller's choice, not a fault of ours (503/502, not 500)
             creds = any((a.reason or "").startswith("credentials") for a in attempts)
