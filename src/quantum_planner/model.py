@@ -108,7 +108,7 @@ _IN_PROBLEM: ContextVar[bool] = ContextVar("_IN_PROBLEM", default=False)
 
 
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, regex_engine="python-re")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class _WithId(_Base):
