@@ -172,6 +172,9 @@ def test_paths_with_hostile_ids_are_not_echoed(served: _Served) -> None:
         assert r.status_code == 422 and "x" * 200 not in r.text, r.text[:300]
         r = c.get("/api/jobs/abc%E2%80%AEdef")
         assert r.status_code == 422 and "\u202e" not in r.text
+        r = c.put("/api/backends/x%E2%80%AE" + "z" * 5000, json={"enabled": True})
+        assert r.status_code == 404 and r.json()["code"] == "unknown_backend", r.text[:300]
+        assert "\u202e" not in r.text and "z" * 200 not in r.text
         r = c.get("/api/nowhere%E2%80%AE" + "y" * 5000)
     assert r.status_code == 404 and "\u202e" not in r.text and "y" * 200 not in r.text
     assert "\u202e" not in served.log.getvalue()

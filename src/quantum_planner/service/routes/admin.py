@@ -20,10 +20,10 @@ router = APIRouter(prefix="/api/backends", tags=["admin"])
 
 
 class _BackendName(Convertor[str]):
-    """Backend names are ``[A-Za-z0-9_]+``: ``test-credentials`` is a route, never a name,
-    so ``PUT /api/backends/test-credentials`` is a 405 (``Allow: POST``), not a switch."""
+    """Any path segment but ``test-credentials``, which is a route and never a name, so
+    ``PUT /api/backends/test-credentials`` is a 405 (``Allow: POST``), not a switch."""
 
-    regex = "[A-Za-z0-9_]+"
+    regex = "(?!test-credentials$)[^/]+"
 
     def convert(self, value: str) -> str:
         return value
@@ -62,7 +62,7 @@ def switch_backend(
         raise APIError(
             404,
             "unknown_backend",
-            f"no backend {name!r}; GET /api/backends lists them",
+            f"no backend {name[:64]!r}; GET /api/backends lists them",  # repr: escaped
             field="name",
         )
     out = state.backends.switch(name, body.enabled)
