@@ -264,3 +264,13 @@ def test_semantic_errors_use_index_paths() -> None:
     with pytest.raises(TimeWindowError) as e:
         Problem.from_dict(_four_tasks(earliest_start=5, latest_finish=5.5))
     assert e.value.field == "tasks[3].latest_finish" and e.value.details["id"] == "t4"
+
+
+def test_map_keys_are_quoted_in_paths_whatever_they_hold() -> None:
+    data = {"agents": [{"id": "a[1]"}], "tasks": [{"id": "t", "durations": {"a[1]": -1}}]}
+    with pytest.raises(InvalidValueError) as e:
+        Problem.from_dict(data)
+    assert e.value.field == 'tasks[0].durations["a[1]"]'
+    with pytest.raises(ProblemError) as e:
+        Problem.from_dict({**data, "constraints": {"precedence": {"t": [5]}}})
+    assert e.value.field == 'constraints.precedence["t"][0]'

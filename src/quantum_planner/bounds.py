@@ -205,13 +205,14 @@ def problem_error(e: ValidationError, data: Any = None) -> ProblemError:
     """
     errors = e.errors()
     err = errors[0]
-    if any(_is_union_tag(x) for x in err.get("loc", ())):  # the deepest branch says most
+    if _union_tags(err.get("loc", ())):  # the deepest branch says most
         err = max(errors, key=lambda x: len(x.get("loc", ())))
     loc = tuple(err.get("loc", ()))
     is_key = bool(loc) and loc[-1] == "[key]"
     if is_key:  # a map key that is not an id: name the map, never echo the key
         loc = loc[:-2]
-    loc = tuple(x for x in loc if not _is_union_tag(x))
+    tags = _union_tags(loc)
+    loc = tuple(x for i, x in enumerate(loc) if i not in tags)
     path = field_path(loc)
     named = [x for x in loc if isinstance(x, str)]
     field = next((x for x in reversed(named) if x in FIELD_MAX or x in _ID_FIELDS), None)
@@ -241,6 +242,11 @@ def problem_error(e: ValidationError, data: Any = None) -> ProblemError:
     return cls(message, field=path or None, **details)
 
 
-def _is_union_tag(part: Any) -> bool:
-    # pydantic names the member of a union that failed ("float", "dict[str,list[str]]")
-    return isinstance(part, str) and (part in ("float", "bool", "int", "str") or "[" in part)
+#: the fields whose type is a union: pydantic puts the member that failed ("bool",
+#: "dict[str,list[str]]") in the error's location, right after the field's name
+_UNIONS = {"precedence", "objective"}
+
+
+def _union_tags(loc: tuple[Any, ...] | list[Any]) -> set[int]:
+    """Positions in ``loc`` that name a union member rather than a field, index or key."""
+    return {i for i in range(1, len(loc)) if loc[i - 1] in _UNIONS and isinstance(loc[i], str)}
