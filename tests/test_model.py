@@ -272,5 +272,6 @@ def test_map_keys_are_quoted_in_paths_whatever_they_hold() -> None:
         Problem.from_dict(data)
     assert e.value.field == 'tasks[0].durations["a[1]"]'
     with pytest.raises(ProblemError) as e:
+        data["tasks"][0]["durations"] = {"a[1]": 1}
         Problem.from_dict({**data, "constraints": {"precedence": {"t": [5]}}})
     assert e.value.field == 'constraints.precedence["t"][0]'
