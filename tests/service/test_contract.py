@@ -381,3 +381,10 @@ def test_expected_refusals_are_not_logged_as_error(solving: _Served) -> None:
     assert any(level == "WARNING" for level, _ in levels), levels
     errors = [m for level, m in levels if level in ("ERROR", "CRITICAL")]
     assert not errors, errors
+
+
+def test_metrics_and_logs_name_routes_by_their_template(served: _Served) -> None:
+    with served.client() as c:
+        assert c.put("/api/backends/nope", json={"enabled": True}).status_code == 404
+        text = c.get("/metrics").text
+    assert 'route="/api/backends/{name}"' in text and "backend_name" not in text

@@ -58,6 +58,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serv
         QP_MAX_TIME_LIMIT="0.5",
         QP_SYNC_MAX_TIME_LIMIT="0.5",
         QP_DEFAULT_TIME_LIMIT="0.2",
+        QP_WORKERS="1",  # one solver process: the run's time goes to requests, not solves
     ).start()
     try:
         yield server, cli_create_key(server.db_url, "admin"), tmp

@@ -60,7 +60,8 @@ class RequestLog:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            # path_format: the template without convertors ("/api/backends/{name}")
+            template = getattr(route, "path_format", None) or "unmatched"
             dt = time.perf_counter() - t0
             m = self.state.metrics
             m.requests.labels(route=template, status=str(status)).inc()
