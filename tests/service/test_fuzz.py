@@ -83,7 +83,7 @@ def test_schemathesis_all_checks(fuzz_server: tuple[Server, str, Path]) -> None:
         *("--generation-deterministic", "--suppress-health-check", "all", "--workers", "1"),
         *("--report", "junit", "--report-dir", str(tmp / "report")),
     ]
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=270)
     (tmp / "schemathesis.out").write_text(out.stdout + out.stderr)  # the whole report
     tail = out.stdout[-6000:] + out.stderr[-2000:]
     assert out.returncode == 0, tail  # any failure or error of any check exits non-zero
