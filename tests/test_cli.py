@@ -143,6 +143,26 @@ def test_bad_input_is_a_clean_error(tmp_path, content, code) -> None:
     no_traceback(r)
 
 
+@pytest.mark.parametrize(
+    ("content", "args", "says"),
+    [
+        ('{"agents": [{"id": "a"}], "tasks": [{"id": "t1"}, {"id": "t2", "duration": 1e308}]}',
+         (), ["tasks[1].duration", "'t2'", "1e+09"]),
+        ('{"agents": [{"id": "a"}], "tasks": [{"id": "t1", "duration": 8}], "time_horizon": 5}',
+         (), ["time_horizon (5)", "'t1'"]),
+        ('{"agents": [{"id": "a"}], "tasks": [{"id": "t1"}]}',
+         ("--time-limit", "0.0001"), ["--time-limit", "0.01"]),
+    ],
+)  # fmt: skip
+def test_out_of_bounds_input_says_where_and_what(tmp_path, content, args, says) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(content)
+    r = run("solve", str(path), *args)
+    assert r.exit_code == 2 and r.stderr.startswith("error[")
+    assert all(s in r.stderr for s in says), r.stderr
+    no_traceback(r)
+
+
 def test_infeasible_problem_exits_1_with_reason(tmp_path) -> None:
     path = tmp_path / "p.json"
     path.write_text('{"agents": [{"id": "a", "capacity": 1}], "tasks": [{"id": "x"}, {"id": "y"}]}')

@@ -7,6 +7,14 @@ import json
 import pytest
 
 from quantum_planner import Agent, Problem, Solution, Task, TimeWindowTask
+from quantum_planner.bounds import (
+    COST_MAX,
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    LOAD_MAX,
+    PRIORITY_MAX,
+    TIME_MAX,
+)
 from quantum_planner.errors import (
     DependencyCycleError,
     DuplicateIdError,
@@ -167,3 +175,103 @@ def test_solution_json_round_trip(snippet_problem: Problem) -> None:
 def test_bad_solution_json_is_format_error() -> None:
     with pytest.raises(FormatError):
         Solution.from_json('{"assignments": 3}')
+
+
+# --- bounds, ids and error paths (issue 18) -------------------------------------------------
+
+
+def _four_tasks(**task3: object) -> dict:
+    tasks = [{"id": f"t{i}"} for i in range(1, 5)]
+    tasks[3].update(task3)
+    return {"agents": [{"id": "a1"}], "tasks": tasks}
+
+
+@pytest.mark.parametrize("value", [1e308, 10**40, float("inf"), float("nan"), True, -0.5])
+def test_duration_out_of_bounds_names_index_id_and_bound(value: object) -> None:
+    with pytest.raises(InvalidValueError) as e:
+        Problem.from_dict(_four_tasks(duration=value))
+    assert e.value.field == "tasks[3].duration"
+    assert e.value.details == {"id": "t4", "minimum": 0, "maximum": TIME_MAX}
+    assert "1e+09" in e.value.message and "'t4'" in e.value.message
+
+
+@pytest.mark.parametrize(
+    ("where", "field", "value", "bound"),
+    [
+        ("task", "priority", 1e7, PRIORITY_MAX),
+        ("task", "load", 1e10, LOAD_MAX),
+        ("task", "latest_finish", 1e300, TIME_MAX),
+        ("agent", "capacity", 1e308, LOAD_MAX),
+        ("agent", "cost_rate", float("inf"), COST_MAX),
+        ("agent", "available_from", 1e10, TIME_MAX),
+    ],
+)
+def test_every_number_has_a_finite_bound(
+    where: str, field: str, value: float, bound: float
+) -> None:
+    data = _four_tasks(**({field: value} if where == "task" else {}))
+    if where == "agent":
+        data["agents"][0][field] = value
+    with pytest.raises(InvalidValueError) as e:
+        Problem.from_dict(data)
+    assert e.value.details["maximum"] == bound
+    assert e.value.field == (f"tasks[3].{field}" if where == "task" else f"agents[0].{field}")
+
+
+def test_bounds_are_in_the_json_schema() -> None:
+    schema = Problem.model_json_schema()
+    task = schema["$defs"]["Task"]["properties"]
+    assert (task["duration"]["minimum"], task["duration"]["maximum"]) == (0, TIME_MAX)
+    assert task["id"]["pattern"] == ID_PATTERN and task["id"]["maxLength"] == ID_MAX_LENGTH
+    assert task["durations"]["propertyNames"]["pattern"] == ID_PATTERN
+    horizon = next(b for b in schema["properties"]["time_horizon"]["anyOf"] if "maximum" in b)
+    assert horizon["maximum"] == TIME_MAX
+
+
+@pytest.mark.parametrize("bad", ["x" * (ID_MAX_LENGTH + 1), "a\x00b", "a\u202eb", "\u200b", ""])
+def test_ids_follow_the_rule_and_are_not_echoed(bad: str) -> None:
+    with pytest.raises(InvalidValueError) as e:
+        Problem.from_dict(_four_tasks(id=bad))
+    assert e.value.field == "tasks[3].id"
+    assert not bad or bad not in e.value.message
+
+
+def test_well_formed_ids_of_any_script_are_accepted() -> None:
+    p = Problem.from_dict({"agents": [{"id": "José"}], "tasks": [{"id": "job 3/a"}]})
+    assert p.tasks[0].id == "job 3/a"
+
+
+def test_flags_are_booleans() -> None:
+    with pytest.raises(ProblemError) as e:
+        Problem.from_dict(_four_tasks(optional=1))
+    assert e.value.field == "tasks[3].optional"
+
+
+def test_horizon_shorter_than_a_task_is_named_as_the_cause() -> None:
+    with pytest.raises(TimeWindowError) as e:
+        Problem.from_dict({**_four_tasks(duration=8), "time_horizon": 5})
+    assert e.value.field == "time_horizon" and e.value.details["task"] == "t4"
+    assert "time_horizon" in e.value.message
+
+
+def test_semantic_errors_use_index_paths() -> None:
+    with pytest.raises(UnknownReferenceError) as e:
+        Problem.from_dict(_four_tasks(dependencies=["ghost"]))
+    assert e.value.field == "tasks[3].dependencies" and e.value.details["id"] == "t4"
+    with pytest.raises(DuplicateIdError) as e:
+        Problem.from_dict(_four_tasks(id="t1"))
+    assert e.value.field == "tasks[3].id"
+    with pytest.raises(TimeWindowError) as e:
+        Problem.from_dict(_four_tasks(earliest_start=5, latest_finish=5.5))
+    assert e.value.field == "tasks[3].latest_finish" and e.value.details["id"] == "t4"
+
+
+def test_map_keys_are_quoted_in_paths_whatever_they_hold() -> None:
+    data = {"agents": [{"id": "a[1]"}], "tasks": [{"id": "t", "durations": {"a[1]": -1}}]}
+    with pytest.raises(InvalidValueError) as e:
+        Problem.from_dict(data)
+    assert e.value.field == 'tasks[0].durations["a[1]"]'
+    with pytest.raises(ProblemError) as e:
+        data["tasks"][0]["durations"] = {"a[1]": 1}
+        Problem.from_dict({**data, "constraints": {"precedence": {"t": [5]}}})
+    assert e.value.field == 'constraints.precedence["t"][0]'

@@ -11,6 +11,7 @@ from conftest import random_problem
 import quantum_planner
 from quantum_planner import Agent, Problem, QuantumTaskPlanner, Solution, Task, TimeWindowTask
 from quantum_planner.errors import (
+    BackendUnavailableError,
     InfeasibleProblemError,
     PlannerError,
     SolverError,
@@ -296,3 +297,10 @@ def test_tiny_time_limit_still_returns_the_greedy_plan(team_problem: Problem) ->
     t0 = time.monotonic()
     sol = QuantumTaskPlanner().solve(team_problem, time_limit=0.001)
     assert sol.feasible and time.monotonic() - t0 < 0.5
+
+
+def test_a_named_backend_that_refuses_the_problem_is_unavailable_not_a_crash() -> None:
+    # the IBM backend refuses an empty model; asked for by name, that is a 503, not a 500
+    with pytest.raises(BackendUnavailableError) as e:
+        QuantumTaskPlanner(backend="ibm").solve(Problem(agents=[], tasks=[]), time_limit=5)
+    assert "empty model" in e.value.message

@@ -27,9 +27,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from quantum_planner.bounds import TIME_LIMIT_MIN
 from quantum_planner.errors import (
     ConfigurationError,
     FormatError,
+    InvalidValueError,
     MissingExtraError,
     PlannerError,
     ProblemError,
@@ -188,6 +190,11 @@ def solve(
     from quantum_planner.planner import QuantumTaskPlanner
 
     with _user_errors():
+        if time_limit < TIME_LIMIT_MIN:  # NaN passes here and is refused by the planner
+            raise InvalidValueError(
+                f"--time-limit must be at least {TIME_LIMIT_MIN:g} seconds, got {time_limit:g}",
+                field="time_limit",
+            )
         problem = _with_objective(_load_problem(file, fmt, instance), objective)
         planner = QuantumTaskPlanner(
             backend=backend, fallback=_fallbacks(fallback), time_limit=time_limit, seed=seed

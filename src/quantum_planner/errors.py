@@ -31,6 +31,17 @@ class PlannerError(Exception):
         return out
 
 
+def error_class(code: str, default: type[PlannerError]) -> type[PlannerError]:
+    """The typed error whose ``code`` is ``code`` (``default`` if none has it)."""
+    stack: list[type[PlannerError]] = [PlannerError]
+    while stack:
+        cls = stack.pop()
+        if cls.code == code:
+            return cls
+        stack.extend(cls.__subclasses__())
+    return default
+
+
 # --- bad input ---------------------------------------------------------------
 
 

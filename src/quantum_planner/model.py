@@ -19,17 +19,38 @@ This module imports nothing else of quantum-planner but :mod:`errors`.
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from quantum_planner.bounds import (
+    Cost,
+    Flag,
+    Id,
+    Load,
+    Name,
+    Priority,
+    Time,
+    field_path,
+    id_keys,
+    problem_error,
+)
 from quantum_planner.errors import (
     DependencyCycleError,
     DuplicateIdError,
     FormatError,
-    InvalidValueError,
     NoEligibleAgentError,
     ProblemError,
     TimeWindowError,
@@ -74,9 +95,16 @@ class Objective(StrEnum):
             ) from None
 
 
-def _check_number(name: str, value: float | None, *, minimum: float = 0.0) -> None:
-    if value is not None and (value != value or value < minimum):  # NaN or too small
-        raise InvalidValueError(f"{name} must be >= {minimum:g}, got {value!r}", field=name)
+def _window_error(message: str, field: str) -> PydanticCustomError:
+    # a ValueError, so pydantic adds where it happened (tasks[3]); problem_error types it
+    return PydanticCustomError(
+        "invalid_time_window", message.replace("{", "(").replace("}", ")"), {"field": field}
+    )
+
+
+# set while a Problem validates: its agents and tasks (pydantic calls their __init__) then
+# leave the ValidationError to the problem, which knows the path (tasks[3].duration)
+_IN_PROBLEM: ContextVar[bool] = ContextVar("_IN_PROBLEM", default=False)
 
 
 class _Base(BaseModel):
@@ -86,101 +114,94 @@ class _Base(BaseModel):
 class _WithId(_Base):
     """Allows ``Agent("a1", skills=[...])``: the id may be given positionally."""
 
-    id: str = Field(min_length=1, description="Unique identifier.")
+    id: Id = Field(description="Unique identifier.")
 
     def __init__(self, id: str | None = None, /, **data: Any) -> None:
         if id is not None:
             if "id" in data:
                 raise ProblemError("id given twice (positionally and by name)", field="id")
             data["id"] = id
-        super().__init__(**data)
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            if _IN_PROBLEM.get():
+                raise  # pydantic adds where in the problem it happened (tasks[3])
+            raise problem_error(e, data) from None
 
 
 class Agent(_WithId):
     """Someone (or something) that performs tasks."""
 
-    skills: list[str] = Field(default_factory=list, description="Skills the agent has.")
-    capacity: float | None = Field(
+    skills: list[Name] = Field(default_factory=list, description="Skills the agent has.")
+    capacity: Load | None = Field(
         default=None,
         description="Most total task load this agent may take in one plan (None: unlimited).",
     )
-    cost_rate: float = Field(default=0.0, description="Cost per unit of time worked.")
-    available_from: float = Field(default=0.0, description="Earliest time the agent can start.")
-    available_until: float | None = Field(
+    cost_rate: Cost = Field(default=0.0, description="Cost per unit of time worked.")
+    available_from: Time = Field(default=0.0, description="Earliest time the agent can start.")
+    available_until: Time | None = Field(
         default=None, description="Time by which the agent's work must end (None: no limit)."
     )
     metadata: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("capacity", "cost_rate", "available_from")
-    @classmethod
-    def _non_negative(cls, v: float | None, info: Any) -> float | None:
-        _check_number(f"agent.{info.field_name}", v)
-        return v
-
-    def model_post_init(self, __context: Any) -> None:
+    @model_validator(mode="after")
+    def _window(self) -> Agent:
         if self.available_until is not None and self.available_until < self.available_from:
-            raise TimeWindowError(
-                f"agent {self.id!r}: available_until ({self.available_until}) is before "
-                f"available_from ({self.available_from})",
-                field="available_until",
+            raise _window_error(
+                f"agent {self.id!r}: available_until ({self.available_until:g}) is before "
+                f"available_from ({self.available_from:g})",
+                "available_until",
             )
+        return self
 
 
 class Task(_WithId):
     """A unit of work. Durations, costs and loads may be overridden per agent."""
 
-    required_skills: list[str] = Field(
+    required_skills: list[Name] = Field(
         default_factory=list, description="Skills an agent needs, all of them, to do the task."
     )
-    priority: float = Field(default=1.0, description="Value of doing the task (>= 0).")
-    duration: float = Field(default=1.0, description="Time the task takes (>= 0).")
-    dependencies: list[str] = Field(
+    priority: Priority = Field(default=1.0, description="Value of doing the task.")
+    duration: Time = Field(default=1.0, description="Time the task takes.")
+    dependencies: list[Id] = Field(
         default_factory=list, description="Tasks that must end before this one starts."
     )
-    load: float = Field(default=1.0, description="Capacity the task uses on its agent.")
-    earliest_start: float | None = Field(default=None, description="Release time.")
-    latest_finish: float | None = Field(default=None, description="Deadline (hard).")
-    optional: bool = Field(default=False, description="May be left unassigned.")
-    allowed_agents: list[str] | None = Field(
+    load: Load = Field(default=1.0, description="Capacity the task uses on its agent.")
+    earliest_start: Time | None = Field(default=None, description="Release time.")
+    latest_finish: Time | None = Field(default=None, description="Deadline (hard).")
+    optional: Flag = Field(default=False, description="May be left unassigned.")
+    allowed_agents: list[Id] | None = Field(
         default=None, description="If set, only these agents may do the task."
     )
-    durations: dict[str, float] = Field(
-        default_factory=dict, description="Per-agent duration overrides."
+    durations: dict[Id, Time] = Field(
+        default_factory=dict, description="Per-agent duration overrides.", json_schema_extra=id_keys
     )
-    costs: dict[str, float] = Field(
-        default_factory=dict, description="Per-agent cost overrides (total cost of the task)."
+    costs: dict[Id, Cost] = Field(
+        default_factory=dict,
+        description="Per-agent cost overrides (total cost of the task).",
+        json_schema_extra=id_keys,
     )
-    loads: dict[str, float] = Field(default_factory=dict, description="Per-agent load overrides.")
+    loads: dict[Id, Load] = Field(
+        default_factory=dict, description="Per-agent load overrides.", json_schema_extra=id_keys
+    )
     pinned: bool = Field(
         default=False,
         description="When re-planning, keep this task's agent and start from the previous plan.",
     )
     metadata: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("priority", "duration", "load", "earliest_start")
-    @classmethod
-    def _non_negative(cls, v: float | None, info: Any) -> float | None:
-        _check_number(f"task.{info.field_name}", v)
-        return v
-
-    @field_validator("durations", "costs", "loads")
-    @classmethod
-    def _non_negative_map(cls, v: dict[str, float], info: Any) -> dict[str, float]:
-        for agent_id, x in v.items():
-            _check_number(f"task.{info.field_name}[{agent_id}]", x)
-        return v
-
-    def model_post_init(self, __context: Any) -> None:
+    @model_validator(mode="after")
+    def _window(self) -> Task:
         if self.latest_finish is not None:
             start = self.earliest_start or 0.0
-            shortest = min([self.duration, *self.durations.values()]) if self.durations else None
-            shortest = self.duration if shortest is None else shortest
+            shortest = min([self.duration, *self.durations.values()])
             if self.latest_finish - start < shortest:
-                raise TimeWindowError(
+                raise _window_error(
                     f"task {self.id!r}: window [{start:g}, {self.latest_finish:g}] is shorter "
                     f"than its duration ({shortest:g}); widen the window or shorten the task",
-                    field="latest_finish",
+                    "latest_finish",
                 )
+        return self
 
     # -- per-agent values ---------------------------------------------------
     def duration_on(self, agent_id: str) -> float:
@@ -201,24 +222,25 @@ class Task(_WithId):
 class TimeWindowTask(Task):
     """A task that must run inside ``[earliest_start, latest_finish]``."""
 
-    earliest_start: float | None = Field(default=0.0, description="Release time.")
-    latest_finish: float | None = Field(description="Deadline (hard).")
+    earliest_start: Time | None = Field(default=0.0, description="Release time.")
+    latest_finish: Time | None = Field(description="Deadline (hard).")
 
 
 class Constraints(_Base):
     """Which hard constraints apply. All are on by default."""
 
-    skill_match: bool = True
-    capacity_limit: bool = True
-    precedence: bool | dict[str, list[str]] = Field(
+    skill_match: Flag = True
+    capacity_limit: Flag = True
+    precedence: Flag | dict[Id, list[Id]] = Field(
         default=True,
+        json_schema_extra=id_keys,
         description=(
             "True: honour every task's dependencies. A mapping task -> prerequisites adds "
             "to them. False: ignore precedence."
         ),
     )
-    time_windows: bool = True
-    availability: bool = True
+    time_windows: Flag = True
+    availability: Flag = True
 
     @property
     def precedence_enabled(self) -> bool:
@@ -229,7 +251,7 @@ class Constraints(_Base):
         return self.precedence if isinstance(self.precedence, dict) else {}
 
 
-ObjectiveSpec = Objective | list[Objective]
+ObjectiveSpec = Objective | Annotated[list[Objective], Field(min_length=1)]
 
 
 class Problem(_Base):
@@ -240,7 +262,7 @@ class Problem(_Base):
     tasks: list[Task]
     objective: ObjectiveSpec = Objective.MINIMIZE_MAKESPAN
     constraints: Constraints = Field(default_factory=Constraints)
-    time_horizon: float | None = Field(
+    time_horizon: Time | None = Field(
         default=None, description="Every task must end by this time (None: no limit)."
     )
 
@@ -257,11 +279,20 @@ class Problem(_Base):
             return [Objective.parse(o) for o in v]
         return Objective.parse(v)
 
-    @field_validator("time_horizon")
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            raise problem_error(e, data) from None
+
+    @model_validator(mode="wrap")
     @classmethod
-    def _horizon(cls, v: float | None) -> float | None:
-        _check_number("time_horizon", v)
-        return v
+    def _as_a_whole(cls, data: Any, handler: Any) -> Any:
+        token = _IN_PROBLEM.set(True)
+        try:
+            return handler(data)
+        finally:
+            _IN_PROBLEM.reset(token)
 
     def model_post_init(self, __context: Any) -> None:
         self._agents = {a.id: a for a in self.agents}
@@ -354,21 +385,41 @@ class Problem(_Base):
     def _check(self) -> None:
         for kind, items in (("agent", self.agents), ("task", self.tasks)):
             seen: set[str] = set()
-            for x in items:
+            for i, x in enumerate(items):
                 if x.id in seen:
                     raise DuplicateIdError(
-                        f"duplicate {kind} id {x.id!r}; ids must be unique", field=f"{kind}s"
+                        f"duplicate {kind} id {x.id!r}; ids must be unique",
+                        field=field_path((f"{kind}s", i, "id")),
+                        id=x.id,
                     )
                 seen.add(x.id)
+        self._check_references()
+        cycle = self._find_cycle()
+        if cycle:
+            path = " -> ".join(cycle)
+            first = next(i for i, t in enumerate(self.tasks) if t.id == cycle[0])
+            raise DependencyCycleError(
+                f"dependency cycle: {path}; remove one of these dependencies",
+                field=field_path(("tasks", first, "dependencies")),
+                cycle=cycle,
+                id=cycle[0],
+            )
+        for i, t in enumerate(self.tasks):
+            if t.optional or any(self.is_eligible(t, a) for a in self.agents):
+                continue
+            raise self._no_agent_error(i, t)
+
+    def _check_references(self) -> None:
         # private attributes go through pydantic's __getattr__: bind once (80x1600 GAP loads)
-        agent_index = self._agents
-        for t in self.tasks:
+        agent_index, task_index = self._agents, self._tasks
+        for i, t in enumerate(self.tasks):
             for d in t.dependencies:
-                if d not in self._tasks:
+                if d not in task_index:
                     raise UnknownReferenceError(
                         f"task {t.id!r} depends on unknown task {d!r}; add it or remove the "
                         "dependency",
-                        field=f"tasks.{t.id}.dependencies",
+                        field=field_path(("tasks", i, "dependencies")),
+                        id=t.id,
                     )
             for field, ids in (
                 ("allowed_agents", t.allowed_agents or []),
@@ -380,26 +431,34 @@ class Problem(_Base):
                     if a not in agent_index:
                         raise UnknownReferenceError(
                             f"task {t.id!r}: {field} names unknown agent {a!r}",
-                            field=f"tasks.{t.id}.{field}",
+                            field=field_path(("tasks", i, field)),
+                            id=t.id,
                         )
         for tid, deps in self.constraints.extra_precedence.items():
             for x in [tid, *deps]:
-                if x not in self._tasks:
+                if x not in task_index:
                     raise UnknownReferenceError(
                         f"precedence names unknown task {x!r}", field="constraints.precedence"
                     )
-        cycle = self._find_cycle()
-        if cycle:
-            path = " -> ".join(cycle)
-            raise DependencyCycleError(
-                f"dependency cycle: {path}; remove one of these dependencies",
-                field="dependencies",
-                cycle=cycle,
-            )
-        for t in self.tasks:
-            if t.optional or any(self.is_eligible(t, a) for a in self.agents):
-                continue
-            raise NoEligibleAgentError(self._why_no_agent(t), field=f"tasks.{t.id}", task=t.id)
+
+    def _no_agent_error(self, i: int, t: Task) -> ProblemError:
+        """Why no agent can do mandatory task ``t`` (the ``i``-th), as the error to raise."""
+        if self.time_horizon is not None and self.agents:
+            # the horizon is the cause when lifting it alone would let some agent do the task
+            unbounded = self.model_copy(update={"time_horizon": None})
+            if any(unbounded.is_eligible(t, a) for a in self.agents):
+                shortest = min(t.duration_on(a.id) for a in self.agents)
+                return TimeWindowError(
+                    f"time_horizon ({self.time_horizon:g}) leaves no room for task {t.id!r} "
+                    f"(duration {shortest:g} on its fastest agent, after its release and the "
+                    "agents' availability); raise time_horizon or shorten the task",
+                    field="time_horizon",
+                    task=t.id,
+                    id=t.id,
+                )
+        return NoEligibleAgentError(
+            self._why_no_agent(t), field=field_path(("tasks", i)), task=t.id, id=t.id
+        )
 
     def _why_no_agent(self, t: Task) -> str:
         if not self.agents:
@@ -452,7 +511,7 @@ class Problem(_Base):
         try:
             return cls.model_validate(data)
         except ValidationError as e:
-            raise _as_problem_error(e) from None
+            raise problem_error(e, data) from None
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Problem:
@@ -474,12 +533,6 @@ class Problem(_Base):
 
     def to_json(self, **kw: Any) -> str:
         return self.model_dump_json(exclude_defaults=False, **kw)
-
-
-def _as_problem_error(e: ValidationError) -> ProblemError:
-    err = e.errors()[0]
-    loc = ".".join(str(x) for x in err.get("loc", ()))
-    return ProblemError(f"{loc or 'problem'}: {err.get('msg', 'invalid value')}", field=loc or None)
 
 
 class Violation(_Base):

@@ -23,7 +23,9 @@ from quantum_planner.analysis import analyse
 from quantum_planner.errors import (
     BackendDisabledError,
     BackendUnavailableError,
+    CredentialsError,
     InfeasibleProblemError,
+    InvalidValueError,
     PlannerError,
     SolverError,
     SolveTimeoutError,
@@ -38,7 +40,7 @@ from quantum_planner.solvers.registry import solver_names
 if TYPE_CHECKING:
     from quantum_planner.backends import BackendContext
 
-__all__ = ["QuantumTaskPlanner", "resolve_auto"]
+__all__ = ["QuantumTaskPlanner", "known_backends", "resolve_auto"]
 
 
 def resolve_auto(problem: Problem, time_limit: float) -> tuple[list[str], str]:
@@ -59,9 +61,24 @@ def _as_chain(fallback: str | Sequence[str] | None) -> list[str]:
     return [fallback] if isinstance(fallback, str) else list(fallback)
 
 
+def known_backends(context: BackendContext | None = None) -> list[str]:
+    """Every name ``backend`` and ``fallback`` accept besides ``"auto"``: solvers, then backends."""
+    from quantum_planner.backends.context import default_context
+
+    solvers = solver_names()
+    backends = (context or default_context()).list_backends()
+    return [*solvers, *(n for n in backends if n not in solvers)]
+
+
+def _check_limit(limit: float) -> None:
+    if not limit > 0:  # also NaN; +inf means "no limit" here
+        raise InvalidValueError(
+            f"time_limit must be > 0 seconds, got {limit!r}", field="time_limit"
+        )
+
+
 def _known(name: str, context: BackendContext) -> None:
-    backends = context.list_backends()
-    known = [*solver_names(), *(n for n in backends if n not in solver_names())]
+    known = known_backends(context)
     if name != "auto" and name not in known:
         raise UnknownBackendError(
             f"unknown backend {name!r}; use 'auto' or one of: {', '.join(known)}",
@@ -101,8 +118,7 @@ class QuantumTaskPlanner:
         self._context = context
         for name in [backend, *self.fallback, *options]:
             _known(name, self.context)
-        if time_limit <= 0:
-            raise PlannerError(f"time_limit must be > 0 seconds, got {time_limit!r}")
+        _check_limit(time_limit)
         self.time_limit = float(time_limit)
         self.seed = seed
         self.options = {k: dict(v) for k, v in options.items()}
@@ -204,8 +220,7 @@ class QuantumTaskPlanner:
         t0 = time.monotonic()
         warm_start = initial if initial is not None else warm_start
         limit = self.time_limit if time_limit is None else float(time_limit)
-        if limit <= 0:
-            raise PlannerError(f"time_limit must be > 0 seconds, got {limit!r}")
+        _check_limit(limit)
         seed = self.seed if seed is None else seed
         seed = 0 if seed is None else seed
         names, reason = self.chain(problem, limit)
@@ -373,6 +388,16 @@ def _summary(sol: Solution, limit: int = 5) -> str:
     return f"{len(sol.violations)} violation(s): " + "; ".join(parts)
 
 
+def _could_not_serve(a: BackendAttempt) -> bool:
+    """Whether attempt ``a`` ended because the backend refused (unavailable, credentials)."""
+    reason = a.reason or ""
+    return (
+        a.outcome == "skipped"
+        or reason.startswith("credentials")
+        or (reason.startswith("failover") and "Unavailable" in reason)
+    )
+
+
 def _no_plan(best: Solution | None, attempts: list[BackendAttempt]) -> PlannerError:
     tried = [a.model_dump() for a in attempts]
     if best is None:
@@ -385,6 +410,16 @@ def _no_plan(best: Solution | None, attempts: list[BackendAttempt]) -> PlannerEr
             return cls(
                 f"no backend could serve: {reasons}; enable one (switch_backend) or name "
                 "another backend",
+                backends_tried=tried,
+            )
+        if attempts and all(_could_not_serve(a) for a in attempts):
+            # named backends that refused this problem (empty, too large) or lack
+            # credentials: the caller's choice, not a fault of ours (503/502, not 500)
+            creds = any((a.reason or "").startswith("credentials") for a in attempts)
+            cls = CredentialsError if creds else BackendUnavailableError
+            return cls(
+                f"no backend could serve this problem: {reasons}; name another backend or "
+                "use 'auto'",
                 backends_tried=tried,
             )
         if outcomes <= {"skipped", "timeout"} and "timeout" in outcomes:

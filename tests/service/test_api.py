@@ -166,7 +166,7 @@ def test_bad_input_gets_4xx_with_code_and_field(deployment: Deployment) -> None:
     cycle["tasks"][0]["dependencies"] = ["t2"]
     cycle["tasks"][2]["dependencies"] = ["t0"]
     cases = [
-        ({"problem": cycle}, 422, "dependency_cycle", "problem.dependencies"),
+        ({"problem": cycle}, 422, "dependency_cycle", "problem.tasks[0].dependencies"),
         ({"problem": good, "bogus": 1}, 422, "invalid_request", "bogus"),
         ({"problem": good, "time_limit": 1e9}, 422, "time_limit_out_of_range", "time_limit"),
         ({"problem": good, "time_limit": -1}, 422, "invalid_request", "time_limit"),

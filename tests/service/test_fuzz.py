@@ -1,39 +1,55 @@
-"""Property-based fuzz of the API from its own OpenAPI document (schemathesis, over loopback).
+"""Schemathesis with ``--checks all`` against a real server over loopback: 0 failures.
 
-Every operation gets a small, bounded number of generated requests with an
-admin key; no response may be a 5xx, every status must be declared in the
-document, and every body must match its declared schema.
+One deterministic, bounded run of the schemathesis CLI (every phase it has:
+examples, coverage, fuzzing, stateful) against ``/openapi.json`` with an admin
+key, so any drift between the document and the server (a limit it does not
+show, a status it does not declare, a 405 without the right ``Allow``, a
+schema-invalid request accepted) fails the suite. The few settings below say
+where a documented outcome is not a fault; each has its reason.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    response_schema_conformance,
-    status_code_conformance,
-)
 
-from tests.service.conftest import Server, cli_create_key
+from tests.service.conftest import ROOT, Server, cli_create_key
 
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 5
 
+# TOML for `schemathesis --config-file`
+CONFIG = """
+# readiness answers a declared 503 while no backend is healthy yet: a state, not a fault
+[[operations]]
+include-path = "/health/ready"
+checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "503"]
 
-def _has_backends() -> bool:
-    try:
-        import quantum_planner.backends  # noqa: F401
-    except ImportError:
-        return False
-    return True
+# a solve may end in a documented 502 (a remote backend with no credentials here), 503 (every
+# solver process busy) or 504 (no plan within a 0.01 s limit); 500, a fault of ours, still fails.
+# A schema-valid problem can still be unplannable (see st_hooks.py): 422 with a semantic code.
+[[operations]]
+include-path-regex = "^/api/(optimize|jobs)$"
+include-method = "POST"
+checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "502", "503", "504"]
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "401", "403", "404", "409", "422", "429", "5xx",
+]
+
+# switch a backend the local solves never use, so the run does not disable its own solvers
+[[operations]]
+include-path = "/api/backends/{name}"
+parameters = { "path.name" = "dwave" }
+"""
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str, Path]]:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     # short limits keep generated solves and jobs fast
     server = Server(
@@ -42,38 +58,34 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serv
         QP_MAX_TIME_LIMIT="0.5",
         QP_SYNC_MAX_TIME_LIMIT="0.5",
         QP_DEFAULT_TIME_LIMIT="0.2",
+        QP_WORKERS="1",  # one solver process: the run's time goes to requests, not solves
     ).start()
     try:
-        yield server, cli_create_key(server.db_url, "admin")
+        yield server, cli_create_key(server.db_url, "admin"), tmp
     finally:
         server.stop()
 
 
-def test_api_fuzz(fuzz_server: tuple[Server, str]) -> None:
-    server, admin = fuzz_server
-    schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
-    headers = {"Authorization": f"Bearer {admin}"}
-    checks = [not_a_server_error, status_code_conformance, response_schema_conformance]
-    operations = [r.ok() for r in schema.get_all_operations()]
-    assert len(operations) >= 10
-
-    for operation in operations:
-        if operation.path.startswith("/api/backends") and not _has_backends():
-            continue  # the admin routes need the backends layer (tested when it is installed)
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=MAX_EXAMPLES,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.generate],
-        )
-        def fuzz(case: schemathesis.Case) -> None:
-            response = case.call(base_url=server.url, headers=headers)
-            # readiness answers a declared 503 while no backend is usable: a state, not a fault
-            ready = case.operation.path == "/health/ready"
-            case.validate_response(response, checks=checks[1:] if ready else checks)
-
-        fuzz()
+def test_schemathesis_all_checks(fuzz_server: tuple[Server, str, Path]) -> None:
+    server, admin, tmp = fuzz_server
+    config = tmp / "schemathesis.toml"
+    config.write_text(CONFIG)
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}",
+        "SCHEMATHESIS_HOOKS": "tests.service.st_hooks",
+    }
+    cmd = [
+        *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run"),
+        server.url + "/openapi.json",
+        *("-H", f"Authorization: Bearer {admin}"),
+        *("--checks", "all", "--max-examples", str(MAX_EXAMPLES)),
+        *("--generation-deterministic", "--suppress-health-check", "all", "--workers", "1"),
+        *("--report", "junit", "--report-dir", str(tmp / "report")),
+    ]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=270)
+    (tmp / "schemathesis.out").write_text(out.stdout + out.stderr)  # the whole report
+    tail = out.stdout[-6000:] + out.stderr[-2000:]
+    assert out.returncode == 0, tail  # any failure or error of any check exits non-zero
+    selected = re.search(r"Operations:\s+(\d+) selected / (\d+) total", out.stdout)
+    assert selected and selected[1] == selected[2] and int(selected[1]) >= 12, tail

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from quantum_planner.config import Settings
 from quantum_planner.service.app import create_app
 from quantum_planner.service.limits import RateLimiter
-from tests.service.conftest import create_key, free_port
+from tests.service.conftest import create_key, thread_server
 
 
 @pytest.fixture
@@ -22,18 +19,8 @@ def limited_server(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     url = f"sqlite:///{tmp_path / 'qp.db'}"
     settings = Settings(database_url=url, rate_limit_per_minute=3)
     app = create_app(settings, start_runner=False)  # no solving needed to test limits
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", create_key(url, "client"), create_key(url, "client")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with thread_server(app) as base:
+        yield base, create_key(url, "client"), create_key(url, "client")
 
 
 def test_rate_limit_429_with_retry_after(limited_server: tuple[str, str, str]) -> None:

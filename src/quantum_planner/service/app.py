@@ -30,7 +30,7 @@ from quantum_planner.backends import BackendContext
 from quantum_planner.config import Settings, get_settings
 from quantum_planner.errors import ConfigurationError
 from quantum_planner.jobs.base import JobRunner
-from quantum_planner.service import errors
+from quantum_planner.service import errors, openapi
 from quantum_planner.service.backends import BackendOps
 from quantum_planner.service.deps import ServiceState
 from quantum_planner.service.limits import BodySizeLimit, RateLimiter
@@ -68,17 +68,19 @@ class RequestLog:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            # path_format: the template without convertors ("/api/backends/{name}")
+            template = getattr(route, "path_format", None) or "unmatched"
             dt = time.perf_counter() - t0
             m = self.state.metrics
             m.requests.labels(route=template, status=str(status)).inc()
             m.request_duration.labels(route=template).observe(dt)
             req_state = scope.get("state", {})
             caller = getattr(req_state.get("caller"), "key_id", None)
-            # 503 (not ready, no backend) is a state, not a fault of this process
+            # ERROR only for our faults (500); a refused request, a backend that refuses or
+            # is not configured (502), none free (503) or a solve out of time (504) is expected
             level = (
                 logging.ERROR
-                if status >= 500 and status != 503
+                if status == 500
                 else logging.WARNING
                 if status >= 400
                 else logging.INFO
@@ -209,6 +211,7 @@ def create_app(
     )
     app.state.qp = state
     errors.install(app, log, lambda kind: metrics.errors.labels(kind=kind).inc())
+    openapi.install(app, settings, backend_names=state.backends.names)
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(events.router)

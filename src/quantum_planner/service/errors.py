@@ -10,6 +10,7 @@ counted).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quantum_planner import errors as E
+from quantum_planner.bounds import field_path
 from quantum_planner.service.logging import request_id_var
 
 
@@ -97,6 +99,61 @@ def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+
+
+def _printable(text: str, limit: int = 100) -> str:
+    """``text`` safe to echo: non-printable characters escaped, at most ``limit`` of them."""
+    shown = text[:limit].encode("unicode_escape").decode("ascii")
+    return shown + ("..." if len(text) > limit else "")
+
+
+def _missing_body(request: Request) -> tuple[str, str]:
+    """Field and message for a request whose body is missing: name what it must hold."""
+    route = request.scope.get("route")
+    model = getattr(getattr(route, "body_field", None), "field_info", None)
+    model = getattr(model, "annotation", None)
+    fields = getattr(model, "model_fields", {})
+    required = [n for n, f in fields.items() if f.is_required()]
+    optional = [n for n in fields if n not in required]
+    if not required:
+        return "body", "the request has no JSON body; send one"
+    more = f" (and optionally {', '.join(optional)})" if optional else ""
+    return required[0], (
+        f"the request has no JSON body; send an object with {', '.join(required)}{more}"
+    )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the app serves at the request's path (the 405 ``Allow`` header).
+
+    Starlette answers with the methods of the first route whose pattern matches, so
+    ``/api/backends/test-credentials`` would say ``PUT`` (from ``/{name}``). A route
+    without path parameters that matches is the one meant; only without one do the
+    parameterised routes count.
+    """
+    path = request.scope.get("path", "")
+    static: set[str] = set()
+    templated: set[str] = set()
+    for route in _flat_routes(request.app.router.routes):
+        regex = getattr(route, "path_regex", None)
+        methods = getattr(route, "methods", None)
+        if regex is None or not methods or not regex.match(path):
+            continue
+        (templated if getattr(route, "param_convertors", None) else static).update(methods)
+    return sorted(static or templated)
+
+
+def _flat_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route, with the routers FastAPI includes (``include_router``) opened up."""
+    for route in routes:
+        inner = getattr(route, "effective_route_contexts", None)
+        if callable(inner):
+            yield from _flat_routes(inner())
+        else:
+            yield route
+
+
 def install(app: FastAPI, logger: logging.Logger, count_error: Any) -> None:
     """Register the exception handlers; ``count_error(kind)`` increments the errors metric."""
 
@@ -117,7 +174,9 @@ def install(app: FastAPI, logger: logging.Logger, count_error: Any) -> None:
         status = status_for(exc)
         count_error(exc.code)
         if status >= 500:
-            logger.error("%s: %s", exc.code, exc.message, extra={"error": exc.code})
+            # ERROR is for faults of ours (500); a backend refusing, busy or out of time is not
+            level = logging.ERROR if status == 500 else logging.WARNING
+            logger.log(level, "%s: %s", exc.code, exc.message, extra={"error": exc.code})
         retry = exc.details.get("retry_after")
         return error_response(
             status,
@@ -132,11 +191,13 @@ def install(app: FastAPI, logger: logging.Logger, count_error: Any) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errs = exc.errors()
         first = errs[0] if errs else {}
-        loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
-        field = ".".join(loc) or None
+        loc = [x for x in first.get("loc", ()) if x not in ("body", "query", "path", "header")]
+        field = field_path(loc) or None
         msg = first.get("msg", "invalid request")
         if first.get("type") == "json_invalid":
             field, msg = "body", f"the body is not valid JSON ({msg})"
+        elif field is None and first.get("type") == "missing":
+            field, msg = _missing_body(request)
         count_error("invalid_request")
         return error_response(
             422,
@@ -148,12 +209,19 @@ def install(app: FastAPI, logger: logging.Logger, count_error: Any) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
         count_error(code)
         message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        headers = exc.headers
         if exc.status_code == 404 and message == "Not Found":
-            message = f"no route {request.url.path}; see /docs for the API"
-        return error_response(exc.status_code, code, message, headers=exc.headers)
+            message = f"no route {_printable(request.url.path)}; see /docs for the API"
+        elif exc.status_code == 405:
+            allow = allowed_methods(request)
+            headers = {**(headers or {}), "Allow": ", ".join(allow)}
+            message = f"{request.method} is not allowed here; use {' or '.join(allow)}"
+        elif exc.status_code == 400:
+            message = "the request body could not be read as JSON; send a JSON object"
+        return error_response(exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -169,7 +237,7 @@ def install(app: FastAPI, logger: logging.Logger, count_error: Any) -> None:
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries (all with :class:`ErrorBody`) for ``statuses``."""
     text = {
-        400: "Bad request.",
+        400: "The body is not UTF-8 (`invalid_encoding`) or could not be read (`bad_request`).",
         401: "Missing or invalid API key (send `Authorization: Bearer <key>`).",
         403: "The key's role may not use this route (admin needed).",
         404: "Not found (or not yours).",

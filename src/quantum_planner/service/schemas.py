@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SkipValidation
 
+from quantum_planner.bounds import TIME_LIMIT_MIN, no_bool
 from quantum_planner.model import Problem, Solution
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -19,13 +20,32 @@ class SolveRequest(BaseModel):
 
     # validated by the planner's own rules (errors name the field), not by the request parser
     problem: SkipValidation[Problem]
-    time_limit: float | None = Field(
-        None, gt=0, description="Seconds; default and maximum are set by the server."
+    time_limit: (
+        Annotated[
+            float,
+            Field(ge=TIME_LIMIT_MIN, allow_inf_nan=False),
+            BeforeValidator(no_bool),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Seconds; the default and the maximum (shown here) are set by the server.",
     )
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="For reproducible plans.")
+    # 2**53 - 1: the largest integer a JSON number carries exactly (and the schema shows)
+    seed: Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(no_bool)] | None = Field(
+        None, description="For reproducible plans."
+    )
     backend: str | None = Field(
         None, min_length=1, max_length=64, description="Backend or solver name; default auto."
     )
+
+
+class OptimizeRequest(SolveRequest):
+    """A problem to solve now (``time_limit`` up to the server's synchronous maximum)."""
+
+
+class JobRequest(SolveRequest):
+    """A problem to queue as a job (``time_limit`` up to the server's job maximum)."""
 
 
 class OptimizeResponse(BaseModel):
@@ -73,7 +93,7 @@ class JobList(BaseModel):
 
 class ConstraintAnalysis(BaseModel):
     constraint: str
-    enabled: bool
+    enabled: bool = Field(strict=True, description="true or false (not 0, 1 or a string).")
     status: Literal["violated", "binding", "satisfied", "inactive"]
     checked: int
     penalty: float = Field(0.0, description="Sum of the violated matches' amounts (0: holds).")
@@ -122,7 +142,7 @@ class Health(BaseModel):
 class BackendSwitch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool
+    enabled: bool = Field(strict=True, description="true or false (not 0, 1 or a string).")
 
 
 class BackendList(BaseModel):
@@ -131,7 +151,7 @@ class BackendList(BaseModel):
 
 class BackendSwitched(BaseModel):
     name: str
-    enabled: bool
+    enabled: bool = Field(strict=True, description="true or false (not 0, 1 or a string).")
     result: Any = None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from starlette.convertors import Convertor, register_url_convertor
 
 from quantum_planner.service.auth import Caller, admin_caller
 from quantum_planner.service.deps import ServiceState, get_state
@@ -17,6 +18,22 @@ from quantum_planner.store import repositories as repo
 
 router = APIRouter(prefix="/api/backends", tags=["admin"])
 
+
+class _BackendName(Convertor[str]):
+    """Any path segment but ``test-credentials``, which is a route and never a name, so
+    ``PUT /api/backends/test-credentials`` is a 405 (``Allow: POST``), not a switch."""
+
+    regex = "(?!test-credentials$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("backend_name", _BackendName())
+
 _ADMIN = (401, 403, 429, 500)
 
 
@@ -30,7 +47,7 @@ def list_backends(
 
 
 @router.put(
-    "/{name}",
+    "/{name:backend_name}",
     response_model=BackendSwitched,
     summary="Enable or disable a backend (for every replica)",
     responses=responses(*_ADMIN, 404, 422),
@@ -45,7 +62,7 @@ def switch_backend(
         raise APIError(
             404,
             "unknown_backend",
-            f"no backend {name!r}; GET /api/backends lists them",
+            f"no backend {name[:64]!r}; GET /api/backends lists them",  # repr: escaped
             field="name",
         )
     out = state.backends.switch(name, body.enabled)

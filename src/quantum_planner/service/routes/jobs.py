@@ -4,24 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from quantum_planner import analysis
-from quantum_planner.errors import BackendError, PlannerError, SolverError
+from quantum_planner.errors import BackendError, PlannerError, SolverError, error_class
 from quantum_planner.model import Problem, Solution
 from quantum_planner.service.auth import Caller, current_caller
 from quantum_planner.service.deps import ServiceState, get_state
 from quantum_planner.service.errors import APIError, responses
-from quantum_planner.service.limits import check_problem_size, check_time_limit
+from quantum_planner.service.limits import (
+    check_backend,
+    check_problem_size,
+    check_time_limit,
+    time_limit_max,
+)
 from quantum_planner.service.schemas import (
     Analysis,
     JobError,
     JobList,
     JobProgress,
+    JobRequest,
     JobState,
     JobSummary,
     JobView,
+    OptimizeRequest,
     OptimizeResponse,
     SolveRequest,
 )
@@ -31,11 +38,15 @@ from quantum_planner.store.tables import JobRow, ProblemRow
 router = APIRouter(prefix="/api", tags=["solve"])
 
 _AUTH = (401, 429)
+#: a job id as the store makes them (uuid4 hex); anything else is refused, never echoed
+JOB_ID = Path(pattern="^[0-9a-f]{32}$", description="A job id from POST /api/jobs.")
 
 
-def _parse(req: SolveRequest, state: ServiceState, maximum: float) -> tuple[Problem, float]:
+def _parse(req: SolveRequest, state: ServiceState, *, sync: bool) -> tuple[Problem, float]:
+    maximum = time_limit_max(state.settings, sync=sync)
     check_problem_size(req.problem, state.settings)
     tl = check_time_limit(req.time_limit, maximum, min(state.settings.default_time_limit, maximum))
+    check_backend(req.backend)
     try:
         problem = Problem.from_dict(req.problem)
     except PlannerError as e:
@@ -48,21 +59,10 @@ def _parse(req: SolveRequest, state: ServiceState, maximum: float) -> tuple[Prob
     return problem, tl
 
 
-def _error_class(code: str) -> type[PlannerError]:
-    """The typed error whose ``code`` is ``code`` (SolverError if none)."""
-    stack: list[type[PlannerError]] = [PlannerError]
-    while stack:
-        cls = stack.pop()
-        if cls.code == code:
-            return cls
-        stack.extend(cls.__subclasses__())
-    return SolverError
-
-
 def _raise_worker_error(result: dict[str, Any]) -> None:
     """Re-raise, as its typed error, an error that came back from a solver process."""
     err = result["error"]
-    cls = _error_class(err["code"])
+    cls = error_class(err["code"], SolverError)
     exc = cls.__new__(cls)
     PlannerError.__init__(exc, err["message"], field=err.get("field"), **(err.get("details") or {}))
     if isinstance(exc, BackendError):
@@ -74,16 +74,15 @@ def _raise_worker_error(result: dict[str, Any]) -> None:
     "/optimize",
     response_model=OptimizeResponse,
     summary="Solve now, within the time limit",
-    responses=responses(*_AUTH, 413, 422, 500, 502, 503, 504),
+    responses=responses(*_AUTH, 400, 413, 422, 500, 502, 503, 504),
 )
 def optimize(
-    req: SolveRequest,
+    req: OptimizeRequest,
     request: Request,
     caller: Caller = Depends(current_caller),
     state: ServiceState = Depends(get_state),
 ) -> OptimizeResponse:
-    limit = min(state.settings.max_time_limit, state.settings.sync_max_time_limit)
-    problem, tl = _parse(req, state, limit)
+    problem, tl = _parse(req, state, sync=True)
     if state.runner is None:
         raise APIError(503, "no_workers", "the solver pool is not running; retry shortly")
     result = state.runner.solve_now(
@@ -147,15 +146,15 @@ def _own_job(s: Session, job_id: str, caller: Caller) -> JobRow:
     response_model=JobView,
     status_code=202,
     summary="Queue a solve; poll GET /api/jobs/{id}",
-    responses=responses(*_AUTH, 413, 422, 500),
+    responses=responses(*_AUTH, 400, 413, 422, 500),
 )
 def submit_job(
-    req: SolveRequest,
+    req: JobRequest,
     response: Response,
     caller: Caller = Depends(current_caller),
     state: ServiceState = Depends(get_state),
 ) -> JobView:
-    problem, tl = _parse(req, state, state.settings.max_time_limit)
+    problem, tl = _parse(req, state, sync=False)
     with state.db.session() as s:
         prow = repo.save_problem(s, problem, caller.key_id)
         job = repo.create_job(
@@ -197,7 +196,7 @@ def list_jobs(
     responses=responses(*_AUTH, 404, 422, 500),
 )
 def get_job(
-    job_id: str,
+    job_id: str = JOB_ID,
     caller: Caller = Depends(current_caller),
     state: ServiceState = Depends(get_state),
 ) -> JobView:
@@ -212,7 +211,7 @@ def get_job(
     responses=responses(*_AUTH, 404, 409, 422, 500),
 )
 def cancel_job(
-    job_id: str,
+    job_id: str = JOB_ID,
     caller: Caller = Depends(current_caller),
     state: ServiceState = Depends(get_state),
 ) -> JobView:
@@ -238,7 +237,7 @@ def cancel_job(
     responses=responses(*_AUTH, 404, 409, 422, 500),
 )
 def analyse_job(
-    job_id: str,
+    job_id: str = JOB_ID,
     caller: Caller = Depends(current_caller),
     state: ServiceState = Depends(get_state),
 ) -> Analysis:
@@ -247,14 +246,37 @@ def analyse_job(
         sols = repo.job_solutions(s, job.id)
         kind = "final" if "final" in sols else "best" if "best" in sols else None
         if kind is None:
-            raise APIError(
-                409,
-                "no_plan_yet",
-                f"job {job_id} is {job.state} and has no plan to analyse yet; poll it first",
-                field="job_id",
-            )
+            raise _no_plan(job)
         solution = repo.load_solution(sols[kind])
         prow = s.get(ProblemRow, job.problem_id)
         assert prow is not None
         problem = repo.load_problem(prow)
     return Analysis(job_id=job_id, solution_kind=kind, **analysis.analyse(problem, solution))
+
+
+def _no_plan(job: JobRow) -> APIError:
+    """Why job ``job`` has no plan to analyse: still to come, or never (failed, cancelled)."""
+    if job.state == "failed":
+        why = f"{job.error_code}: {job.error_message}" if job.error_code else "no reason recorded"
+        return APIError(
+            409,
+            "job_failed",
+            f"job {job.id} failed without a plan to analyse ({why}); fix the cause and submit "
+            "it again",
+            field="job_id",
+            details={"error_code": job.error_code, "error_message": job.error_message},
+        )
+    if job.state == "cancelled":
+        return APIError(
+            409,
+            "job_cancelled",
+            f"job {job.id} was cancelled before it found a plan; there is nothing to analyse",
+            field="job_id",
+        )
+    return APIError(
+        409,
+        "no_plan_yet",
+        f"job {job.id} is {job.state} and has no plan to analyse yet; poll GET /api/jobs/"
+        f"{job.id} until it has one",
+        field="job_id",
+    )
