@@ -28,7 +28,7 @@ ROOT_PKG = "quantum_planner"
 
 # Module prefixes (dotted, under quantum_planner; "" is the package's __init__), lowest first.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("errors", "config", "_version")),
+    ("foundation", ("errors", "config", "_version", "bounds")),
     # data, its checks and its storage: nothing here solves anything
     (
         "model",

@@ -16,7 +16,7 @@ from quantum_planner.service.deps import ServiceState, get_state
 from quantum_planner.service.errors import APIError, responses
 from quantum_planner.service.limits import check_time_limit
 from quantum_planner.service.routes.jobs import _parse
-from quantum_planner.service.schemas import SolveRequest
+from quantum_planner.service.schemas import JobRequest
 from quantum_planner.service.schemas_plans import (
     ChangesRequest,
     DiffRow,
@@ -87,12 +87,12 @@ def _version(s: Session, plan_id: str, number: int, field: str) -> PlanVersionRo
     responses=responses(*_AUTH, 413, 422, 500),
 )
 def create_plan(
-    req: SolveRequest,
+    req: JobRequest,
     response: Response,
     caller: Caller = Depends(current_caller),
     state: ServiceState = Depends(get_state),
 ) -> VersionView:
-    problem, tl = _parse(req, state, state.settings.max_time_limit)
+    problem, tl = _parse(req, state, sync=False)
     with state.db.session() as s:
         prow = repo.save_problem(s, problem, caller.key_id)
         job = repo.create_job(
