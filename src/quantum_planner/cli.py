@@ -2,7 +2,8 @@
 
 ``solve`` prints a table per agent and a summary (or the Solution JSON with
 ``--json``), ``validate`` checks a plan against its problem, ``schema`` prints
-the JSON Schema of problems or solutions. Errors never show a traceback: a
+the JSON Schema of problems or solutions, ``warmup`` compiles the numba
+kernels ahead of the first solve. Errors never show a traceback: a
 :class:`~quantum_planner.errors.PlannerError` prints ``error[code]: message`` on
 stderr and exits 2 for bad input, 1 for a failed solve.
 
@@ -271,6 +272,32 @@ def schema(
     typer.echo(json.dumps(model.model_json_schema(), indent=2))
 
 
+@app.command()
+def warmup(
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Only the steps whose name contains this (repeatable)."),
+    ] = None,
+) -> None:
+    """Compile every numba kernel the samplers and solvers use (fills numba's disk cache).
+
+    Run once at install or image-build time, as the service's user with its
+    NUMBA_CACHE_DIR, so no solve pays for compilation (docs/SAMPLERS.md).
+    """
+    from quantum_planner.warmup import warmup as run_warmup
+
+    with _user_errors():
+        report = run_warmup(echo=typer.echo, only=only)
+    for k in report.kernels:
+        if k.compiled or k.loaded:
+            how = f"compiled {k.compiled}" if k.compiled else f"loaded {k.loaded} from cache"
+            typer.echo(f"  {k.name}: {how}")
+    typer.echo(
+        f"warmup: {report.compiled} signatures compiled, {report.loaded} loaded from cache, "
+        f"{report.seconds:.1f} s (cache: {report.cache_dir})"
+    )
+
+
 # --- commands contributed by other packages ----------------------------------------
 
 _PLUGINS = ("quantum_planner.service.cli", "quantum_planner.jobs.cli")
@@ -295,4 +322,7 @@ _register_plugins(app)
 
 def main() -> None:
     """Console-script entry point."""
+    from quantum_planner.warmup import seed_cache
+
+    seed_cache()  # an image's build-time numba cache, before any kernel runs (docs/SAMPLERS.md)
     app()
