@@ -21,6 +21,7 @@ $(VENV)/.test: $(VENV)/.created pyproject.toml
 	touch $@ $(VENV)/.demo
 
 demo: $(VENV)/.demo
+	$(VENV)/bin/quantum-planner warmup
 	$(VENV)/bin/quantum-planner solve examples/team.json
 
 lint: $(VENV)/.test
