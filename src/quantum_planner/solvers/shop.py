@@ -43,6 +43,9 @@ __all__ = ["eft_schedule", "solve_scheduling"]
 # then; on the others its one worker hardly moves from the start plan)
 CPSAT_SHARE = 0.25
 CPSAT_MAX_S = 5.0
+# the tabu search keeps an n x (n + m + 1) int64 matrix (shop_tabu.py): 20 GB at 50,000
+# tasks. Past this many bytes it is not started; the list schedule and CP-SAT go on
+MAX_TABU_BYTES = 1 << 30
 
 
 def _tail_lengths(comp: Compiled) -> np.ndarray:
@@ -189,7 +192,9 @@ def solve_scheduling(
     threads: list[threading.Thread] = []
     inner_stop = threading.Event()  # everything ends (deadline, caller, proof)
     cp_stop = threading.Event()  # CP-SAT alone ends (it yields its core)
-    tabu_ok = _shop_like(comp)
+    tabu_ok = _shop_like(comp) and 8 * comp.n * (comp.n + comp.m + 1) <= MAX_TABU_BYTES
+    if _shop_like(comp) and not tabu_ok:
+        stats["tabu_skipped"] = f"{comp.n} tasks: its matrix would pass {MAX_TABU_BYTES} bytes"
     shared = None
     if tabu_ok:
         from quantum_planner.solvers.shop_tabu import SharedBest, shop_tabu
