@@ -97,10 +97,16 @@ def round_lp(lp: LPResult, W: np.ndarray, L: np.ndarray, cap: np.ndarray) -> np.
 def extended(comp: Compiled) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     """Arrays with the virtual "undone" agent appended: ``W, L, D, cap, beta``."""
     W, w_un, beta = linear_weights(comp)
-    n = comp.n
-    W2 = np.hstack([W, np.where(comp.optional, w_un, np.inf)[:, None]])
-    L2 = np.hstack([np.where(comp.elig, comp.load, 0.0), np.zeros((n, 1))])
-    D2 = np.hstack([np.where(comp.elig, comp.dur, 0.0), np.zeros((n, 1))])
+    n, m = comp.n, comp.m
+    # filled in place: no (n, m) temporaries (400 MB each at 50,000 tasks x 1,000 agents)
+    W2 = np.empty((n, m + 1))
+    W2[:, :m] = W
+    del W
+    W2[:, m] = np.where(comp.optional, w_un, np.inf)
+    L2 = np.zeros((n, m + 1))
+    np.copyto(L2[:, :m], comp.load, where=comp.elig)
+    D2 = np.zeros((n, m + 1))
+    np.copyto(D2[:, :m], comp.dur, where=comp.elig)
     cap2 = np.append(comp.cap, np.inf)
     return W2, L2, D2, cap2, beta
 
