@@ -13,7 +13,7 @@ would pass 4 GiB.
 The parent generates each instance once, computes its reference (LP bound:
 synthetic and GAP; best known: FJSP, JSP) and pickles it; each (instance,
 solver) then runs in a fresh child process over the limits, so peak memory
-(``ru_maxrss``: the loaded problem, compilation, the solves) is its own. The
+(``VmHWM``: the loaded problem, compilation, the solves) is its own. The
 child warms the numba kernels first (``quantum_planner.warmup``: cache loads
 after the first run), so no timing includes compilation. Reported: time to
 the first valid plan (from the solve's start), gap at each limit, peak RSS,
@@ -154,10 +154,23 @@ def child(path: str, solver_name: str, limits: list[float], seed: int) -> dict[s
             value = sol.objectives.get("minimize_cost") if kind == "lp" else sol.makespan
         runs.append({"limit": limit, "first_s": first if ok else None, "value": value})
         runs[-1].update(wall_s=wall, status=sol.status if ok else "no valid plan")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # the hybrid's LP runs in a forked child: its peak is reported apart
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child
+    # would report the parent's peak (the generator's) when that is higher
+    peak = _vm_hwm_mib()
+    # the hybrid's LP runs in a forked child: its peak (ru_maxrss, >= ours) apart
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"runs": runs, "peak_rss_mib": peak, "peak_child_rss_mib": kids}
+
+
+def _vm_hwm_mib() -> float:
+    """This process's peak resident set (``VmHWM``), MiB; ru_maxrss where /proc is absent."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def prepare(name: str, folder: Path) -> dict[str, Any]:
