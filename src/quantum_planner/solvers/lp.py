@@ -171,8 +171,10 @@ def lagrangian_prices(
     rows = np.arange(n)
     lam = 2.0
     stall = 0
+    priced = np.empty_like(Wf)  # reused: no (n, M) temporaries per iteration
     for _ in range(iters):
-        priced = Wf + u[None, :] * L
+        np.multiply(u[None, :], L, out=priced)
+        priced += Wf
         j = priced.argmin(axis=1)
         bound = float(priced[rows, j].sum() - u @ capv)
         if bound > best_bound + 1e-9:
@@ -266,11 +268,14 @@ def repair_choice(
     assign = choice.astype(np.int64).copy()
     rows = np.arange(n)
     used = np.bincount(assign, weights=L[rows, assign], minlength=M)
-    priced = np.where(np.isfinite(W), W + prices[None, :] * L, np.inf)
-    own = priced[rows, assign]
-    alt = priced.copy()
-    alt[rows, assign] = np.inf
-    regret = alt.min(axis=1) - own
+    # built and masked in place (no (n, M) copies: 400 MB each at 50,000 x 1,000)
+    priced = prices[None, :] * L
+    priced += W
+    priced[~np.isfinite(W)] = np.inf
+    own = priced[rows, assign].copy()
+    priced[rows, assign] = np.inf
+    regret = priced.min(axis=1) - own
+    priced[rows, assign] = own
     evicted: list[int] = []
     for j in np.flatnonzero(used > cap + 1e-9):
         on_j = np.flatnonzero(assign == j)
