@@ -28,6 +28,7 @@ $(VENV)/.test: $(VENV)/.created pyproject.toml
 	touch $@ $(VENV)/.demo
 
 demo: $(VENV)/.demo
+	$(VENV)/bin/quantum-planner warmup
 	$(VENV)/bin/quantum-planner solve examples/team.json
 
 # The service on the embedded default (SQLite file quantum-planner.db, in-process jobs;

@@ -125,17 +125,25 @@ def synthetic_problem(
             )
         )
     share = expected / n_agents
+    caps = [slack * share * float(rng.uniform(0.8, 1.2)) for _ in range(n_agents)]
+    return staffed_problem([[skills[k] for k in s] for s in agent_skills], caps, rate, tasks)
+
+
+def staffed_problem(
+    agent_skills: list[list[str]], caps: Any, rate: Any, tasks: list[Task]
+) -> Problem:
+    """The synthetic problem's agents ``a0..`` (skills, capacity, cost rate) and its tasks."""
     agents = [
         Agent(
             id=f"a{a}",
-            skills=[skills[k] for k in agent_skills[a]],
-            capacity=round(slack * share * float(rng.uniform(0.8, 1.2)), 2),
+            skills=agent_skills[a],
+            capacity=round(float(caps[a]), 2),
             cost_rate=float(rate[a]),
         )
-        for a in range(n_agents)
+        for a in range(len(agent_skills))
     ]
     return Problem(
-        name=f"synth{n_agents}x{n_tasks}",
+        name=f"synth{len(agents)}x{len(tasks)}",
         agents=agents,
         tasks=tasks,
         objective=Objective.MINIMIZE_COST,

@@ -3,7 +3,8 @@
 ``solve`` prints a table per agent and a summary (or the Solution JSON with
 ``--json``), ``validate`` checks a plan against its problem, ``analyze`` explains
 it rule by rule (the constraint catalogue's analysis), ``schema`` prints
-the JSON Schema of problems or solutions. Errors never show a traceback: a
+the JSON Schema of problems or solutions, ``warmup`` compiles the numba
+kernels ahead of the first solve. Errors never show a traceback: a
 :class:`~quantum_planner.errors.PlannerError` prints ``error[code]: message`` on
 stderr and exits 2 for bad input, 1 for a failed solve.
 
@@ -440,6 +441,32 @@ def diff(
             _print_diff(rows)
 
 
+@app.command()
+def warmup(
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Only the steps whose name contains this (repeatable)."),
+    ] = None,
+) -> None:
+    """Compile every numba kernel the samplers and solvers use (fills numba's disk cache).
+
+    Run once at install or image-build time, as the service's user with its
+    NUMBA_CACHE_DIR, so no solve pays for compilation (docs/SAMPLERS.md).
+    """
+    from quantum_planner.warmup import warmup as run_warmup
+
+    with _user_errors():
+        report = run_warmup(echo=typer.echo, only=only)
+    for k in report.kernels:
+        if k.compiled or k.loaded:
+            how = f"compiled {k.compiled}" if k.compiled else f"loaded {k.loaded} from cache"
+            typer.echo(f"  {k.name}: {how}")
+    typer.echo(
+        f"warmup: {report.compiled} signatures compiled, {report.loaded} loaded from cache, "
+        f"{report.seconds:.1f} s (cache: {report.cache_dir})"
+    )
+
+
 # --- commands contributed by other packages ----------------------------------------
 
 _PLUGINS = ("quantum_planner.service.cli", "quantum_planner.jobs.cli", "quantum_planner.mcp.cli")
@@ -475,3 +502,9 @@ def main() -> None:
         if extra is None:
             raise  # one of our own modules is broken: that is a bug, show it
         sys.exit(_report(MissingExtraError(extra, "this command", e.name)))
+
+    """Console-script entry point."""
+    from quantum_planner.warmup import seed_cache
+
+    seed_cache()  # an image's build-time numba cache, before any kernel runs (docs/SAMPLERS.md)
+    app()

@@ -279,12 +279,14 @@ def _on_init(sender: Any = None, **_: Any) -> None:
     from sqlalchemy.orm import configure_mappers
 
     from quantum_planner.jobs import worker
+    from quantum_planner.warmup import start_in_background
 
     t0 = time.monotonic()
     app = getattr(sender, "app", None)
     if app is not None and app.conf.get("qp_settings") is not None:
         worker.warm_up(_entry(app))
     worker.import_solver_stack()
+    start_in_background()  # `quantum-planner warmup` in a child: fills the numba cache
     for name in _STORE_MODULES:  # what a solver process's first task needs (_WorkerContext)
         importlib.import_module(name)
     configure_mappers()  # the ORM's first-use set-up, done once here instead of per process

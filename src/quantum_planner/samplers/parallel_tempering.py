@@ -133,29 +133,33 @@ class ParallelTemperingSampler(NumbaSampler):
         spins = run.spins
         m = int(num_replicas)
         check = run.check_every((csr.num_variables + csr.indices.shape[0]) * m * pairs) * m * pairs
-        window = 0
-        if budgeted and run.deadline_ns:
-            # each thread runs ceil(reads / threads) ladders one after another
-            per_thread = -(-run.num_reads // numba.get_num_threads())
-            window = max(1, int(BUDGET_FILL * (run.deadline_ns - _kernels.now_ns()) / per_thread))
+        # each thread runs ceil(reads / threads) ladders one after another
+        per_thread = -(-run.num_reads // numba.get_num_threads())
+        timed = budgeted and bool(run.deadline_ns)
         ints = integer_form(csr)
         # integer biases: integer fields and per-temperature threshold tables
         h, data = (csr.h, csr.data) if ints is None else (ints.h, ints.data)
-        rounds, cut, ladders, accepts, icm = _kernels.temper(
-            h, csr.indptr, csr.indices, data, spins, betas, int(num_sweeps),
-            int(adapt_fraction * num_sweeps), int(adapt_every), run.seeds, run.deadline_ns,
-            check, _kernels.CLOCK_ID, window, int(adapt_fraction * window),
-            -1 if ints is None else ints.max_field,
-            0.0 if ints is None else _kernels.update_above(ints.mean_degree) * csr.num_variables,
-            pairs, round(cluster_fraction * m) if cluster_moves else 0, not np.any(csr.h),
-        )  # fmt: skip
+        above = 0.0 if ints is None else _kernels.update_above(ints.mean_degree)
+
+        def args() -> tuple:
+            window = run.window_ns(per_thread, BUDGET_FILL) if timed else 0
+            return (
+                h, csr.indptr, csr.indices, data, spins, betas, int(num_sweeps),
+                int(adapt_fraction * num_sweeps), int(adapt_every), run.seeds, run.deadline_ns,
+                check, _kernels.CLOCK_ID, window, int(adapt_fraction * window),
+                -1 if ints is None else ints.max_field,
+                above * csr.num_variables, pairs,
+                round(cluster_fraction * m) if cluster_moves else 0, not np.any(csr.h),
+            )  # fmt: skip
+
+        rounds, cut, ladders, accepts, icm = run.call(_kernels.temper, args)
         info = {
             "beta_range": (float(hot), float(cold)),
             "ladders": ladders[:, ::-1].tolist(),  # hot to cold, one per read
             "swap_acceptance": accepts[:, ::-1].tolist(),
             "timed_out": bool(cut.any()),
             "kernel": "integer" if ints is not None else "float",
-            "schedule": "time" if window else "sweeps",
+            "schedule": "time" if timed else "sweeps",
         }
         if cluster_moves:
             moves = int(icm[:, 0].sum())

@@ -148,20 +148,18 @@ class PopulationAnnealingSampler(NumbaSampler):
         spins = run.spins
         # clock reads inside a replica's step: about one per 0.5 ms of its work
         check = run.check_every(csr.num_variables + csr.indices.shape[0])
-        window = 0
-        if budgeted and run.deadline_ns:
-            window = max(1, int(BUDGET_FILL * (run.deadline_ns - _kernels.now_ns())))
+        timed = budgeted and bool(run.deadline_ns)
         ints = integer_form(csr)
         h, data = (csr.h, csr.data) if ints is None else (ints.h, ints.data)
         master = int(_kernels.read_seeds(run.seed ^ 0x5EED, 1)[0])
-        steps, cut, energy, sweeps = _kernels.population_anneal(
+        steps, cut, energy, sweeps = run.call(_kernels.population_anneal, lambda: (
             h, csr.indptr, csr.indices, data, spins, kind, np.array(ends, dtype=np.float64),
             num_sweeps // num_sweeps_per_beta, num_sweeps_per_beta, run.seeds,
             np.uint64(master), run.deadline_ns, check, _kernels.CLOCK_ID,
             -1 if ints is None else ints.max_field,
             0.0 if ints is None else _kernels.update_above(ints.mean_degree) * csr.num_variables,
-            window,
-        )  # fmt: skip
+            run.window_ns(1, BUDGET_FILL) if timed else 0,
+        ))  # fmt: skip
         keep = np.argsort(energy, kind="stable")[:reads]
         info = {
             "beta_range": ends,
@@ -171,7 +169,7 @@ class PopulationAnnealingSampler(NumbaSampler):
             "distinct_final_states": int(np.unique(spins, axis=0).shape[0]),
             "timed_out": bool(cut),
             "kernel": "integer" if ints is not None else "float",
-            "schedule": "time" if window else "sweeps",
+            "schedule": "time" if timed else "sweeps",
         }
         num = np.full(reads, int(sweeps), dtype=np.int64)
         return self._result(bqm, run, spins[keep], info, num_sweeps=num)

@@ -165,31 +165,33 @@ class SimulatedAnnealingSampler(NumbaSampler):
         spins = run.spins
         check = run.check_every(csr.num_variables + csr.indices.shape[0])
         ints = integer_form(csr)
-        window = 0
-        if budgeted and run.deadline_ns:
-            # each thread runs ceil(reads / threads) reads one after another
-            rounds = -(-run.num_reads // numba.get_num_threads())
-            window = max(1, int(BUDGET_FILL * (run.deadline_ns - _kernels.now_ns()) / rounds))
+        # each thread runs ceil(reads / threads) reads one after another
+        rounds = -(-run.num_reads // numba.get_num_threads())
+        timed = budgeted and bool(run.deadline_ns)
+
+        def window() -> int:
+            return run.window_ns(rounds, BUDGET_FILL) if timed else 0
+
         if ints is not None:
             # integer biases: exact integer kernel (see _kernels.anneal_int)
-            sweeps, cut = _kernels.anneal_int(
+            sweeps, cut = run.call(_kernels.anneal_int, lambda: (
                 ints.h, csr.indptr, csr.indices, ints.data, spins, kind,
                 np.ascontiguousarray(schedule, dtype=np.float64), int(num_betas),
                 int(num_sweeps_per_beta), run.seeds, run.deadline_ns, check, _kernels.CLOCK_ID,
-                ints.max_field, _kernels.update_above(ints.mean_degree), window,
-            )  # fmt: skip
+                ints.max_field, _kernels.update_above(ints.mean_degree), window(),
+            ))  # fmt: skip
         else:
-            sweeps, cut = _kernels.anneal(
+            sweeps, cut = run.call(_kernels.anneal, lambda: (
                 csr.h, csr.indptr, csr.indices, csr.data, spins, kind,
                 np.ascontiguousarray(schedule * _kernels.ACCEPT_BINS), int(num_betas),
                 int(num_sweeps_per_beta), run.seeds, run.deadline_ns, check, _kernels.CLOCK_ID,
-                window,
-            )  # fmt: skip
+                window(),
+            ))  # fmt: skip
         info = {
             "beta_range": ends,
             "beta_schedule_type": beta_schedule_type,
             "timed_out": bool(cut.any()),
             "kernel": "integer" if ints is not None else "float",
-            "schedule": "time" if window else "sweeps",
+            "schedule": "time" if timed else "sweeps",
         }
         return self._result(bqm, run, spins, info, num_sweeps=sweeps)

@@ -134,21 +134,24 @@ class SimulatedBifurcationSampler(NumbaSampler):
         ys[:g] = 0.0
         if m > n:
             xs[:, n] = 0.5  # the extra spin leans to +1 so warm starts keep their orientation
-        out, steps, cut = _kernels.bifurcate(
-            indptr,
-            indices,
-            k,
-            xs,
-            ys,
-            int(num_steps),
-            float(dt),
-            float(c0),
-            variant == "discrete",
-            run.seeds,
-            run.deadline_ns,
-            run.check_every(m + indices.shape[0]),
-            _kernels.CLOCK_ID,
-            bool(local_search),
+        out, steps, cut = run.call(
+            _kernels.bifurcate,
+            lambda: (
+                indptr,
+                indices,
+                k,
+                xs,
+                ys,
+                int(num_steps),
+                float(dt),
+                float(c0),
+                variant == "discrete",
+                run.seeds,
+                run.deadline_ns,
+                run.check_every(m + indices.shape[0]),
+                _kernels.CLOCK_ID,
+                bool(local_search),
+            ),
         )
         spins = out[:, :n]
         if m > n:

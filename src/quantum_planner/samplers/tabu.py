@@ -84,19 +84,22 @@ class TabuSampler(NumbaSampler):
         if num_restarts < 1 or stall_limit < 1 or kick < 0:
             raise ValueError("num_restarts and stall_limit must be >= 1, kick >= 0")
         spins = run.spins
-        its, cut = _kernels.tabu(
-            csr.h,
-            csr.indptr,
-            csr.indices,
-            csr.data,
-            spins,
-            tenure,
-            int(num_restarts),
-            stall_limit,
-            kick,
-            run.seeds,
-            run.deadline_ns,
-            _kernels.CLOCK_ID,
+        its, cut = run.call(
+            _kernels.tabu,
+            lambda: (
+                csr.h,
+                csr.indptr,
+                csr.indices,
+                csr.data,
+                spins,
+                tenure,
+                int(num_restarts),
+                stall_limit,
+                kick,
+                run.seeds,
+                run.deadline_ns,
+                _kernels.CLOCK_ID,
+            ),
         )
         info = {"tenure": tenure, "timed_out": bool(cut.any())}
         return self._result(bqm, run, spins, info, num_iterations=its)

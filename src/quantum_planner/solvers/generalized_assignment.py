@@ -90,40 +90,109 @@ def _top2(W: np.ndarray, L: np.ndarray, rem: np.ndarray, i: int) -> tuple[int, f
 
 
 @njit(cache=True)
+def _heap_push(key: np.ndarray, task: np.ndarray, size: int, k: float, i: int) -> int:
+    """Push (k, i) on a max-heap of regrets (ties: lower task index first); the new size."""
+    pos = size
+    key[pos] = k
+    task[pos] = i
+    while pos > 0:
+        up = (pos - 1) // 2
+        if key[up] > key[pos] or (key[up] == key[pos] and task[up] < task[pos]):
+            break
+        key[up], key[pos] = key[pos], key[up]
+        task[up], task[pos] = task[pos], task[up]
+        pos = up
+    return size + 1
+
+
+@njit(cache=True)
+def _heap_pop(key: np.ndarray, task: np.ndarray, size: int) -> int:
+    """Remove the top of the heap (read it from ``key[0], task[0]`` first); the new size."""
+    size -= 1
+    key[0] = key[size]
+    task[0] = task[size]
+    pos = 0
+    while True:
+        top = pos
+        for c in (2 * pos + 1, 2 * pos + 2):
+            if c < size and (key[c] > key[top] or (key[c] == key[top] and task[c] < task[top])):
+                top = c
+        if top == pos:
+            return size
+        key[top], key[pos] = key[pos], key[top]
+        task[top], task[pos] = task[pos], task[top]
+        pos = top
+
+
+@njit(cache=True)
 def regret_greedy(W: np.ndarray, L: np.ndarray, cap: np.ndarray) -> np.ndarray:
-    """Regret heuristic; tasks that fit nowhere go to the least-overloaded agent."""
+    """Regret heuristic; tasks that fit nowhere go to the least-overloaded agent.
+
+    Repeatedly assigns the task with the largest regret (second-best minus best
+    weight among agents it still fits; ties: lower index) to its best agent.
+    O((n m + nnz) log n): a lazy max-heap of regrets, and per agent its tasks
+    by load descending, so when an agent's room shrinks only the tasks that no
+    longer fit there are looked at (the plain scan was O(n^2): minutes at
+    50,000 tasks).
+    """
     n, M = W.shape
     rem = cap.copy()
     assign = np.full(n, -1, np.int64)
     best = np.full(n, -1, np.int64)
     second = np.full(n, np.inf)
     first = np.full(n, np.inf)
+    # per agent: its eligible tasks by load, largest first; fit[j] = how many of them
+    # no longer fit (rem only shrinks, so the pointer only moves forward)
+    count = np.zeros(M + 1, np.int64)
+    for i in range(n):
+        for j in range(M):
+            if W[i, j] != np.inf:
+                count[j + 1] += 1
+    start = np.cumsum(count)
+    order = np.empty(start[M], np.int64)
+    fill = start[:M].copy()
+    for i in range(n):
+        for j in range(M):
+            if W[i, j] != np.inf:
+                order[fill[j]] = i
+                fill[j] += 1
+    for j in range(M):
+        seg = order[start[j] : start[j + 1]]
+        loads = np.empty(seg.size)
+        for k in range(seg.size):
+            loads[k] = -L[seg[k], j]
+        order[start[j] : start[j + 1]] = seg[np.argsort(loads, kind="mergesort")]
+    lost = start[:M].copy()
+    # every (re)computed regret is pushed; stale entries are skipped when popped
+    hkey = np.empty(n + start[M] + 1)
+    htask = np.empty(n + start[M] + 1, np.int64)
+    size = 0
+    regret = np.empty(n)
     for i in range(n):
         best[i], first[i], second[i] = _top2(W, L, rem, i)
-    for _ in range(n):
-        pick = -1
-        reg = -1.0
-        for i in range(n):
-            if assign[i] >= 0 or best[i] < 0:
-                continue
-            r = second[i] - first[i]
-            if r == np.inf:
-                r = 1e300
-            if r > reg:
-                reg = r
-                pick = i
-        if pick < 0:
-            break
+        r = second[i] - first[i]
+        regret[i] = 1e300 if r == np.inf else r
+        if best[i] >= 0:
+            size = _heap_push(hkey, htask, size, regret[i], i)
+    while size > 0:
+        k, pick = hkey[0], htask[0]
+        size = _heap_pop(hkey, htask, size)
+        if assign[pick] >= 0 or best[pick] < 0 or k != regret[pick]:
+            continue  # assigned, fits nowhere, or a stale entry
         j = best[pick]
         assign[pick] = j
         rem[j] -= L[pick, j]
-        # only tasks whose top-two used agent j can change
-        for i in range(n):
-            if assign[i] >= 0:
+        # only tasks that no longer fit on j, and had j among their top two, change
+        while lost[j] < start[j + 1] and L[order[lost[j]], j] > rem[j] + 1e-9:
+            i = order[lost[j]]
+            lost[j] += 1
+            if assign[i] >= 0 or not (best[i] == j or W[i, j] <= second[i]):
                 continue
-            lost = L[i, j] > rem[j] + 1e-9 and W[i, j] != np.inf
-            if lost and (best[i] == j or W[i, j] <= second[i]):
-                best[i], first[i], second[i] = _top2(W, L, rem, i)
+            best[i], first[i], second[i] = _top2(W, L, rem, i)
+            r = second[i] - first[i]
+            regret[i] = 1e300 if r == np.inf else r
+            if best[i] >= 0:
+                size = _heap_push(hkey, htask, size, regret[i], i)
     for i in range(n):
         if assign[i] < 0:
             # nothing fits: least overflow among eligible agents (the search repairs it)

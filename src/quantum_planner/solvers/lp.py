@@ -97,10 +97,16 @@ def round_lp(lp: LPResult, W: np.ndarray, L: np.ndarray, cap: np.ndarray) -> np.
 def extended(comp: Compiled) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     """Arrays with the virtual "undone" agent appended: ``W, L, D, cap, beta``."""
     W, w_un, beta = linear_weights(comp)
-    n = comp.n
-    W2 = np.hstack([W, np.where(comp.optional, w_un, np.inf)[:, None]])
-    L2 = np.hstack([np.where(comp.elig, comp.load, 0.0), np.zeros((n, 1))])
-    D2 = np.hstack([np.where(comp.elig, comp.dur, 0.0), np.zeros((n, 1))])
+    n, m = comp.n, comp.m
+    # filled in place: no (n, m) temporaries (400 MB each at 50,000 tasks x 1,000 agents)
+    W2 = np.empty((n, m + 1))
+    W2[:, :m] = W
+    del W
+    W2[:, m] = np.where(comp.optional, w_un, np.inf)
+    L2 = np.zeros((n, m + 1))
+    np.copyto(L2[:, :m], comp.load, where=comp.elig)
+    D2 = np.zeros((n, m + 1))
+    np.copyto(D2[:, :m], comp.dur, where=comp.elig)
     cap2 = np.append(comp.cap, np.inf)
     return W2, L2, D2, cap2, beta
 
@@ -165,8 +171,10 @@ def lagrangian_prices(
     rows = np.arange(n)
     lam = 2.0
     stall = 0
+    priced = np.empty_like(Wf)  # reused: no (n, M) temporaries per iteration
     for _ in range(iters):
-        priced = Wf + u[None, :] * L
+        np.multiply(u[None, :], L, out=priced)
+        priced += Wf
         j = priced.argmin(axis=1)
         bound = float(priced[rows, j].sum() - u @ capv)
         if bound > best_bound + 1e-9:
@@ -260,11 +268,14 @@ def repair_choice(
     assign = choice.astype(np.int64).copy()
     rows = np.arange(n)
     used = np.bincount(assign, weights=L[rows, assign], minlength=M)
-    priced = np.where(np.isfinite(W), W + prices[None, :] * L, np.inf)
-    own = priced[rows, assign]
-    alt = priced.copy()
-    alt[rows, assign] = np.inf
-    regret = alt.min(axis=1) - own
+    # built and masked in place (no (n, M) copies: 400 MB each at 50,000 x 1,000)
+    priced = prices[None, :] * L
+    priced += W
+    priced[~np.isfinite(W)] = np.inf
+    own = priced[rows, assign].copy()
+    priced[rows, assign] = np.inf
+    regret = priced.min(axis=1) - own
+    priced[rows, assign] = own
     evicted: list[int] = []
     for j in np.flatnonzero(used > cap + 1e-9):
         on_j = np.flatnonzero(assign == j)

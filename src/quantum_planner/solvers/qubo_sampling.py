@@ -24,6 +24,7 @@ from typing import Any  # noqa: E402
 import dimod  # noqa: E402
 import numpy as np  # noqa: E402
 
+from quantum_planner.errors import BackendUnavailableError  # noqa: E402
 from quantum_planner.formulation.bqm import QUBOBuilder  # noqa: E402
 from quantum_planner.formulation.decode import best_of, decode  # noqa: E402
 from quantum_planner.model import Problem, Solution  # noqa: E402
@@ -37,6 +38,9 @@ __all__ = ["QUBOSolver", "SimulatedAnnealingQUBOSolver", "TabuQUBOSolver"]
 _IMPORT_DONE = time.perf_counter()
 _import_debt = [_IMPORT_DONE - _IMPORT_START]
 
+#: largest BQM handed to dwave's TabuSampler, which copies it into a dense n x n float64
+#: matrix (2 GiB here; 320 GB at the QUBO builder's 200,000-variable limit)
+MAX_DENSE_VARIABLES = 16_384
 _DECODE_TOP = 4  # decode this many distinct lowest-energy samples per chunk
 
 
@@ -424,6 +428,19 @@ class TabuQUBOSolver(QUBOSolver):
     def _sample(
         self, bqm: dimod.BinaryQuadraticModel, reads: int, seed: int, seconds: float
     ) -> dimod.SampleSet:
+        from dwave.samplers import TabuSampler
+
+        n = bqm.num_variables
+        if isinstance(self.sampler, TabuSampler) and n > MAX_DENSE_VARIABLES:
+            # dwave's TabuSampler copies the BQM into a dense n x n float64 matrix
+            raise BackendUnavailableError(
+                f"{self.name}: the dwave-samplers TabuSampler would build a dense "
+                f"{n} x {n} matrix ({8 * n * n / 2**30:.1f} GiB; limit "
+                f"{MAX_DENSE_VARIABLES} variables); use the 'qubo' or 'simulated_annealing' "
+                "solver (sparse), or 'hybrid'",
+                backend=self.name,
+                variables=n,
+            )
         ms = max(5, min(self.timeout_ms, int(seconds * 1000 / reads)))
         params = self._params(reads, seed, timeout=ms, num_restarts=self.num_restarts)
         return self.sampler.sample(bqm, **params)

@@ -18,6 +18,10 @@ from quantum_planner.solvers.dense_view import Compiled
 
 __all__ = ["complete", "eft_schedule", "respects_deadlines", "shop_like", "usable_warm_start"]
 
+# the tabu search keeps an n x (n + m + 1) int64 matrix (shop_tabu.py): 20 GB at 50,000
+# tasks. Past this many bytes it is not started; the list schedule and CP-SAT go on
+MAX_TABU_BYTES = 1 << 30
+
 
 def _tail_lengths(comp: Compiled) -> np.ndarray:
     """Longest chain of shortest durations from each task to the end (priority rule)."""

@@ -183,12 +183,21 @@ def constructive_starts(
         return empty, empty, np.zeros(W.shape[1]), 0.0
     lpos = L[fin]
     ratio = float(np.abs(W[fin]).mean() / max(lpos.mean(), 1e-9)) if lpos.size else 0.0
-    first = regret_greedy(W + ratio * L, L, cap)
+    # priced costs built in place (one (n, m+1) array, not three: 400 MB each at 50,000
+    # x 1,000), +inf where ineligible
+    priced = ratio * L
+    priced += W
+    priced[~fin] = np.inf
+    first = regret_greedy(priced, L, cap)
     # Polyak target: the greedy plan's value (an estimate even when it overflows)
     target = score(W, D, beta, first, m)
     prices, bound = lagrangian_prices(W, L, cap, target)
-    options = [first, regret_greedy(W + prices[None, :] * L, L, cap)]
-    relaxed = np.where(fin, W + prices[None, :] * L, np.inf).argmin(axis=1).astype(np.int64)
+    np.multiply(prices[None, :], L, out=priced)
+    priced += W
+    priced[~fin] = np.inf
+    options = [first, regret_greedy(priced, L, cap)]
+    relaxed = priced.argmin(axis=1).astype(np.int64)
+    del priced
     repaired = repair_choice(relaxed, W, L, cap, prices)
     options.append(repaired)
 

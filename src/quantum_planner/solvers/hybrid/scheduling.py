@@ -28,6 +28,7 @@ from typing import Any
 from quantum_planner.model import Solution
 from quantum_planner.objectives import evaluate, objective_key
 from quantum_planner.scheduling import Schedule
+from quantum_planner.solvers import shop
 from quantum_planner.solvers.anytime import Incumbent
 from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
 from quantum_planner.solvers.cpsat import CPSATSolver, relative_gap
@@ -107,6 +108,10 @@ class _Race:
         self.cp_thread: threading.Thread | None = None
         self.shared: Incumbent | None = None
         self.tabu_ok = shop_like(comp)
+        need = 8 * comp.n * (comp.n + comp.m + 1)
+        if self.tabu_ok and need > shop.MAX_TABU_BYTES:
+            self.tabu_ok = False
+            self.stats["tabu_skipped"] = f"its {need / 2**30:.1f} GiB matrix is over the limit"
 
     def start(self, warm_start: Solution | None) -> None:
         """The list schedule, or the warm start when better; the plan the racers start from."""
