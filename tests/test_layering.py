@@ -40,7 +40,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("solvers", ("solvers",)),
     ("backends", ("backends", "health", "alerts")),
     # replan: changes, pins and the re-planning strategy over the planner's solve
-    ("planner", ("planner", "replan", "warmup", "")),  # "": `import quantum_planner` imports the planner
+    (
+        "planner",
+        ("planner", "replan", "warmup", ""),
+    ),  # "": `import quantum_planner` imports the planner
     ("jobs", ("jobs",)),
     ("interfaces", ("service", "web", "mcp", "integrations", "cli", "__main__", "viz")),
 ]

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEAM = ROOT / "examples" / "team.json"
 TOOL_NAMES = {
     "plan",
+    "replan",
     "plan_status",
     "get_plan",
     "cancel_plan",
@@ -34,7 +35,7 @@ def load_team() -> dict[str, Any]:
 
 
 def broken(team: dict[str, Any]) -> dict[str, Any]:
-    """The team problem with a duration that is not a number (field tasks.2.duration)."""
+    """The team problem with a duration that is not a number (field tasks[2].duration)."""
     bad = copy.deepcopy(team)
     bad["tasks"][2]["duration"] = "soon"
     return bad
@@ -97,7 +98,7 @@ async def plan_roundtrip(call: Call, team: dict[str, Any]) -> str:
 async def bad_input(call: Call, team: dict[str, Any]) -> None:
     """Bad problems and arguments come back as tool errors naming the field."""
     body = tool_error(await call("plan", {"problem": broken(team)}))
-    assert (body["code"], body["field"]) == ("invalid_problem", "problem.tasks.2.duration")
+    assert (body["code"], body["field"]) == ("invalid_value", "problem.tasks[2].duration")
     missing = {k: v for k, v in team.items() if k != "agents"}
     body = tool_error(await call("plan", {"problem": missing}))
     assert (body["code"], body["field"]) == ("invalid_problem", "problem.agents")

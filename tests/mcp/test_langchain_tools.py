@@ -56,7 +56,7 @@ def test_plan_invoked_with_a_dict_returns_the_plan(tools: dict[str, StructuredTo
 
 def test_errors_come_back_as_the_api_body(tools: dict[str, StructuredTool]) -> None:
     body = json.loads(tools["plan"].invoke({"problem": broken(load_team())}))
-    assert (body["code"], body["field"]) == ("invalid_problem", "problem.tasks.2.duration")
+    assert (body["code"], body["field"]) == ("invalid_value", "problem.tasks[2].duration")
     body = json.loads(tools["plan"].invoke({"problem": load_team(), "wait_seconds": -1}))
     assert (body["code"], body["field"]) == ("invalid_request", "wait_seconds")
     body = json.loads(tools["explain_plan"].invoke({"job_id": "missing"}))

@@ -20,6 +20,7 @@ from tests.mcp.agent_helpers import (
     load_team,
     ok,
     plan_roundtrip,
+    poll_done,
     tool_error,
 )
 
@@ -57,6 +58,26 @@ def test_stdio_server_plans_the_team_example(tmp_path: Path) -> None:
                 "skill_match",
                 "precedence",
             }
+
+            # re-plan after changes: a new job whose plan keeps the completed task in place
+            first = ok(await client.call_tool("get_plan", {"job_id": job_id}))["solution"]
+            agent = first["assignments"]["schema"]
+            start = first["schedule"][agent]["schema"][0]
+            changes = [
+                {"type": "complete_task", "task": "schema", "at": start + 2},
+                {"type": "add_task", "task": {"id": "hotfix", "required_skills": ["python"]}},
+            ]
+            args = {"job_id": job_id, "changes": changes, "time_limit": 8, "wait_seconds": 10}
+            again = ok(await client.call_tool("replan", args))
+            if not again["done"]:  # a loaded machine: poll like any plan
+                assert (await poll_done(client.call_tool, again["job_id"]))["state"] == "succeeded"
+            second = ok(await client.call_tool("get_plan", {"job_id": again["job_id"]}))
+            sol = second["solution"]
+            assert sol["schedule"][agent]["schema"] == [start, start + 2]
+            assert "hotfix" in sol["assignments"] and sol["disruption"]["unchanged"] >= 0
+            bad = {"job_id": job_id, "changes": [{"type": "remove_task", "task": "nope"}]}
+            body = tool_error(await client.call_tool("replan", bad))
+            assert (body["code"], body["field"]) == ("invalid_change", "changes[0].task")
 
             # the pool is warm now: a small plan comes back directly within wait_seconds
             small = {**team, "tasks": team["tasks"][:3]}

@@ -96,9 +96,53 @@ class PlannerOps:
                 backend=req.backend,
             )
             job_id = job.id
+        return self._wait(job_id, req.wait_seconds)
+
+    def replan(self, req: S.ReplanInput) -> S.PlanResult:
+        """Queue a re-plan of a finished job's plan after ``req.changes``; wait like ``plan``."""
+        from quantum_planner.replan import DisruptionWeights, apply_changes, parse_changes
+
+        tl = self._time_limit(req.time_limit)
+        _check_backend(req.backend)
+        job, kind, problem, previous = self._plan_of(req.job_id)
+        if kind != "final":
+            raise ToolFailure(
+                "plan_not_ready",
+                f"job {req.job_id} is {job.state}; re-plan once it has succeeded",
+                field="job_id",
+            )
+        changes = parse_changes(req.changes)
+        DisruptionWeights.parse(req.disruption)
+        # applied here first: a change that cannot apply is refused before anything is stored
+        new = apply_changes(problem, previous, changes, freeze_until=req.freeze_until)
+        with self.db.session() as s:
+            previous_id = repo.job_solutions(s, job.id)["final"].id
+            prow = repo.save_problem(s, new.problem, self.owner.key_id)
+            spec = {
+                "replan": {
+                    "base_problem_id": job.problem_id,
+                    "previous_solution_id": previous_id,
+                    "changes": [c.model_dump() for c in changes],
+                    "freeze_until": req.freeze_until,
+                    "disruption": req.disruption,
+                }
+            }
+            new_job = repo.create_job(
+                s,
+                owner_id=self.owner.key_id,
+                problem_id=prow.id,
+                time_limit=tl,
+                seed=req.seed,
+                backend=req.backend,
+                spec=spec,
+            )
+            job_id = new_job.id
+        return self._wait(job_id, req.wait_seconds)
+
+    def _wait(self, job_id: str, wait_seconds: float) -> S.PlanResult:
         if self.runner is not None:
             self.runner.wake()
-        deadline = time.monotonic() + req.wait_seconds
+        deadline = time.monotonic() + wait_seconds
         while True:
             status = self.status(job_id)
             if status.done or time.monotonic() >= deadline:

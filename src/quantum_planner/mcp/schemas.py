@@ -60,6 +60,28 @@ class PlanInput(_In):
     )
 
 
+class ReplanInput(_In):
+    """A re-plan: a finished planning job, what changed since, and how to re-plan."""
+
+    job_id: str = Field(description="A succeeded planning (or re-planning) job.")
+    changes: list[dict[str, Any]] = Field(
+        description="Changes, each with a 'type': add_task {task}, remove_task {task}, "
+        "update_task {task, duration|earliest_start|latest_finish|priority|required_skills}, "
+        "complete_task {task, at}, start_task {task, at}, add_agent {agent}, remove_agent "
+        "{agent, at}, update_agent {agent, capacity|skills|available_from|available_until}."
+    )
+    freeze_until: float | None = Field(
+        None, ge=0, description="Tasks starting before this time keep their agent and start."
+    )
+    disruption: dict[str, float] | None = Field(
+        None, description="reassign_weight, shift_weight, tolerance (defaults 1, 0.01, 0.01)."
+    )
+    time_limit: float | None = Field(None, gt=0, description="Seconds for the re-plan.")
+    backend: str | None = Field(None, min_length=1, max_length=64)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    wait_seconds: float = Field(0.0, ge=0, le=MAX_WAIT_SECONDS)
+
+
 class ValidateInput(_In):
     """A plan to check: a job's plan, or a problem and a solution given inline."""
 

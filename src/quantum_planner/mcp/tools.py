@@ -48,6 +48,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         read_only=False,
     ),
     ToolSpec(
+        "replan",
+        "Re-plan after changes",
+        "Re-plan a succeeded job's plan when the world changed (a task done or started, an "
+        "agent gone, a new task, a longer task), moving as few tasks as it can. Started, "
+        "completed and frozen tasks keep their agent and start. Returns a new job_id (and its "
+        "plan, with 'disruption' counts, when wait_seconds suffices); poll it like a plan.",
+        S.ReplanInput,
+        S.PlanResult,
+        lambda ops, a: ops.replan(a),
+        read_only=False,
+    ),
+    ToolSpec(
         "plan_status",
         "Planning job status",
         "State of a planning job (queued, running, succeeded, failed, cancelled), its "
