@@ -75,7 +75,7 @@ def _run(hidden: str, mode: str, *args: str, cwd: Path) -> subprocess.CompletedP
         (
             "matplotlib",
             "viz",
-            ["solve", str(EXAMPLES / "team.json"), "--time-limit", "1", "--gantt", "g.png"],
+            ["solve", str(EXAMPLES / "team.json"), "--time-limit", "10", "--gantt", "g.png"],
         ),
     ],
 )

@@ -60,9 +60,21 @@ class DatabaseBackendStateStore:
                 with self.db.session() as s:
                     states = repo.backend_states(s)
             except SQLAlchemyError as e:
-                raise self._error(e) from None
+                if self._has_table():
+                    raise self._error(e) from None
+                # a database nobody migrated holds no switch: every backend is as configured
+                # (a CLI solve with QP_DATABASE_URL set before the service's first start)
+                states = {}
             self._cache = (now, states)
             return dict(states)
+
+    def _has_table(self) -> bool:
+        from sqlalchemy import inspect
+
+        try:
+            return inspect(self.db.engine).has_table("backend_state")
+        except SQLAlchemyError:
+            return True  # unreachable: report the original error
 
     def _error(self, e: SQLAlchemyError) -> ConfigurationError:
         return ConfigurationError(
