@@ -36,23 +36,19 @@ KEEPALIVE_SECONDS = 15.0
 RETRY_MS = 1000
 
 
-def _after(last_event_id: str | None) -> int:
-    if last_event_id is None or last_event_id == "":
-        return 0
-    try:
-        return max(0, int(last_event_id))
-    except ValueError:
-        raise APIError(
-            400,
-            "invalid_last_event_id",
-            "Last-Event-ID must be an event id this stream sent",
-            field="Last-Event-ID",
-        ) from None
+def _after(last_event_id: str) -> int:
+    # the header's pattern (digits only) is checked by the request parser: 422 otherwise
+    return int(last_event_id) if last_event_id else 0
 
 
 def _stream_start(
     job_id: str,
-    last_event_id: str | None = Header(None, alias="Last-Event-ID"),
+    last_event_id: str = Header(
+        "",
+        alias="Last-Event-ID",
+        pattern=r"^[0-9]{0,18}$",
+        description="The id of the last event received; the stream resumes after it.",
+    ),
     caller: Caller = Depends(current_caller),
     state: ServiceState = Depends(get_state),
 ) -> tuple[ServiceState, str, int]:
@@ -76,7 +72,14 @@ def _stream_start(
     "/jobs/{job_id}/events",
     response_class=EventSourceResponse,
     summary="Progress of a job as Server-Sent Events (resumable with Last-Event-ID)",
-    responses=responses(400, 401, 404, 410, 429),
+    # errors are JSON even though the route streams text/event-stream
+    responses={
+        status: {
+            "description": entry["description"],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+        for status, entry in responses(400, 401, 404, 410, 429).items()
+    },
 )
 async def job_events(
     start: tuple[ServiceState, str, int] = Depends(_stream_start),
