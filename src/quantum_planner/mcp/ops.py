@@ -117,24 +117,18 @@ class PlannerOps:
         new = apply_changes(problem, previous, changes, freeze_until=req.freeze_until)
         with self.db.session() as s:
             previous_id = repo.job_solutions(s, job.id)["final"].id
-            prow = repo.save_problem(s, new.problem, self.owner.key_id)
-            spec = {
-                "replan": {
-                    "base_problem_id": job.problem_id,
-                    "previous_solution_id": previous_id,
-                    "changes": [c.model_dump() for c in changes],
-                    "freeze_until": req.freeze_until,
-                    "disruption": req.disruption,
-                }
-            }
-            new_job = repo.create_job(
+            new_job = repo.create_replan_job(
                 s,
                 owner_id=self.owner.key_id,
-                problem_id=prow.id,
+                problem=new.problem,
+                base_problem_id=job.problem_id,
+                previous_solution_id=previous_id,
+                changes=[c.model_dump() for c in changes],
+                freeze_until=req.freeze_until,
+                disruption=req.disruption,
                 time_limit=tl,
                 seed=req.seed,
                 backend=req.backend,
-                spec=spec,
             )
             job_id = new_job.id
         return self._wait(job_id, req.wait_seconds)

@@ -246,6 +246,46 @@ def create_job(
     return row
 
 
+def create_replan_job(
+    session: Session,
+    *,
+    owner_id: str | None,
+    problem: Problem,
+    base_problem_id: str,
+    previous_solution_id: str,
+    changes: list[dict[str, Any]],
+    freeze_until: float | None,
+    disruption: dict[str, float] | None,
+    time_limit: float,
+    seed: int | None,
+    backend: str | None,
+) -> JobRow:
+    """Store the changed ``problem`` and queue the job that re-plans onto it.
+
+    The job's spec names what :func:`job_options` hands the solver process: the
+    parent's problem and plan, the changes, the freeze time and the weights.
+    """
+    prow = save_problem(session, problem, owner_id)
+    spec = {
+        "replan": {
+            "base_problem_id": base_problem_id,
+            "previous_solution_id": previous_solution_id,
+            "changes": changes,
+            "freeze_until": freeze_until,
+            "disruption": disruption,
+        }
+    }
+    return create_job(
+        session,
+        owner_id=owner_id,
+        problem_id=prow.id,
+        time_limit=time_limit,
+        seed=seed,
+        backend=backend,
+        spec=spec,
+    )
+
+
 def job_options(session: Session, job: JobRow) -> dict[str, Any]:
     """What a solver process needs besides the problem: limits, and a re-plan's inputs."""
     options: dict[str, Any] = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.orm import Session
@@ -217,32 +216,27 @@ def post_changes(
         # stored, and the new version records the changed problem (pins included)
         new_problem = apply_changes(problem, previous, changes, freeze_until=req.freeze_until)
         _check_disruption(req.disruption)
-        prow = repo.save_problem(s, new_problem.problem, caller.key_id)
-        spec: dict[str, Any] = {
-            "replan": {
-                "base_problem_id": parent.problem_id,
-                "previous_solution_id": previous_id,
-                "changes": [c.model_dump() for c in changes],
-                "freeze_until": req.freeze_until,
-                "disruption": req.disruption,
-            }
-        }
-        job = repo.create_job(
+        dumped = [c.model_dump() for c in changes]
+        job = repo.create_replan_job(
             s,
             owner_id=caller.key_id,
-            problem_id=prow.id,
+            problem=new_problem.problem,
+            base_problem_id=parent.problem_id,
+            previous_solution_id=previous_id,
+            changes=dumped,
+            freeze_until=req.freeze_until,
+            disruption=req.disruption,
             time_limit=tl,
             seed=req.seed,
             backend=req.backend,
-            spec=spec,
         )
         row = store.add_version(
             s,
             plan_id,
-            problem_id=prow.id,
+            problem_id=job.problem_id,
             job_id=job.id,
             parent=parent.version,
-            changes=spec["replan"]["changes"],
+            changes=dumped,
         )
         view = _version_view(s, row)
     if state.runner is not None:
