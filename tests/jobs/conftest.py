@@ -88,7 +88,7 @@ def worker_env(settings) -> dict[str, str]:
         QP_DATABASE_URL=settings.database_url,
         QP_REDIS_URL=settings.redis_url,
         QP_JOB_HEARTBEAT_TIMEOUT=str(settings.job_heartbeat_timeout),
-        QP_SOLVE_ENTRY="tests.workers.entries:slow_greedy",
+        QP_SOLVE_ENTRY="tests.jobs.entries:slow_greedy",
         QP_WARMUP="0",  # the greedy entry runs no numba kernel: no warmup child per worker
         PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
     )

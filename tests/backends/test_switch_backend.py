@@ -20,7 +20,7 @@ from quantum_planner.backends import (
 from quantum_planner.backends.state import HttpStateStore, state_store_from_settings
 from quantum_planner.config import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ("QP_DATABASE_URL", "QP_SERVICE_URL", "QP_API_KEY")
 
 
