@@ -117,16 +117,10 @@ class ParallelTemperingSampler(NumbaSampler):
             return self._empty(bqm, run)
         if num_sweeps is None:
             num_sweeps = DEFAULT_SWEEPS
-        if not isinstance(num_replicas, Integral) or num_replicas < 2:
-            raise ValueError(f"num_replicas must be an integer >= 2, got {num_replicas!r}")
-        if num_sweeps < 1 or adapt_every < 1 or not 0.0 <= adapt_fraction <= 1.0:
-            raise ValueError("num_sweeps and adapt_every must be >= 1, adapt_fraction in [0, 1]")
-        if beta_range is None:
-            hot, cold = default_beta_range(run.csr)
-        else:  # the ladder starts geometric: both ends above zero
-            hot, cold = check_beta_range(beta_range, "geometric")
-        if not 0.0 <= cluster_fraction <= 1.0:
-            raise ValueError(f"cluster_fraction must be in [0, 1], got {cluster_fraction}")
+        hot, cold = _ladder_ends(
+            run.csr, num_replicas, num_sweeps, adapt_every, adapt_fraction, beta_range,
+            cluster_fraction,
+        )  # fmt: skip
         betas = np.geomspace(hot, cold, int(num_replicas))
         pairs = 2 if cluster_moves else 1
         csr = run.csr
@@ -160,9 +154,34 @@ class ParallelTemperingSampler(NumbaSampler):
             "timed_out": bool(cut.any()),
             "kernel": "integer" if ints is not None else "float",
             "schedule": "time" if timed else "sweeps",
+            **(_cluster_info(icm) if cluster_moves else {}),
         }
-        if cluster_moves:
-            moves = int(icm[:, 0].sum())
-            info["cluster_moves"] = moves
-            info["mean_cluster_size"] = float(icm[:, 1].sum()) / max(moves, 1)
         return self._result(bqm, run, spins, info, num_sweeps=rounds)
+
+
+def _ladder_ends(
+    csr: Any,
+    num_replicas: Any,
+    num_sweeps: int,
+    adapt_every: int,
+    adapt_fraction: float,
+    beta_range: tuple[float, float] | None,
+    cluster_fraction: float,
+) -> tuple[float, float]:
+    """Check the ladder's arguments; the (hot, cold) ends of the ladder."""
+    if not isinstance(num_replicas, Integral) or num_replicas < 2:
+        raise ValueError(f"num_replicas must be an integer >= 2, got {num_replicas!r}")
+    if num_sweeps < 1 or adapt_every < 1 or not 0.0 <= adapt_fraction <= 1.0:
+        raise ValueError("num_sweeps and adapt_every must be >= 1, adapt_fraction in [0, 1]")
+    if not 0.0 <= cluster_fraction <= 1.0:
+        raise ValueError(f"cluster_fraction must be in [0, 1], got {cluster_fraction}")
+    if beta_range is None:
+        return default_beta_range(csr)
+    # the ladder starts geometric: both ends above zero
+    return check_beta_range(beta_range, "geometric")
+
+
+def _cluster_info(icm: np.ndarray) -> dict[str, Any]:
+    """Houdayer move count and mean cluster size, summed over the reads."""
+    moves = int(icm[:, 0].sum())
+    return {"cluster_moves": moves, "mean_cluster_size": float(icm[:, 1].sum()) / max(moves, 1)}

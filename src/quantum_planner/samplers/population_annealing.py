@@ -108,33 +108,10 @@ class PopulationAnnealingSampler(NumbaSampler):
         """
         self.remove_unknown_kwargs(**kwargs)
         budgeted = num_sweeps is None and is_finite_limit(time_limit)
-        if num_reads is not None and (not isinstance(num_reads, Integral) or num_reads < 1):
-            raise ValueError(f"num_reads must be a positive integer, got {num_reads!r}")
-        given = 0 if initial_states is None else len(dimod.as_samples(initial_states)[0])
-        reads = int(num_reads) if num_reads is not None else max(1, given)
-        if population_size is None and given and initial_states_generator == "none":
-            population = max(reads, given)  # no generator: exactly the given states
-        elif population_size is None:
-            population = max(reads, given, default_population(bqm.num_variables))
-        else:
-            if not isinstance(population_size, Integral) or population_size < 1:
-                raise ValueError(
-                    f"population_size must be a positive integer, got {population_size!r}"
-                )
-            if population_size < reads:
-                raise ValueError(
-                    f"population_size ({population_size}) must be at least num_reads ({reads})"
-                )
-            population = int(population_size)
-        if not isinstance(num_sweeps_per_beta, Integral) or num_sweeps_per_beta < 1:
-            raise ValueError("num_sweeps_per_beta must be a positive integer")
-        if num_sweeps is None:  # the default, rounded up to whole temperature steps
-            num_sweeps = -(-DEFAULT_SWEEPS // num_sweeps_per_beta) * num_sweeps_per_beta
-        if num_sweeps < num_sweeps_per_beta or num_sweeps % num_sweeps_per_beta:
-            raise ValueError(
-                "num_sweeps must be a positive multiple of num_sweeps_per_beta, got "
-                f"{num_sweeps} and {num_sweeps_per_beta}"
-            )
+        reads, population, num_sweeps = _sizes(
+            bqm, num_reads, initial_states, initial_states_generator, population_size,
+            num_sweeps, num_sweeps_per_beta,
+        )  # fmt: skip
         run = self._parse(
             bqm, population, seed, initial_states, initial_states_generator, time_limit
         )
@@ -180,3 +157,41 @@ class PopulationAnnealingSampler(NumbaSampler):
         """Result for a model without variables: ``reads`` empty samples."""
         spins = np.zeros((reads, 0), dtype=np.int8)
         return self._result(bqm, run, spins, {"timed_out": False})
+
+
+def _sizes(
+    bqm: dimod.BinaryQuadraticModel,
+    num_reads: Any,
+    initial_states: Any,
+    initial_states_generator: str,
+    population_size: Any,
+    num_sweeps: int | None,
+    num_sweeps_per_beta: Any,
+) -> tuple[int, int, int]:
+    """Check the size arguments: (reads returned, population, sweeps per replica)."""
+    if num_reads is not None and (not isinstance(num_reads, Integral) or num_reads < 1):
+        raise ValueError(f"num_reads must be a positive integer, got {num_reads!r}")
+    given = 0 if initial_states is None else len(dimod.as_samples(initial_states)[0])
+    reads = int(num_reads) if num_reads is not None else max(1, given)
+    if population_size is None and given and initial_states_generator == "none":
+        population = max(reads, given)  # no generator: exactly the given states
+    elif population_size is None:
+        population = max(reads, given, default_population(bqm.num_variables))
+    else:
+        if not isinstance(population_size, Integral) or population_size < 1:
+            raise ValueError(f"population_size must be a positive integer, got {population_size!r}")
+        if population_size < reads:
+            raise ValueError(
+                f"population_size ({population_size}) must be at least num_reads ({reads})"
+            )
+        population = int(population_size)
+    if not isinstance(num_sweeps_per_beta, Integral) or num_sweeps_per_beta < 1:
+        raise ValueError("num_sweeps_per_beta must be a positive integer")
+    if num_sweeps is None:  # the default, rounded up to whole temperature steps
+        num_sweeps = -(-DEFAULT_SWEEPS // num_sweeps_per_beta) * num_sweeps_per_beta
+    if num_sweeps < num_sweeps_per_beta or num_sweeps % num_sweeps_per_beta:
+        raise ValueError(
+            "num_sweeps must be a positive multiple of num_sweeps_per_beta, got "
+            f"{num_sweeps} and {num_sweeps_per_beta}"
+        )
+    return reads, population, num_sweeps

@@ -138,29 +138,9 @@ class SimulatedAnnealingSampler(NumbaSampler):
         )
         if run.csr.num_variables == 0:
             return self._empty(bqm, run)
-        if num_sweeps_per_beta < 1:
-            raise ValueError("num_sweeps_per_beta must be a positive integer")
-        if beta_schedule_type == "custom":
-            if beta_schedule is None:
-                raise ValueError("beta_schedule_type='custom' needs a beta_schedule")
-            betas = np.asarray(beta_schedule, dtype=np.float64).ravel()
-            if betas.size == 0 or np.any(betas < 0) or not np.all(np.isfinite(betas)):
-                raise ValueError("beta_schedule must be a nonempty list of finite betas >= 0")
-            kind, schedule, num_betas = 0, betas, betas.size
-            ends = (float(betas[0]), float(betas[-1]))
-        else:
-            if beta_schedule is not None:
-                raise ValueError("beta_schedule is only used with beta_schedule_type='custom'")
-            if num_sweeps < num_sweeps_per_beta or num_sweeps % num_sweeps_per_beta:
-                raise ValueError(
-                    "num_sweeps must be a positive multiple of num_sweeps_per_beta, got "
-                    f"{num_sweeps} and {num_sweeps_per_beta}"
-                )
-            if beta_range is None:
-                beta_range = anneal_beta_range(run.csr)
-            ends = check_beta_range(beta_range, beta_schedule_type)
-            kind = 1 if beta_schedule_type == "geometric" else 2
-            schedule, num_betas = np.array(ends), num_sweeps // num_sweeps_per_beta
+        kind, schedule, num_betas, ends = _schedule(
+            run.csr, num_sweeps, num_sweeps_per_beta, beta_schedule_type, beta_schedule, beta_range
+        )
         csr = run.csr
         spins = run.spins
         check = run.check_every(csr.num_variables + csr.indices.shape[0])
@@ -195,3 +175,41 @@ class SimulatedAnnealingSampler(NumbaSampler):
             "schedule": "time" if timed else "sweeps",
         }
         return self._result(bqm, run, spins, info, num_sweeps=sweeps)
+
+
+def _schedule(
+    csr: Any,
+    num_sweeps: int,
+    num_sweeps_per_beta: int,
+    beta_schedule_type: str,
+    beta_schedule: Any,
+    beta_range: tuple[float, float] | None,
+) -> tuple[int, np.ndarray, int, tuple[float, float]]:
+    """The kernel's schedule: (kind, betas or ends, number of betas, (hot, cold)).
+
+    Kind 0 is a custom list of betas, 1 geometric and 2 linear between the ends.
+    """
+    if num_sweeps_per_beta < 1:
+        raise ValueError("num_sweeps_per_beta must be a positive integer")
+    if beta_schedule_type == "custom":
+        if beta_schedule is None:
+            raise ValueError("beta_schedule_type='custom' needs a beta_schedule")
+        betas = np.asarray(beta_schedule, dtype=np.float64).ravel()
+        if betas.size == 0 or np.any(betas < 0) or not np.all(np.isfinite(betas)):
+            raise ValueError("beta_schedule must be a nonempty list of finite betas >= 0")
+        kind, schedule, num_betas = 0, betas, betas.size
+        ends = (float(betas[0]), float(betas[-1]))
+    else:
+        if beta_schedule is not None:
+            raise ValueError("beta_schedule is only used with beta_schedule_type='custom'")
+        if num_sweeps < num_sweeps_per_beta or num_sweeps % num_sweeps_per_beta:
+            raise ValueError(
+                "num_sweeps must be a positive multiple of num_sweeps_per_beta, got "
+                f"{num_sweeps} and {num_sweeps_per_beta}"
+            )
+        if beta_range is None:
+            beta_range = anneal_beta_range(csr)
+        ends = check_beta_range(beta_range, beta_schedule_type)
+        kind = 1 if beta_schedule_type == "geometric" else 2
+        schedule, num_betas = np.array(ends), num_sweeps // num_sweeps_per_beta
+    return kind, schedule, num_betas, ends

@@ -109,31 +109,8 @@ class SimulatedBifurcationSampler(NumbaSampler):
         indptr, indices, data, m = _with_ancilla(csr)
         # maximised form: K = -J
         k = -data
-        if c0 is None:
-            norm = math.sqrt(float(np.dot(k, k)))
-            c0 = 0.5 * math.sqrt(max(m - 1, 1)) / norm if norm > 0 else 1.0
-        if dt is None:
-            # symplectic Euler is stable for dt * omega < 2; the fastest mode has
-            # omega^2 <= 1 + c0 * (largest absolute row sum of J) (Gershgorin).
-            # A fixed dt = 1 collapses agents on dense one-signed graphs (Gset
-            # G1); dSB's sign force needed the margin of dt * omega <= 1 there.
-            rows = np.repeat(np.arange(m), np.diff(indptr).astype(np.int64))
-            rowsum = np.bincount(rows, weights=np.abs(k), minlength=m)
-            dt = min(1.0, 1.0 / math.sqrt(1.0 + c0 * float(rowsum.max())))
-        if not dt > 0:
-            raise ValueError(f"dt must be > 0, got {dt}")
-        rng = np.random.default_rng(run.seed)
-        reads = run.num_reads
-        xs = np.zeros((reads, m))
-        ys = rng.uniform(-0.1, 0.1, size=(reads, m))
-        # random starts: small positions oriented like the generated states;
-        # warm starts: half-way to the given spins
-        g = run.num_given
-        xs[:, :n] = 0.1 * run.spins * rng.uniform(0.0, 1.0, size=(reads, n))
-        xs[:g, :n] = 0.5 * run.spins[:g]
-        ys[:g] = 0.0
-        if m > n:
-            xs[:, n] = 0.5  # the extra spin leans to +1 so warm starts keep their orientation
+        c0, dt = _scales(indptr, k, m, c0, dt)
+        xs, ys = _starts(run, m)
         out, steps, cut = run.call(
             _kernels.bifurcate,
             lambda: (
@@ -158,3 +135,41 @@ class SimulatedBifurcationSampler(NumbaSampler):
             spins = spins * out[:, n : n + 1]  # undo a global flip of the extra spin
         info = {"variant": variant, "c0": float(c0), "dt": float(dt), "timed_out": bool(cut.any())}
         return self._result(bqm, run, np.ascontiguousarray(spins), info, num_steps=steps)
+
+
+def _scales(
+    indptr: np.ndarray, k: np.ndarray, m: int, c0: float | None, dt: float | None
+) -> tuple[float, float]:
+    """The coupling scale ``c0`` and time step ``dt``, defaults from the couplings ``k``."""
+    if c0 is None:
+        norm = math.sqrt(float(np.dot(k, k)))
+        c0 = 0.5 * math.sqrt(max(m - 1, 1)) / norm if norm > 0 else 1.0
+    if dt is None:
+        # symplectic Euler is stable for dt * omega < 2; the fastest mode has
+        # omega^2 <= 1 + c0 * (largest absolute row sum of J) (Gershgorin).
+        # A fixed dt = 1 collapses agents on dense one-signed graphs (Gset
+        # G1); dSB's sign force needed the margin of dt * omega <= 1 there.
+        rows = np.repeat(np.arange(m), np.diff(indptr).astype(np.int64))
+        rowsum = np.bincount(rows, weights=np.abs(k), minlength=m)
+        dt = min(1.0, 1.0 / math.sqrt(1.0 + c0 * float(rowsum.max())))
+    if not dt > 0:
+        raise ValueError(f"dt must be > 0, got {dt}")
+    return c0, dt
+
+
+def _starts(run: Any, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Initial positions and momenta of every agent (``m`` oscillators, ancilla last)."""
+    n = run.csr.num_variables
+    rng = np.random.default_rng(run.seed)
+    reads = run.num_reads
+    xs = np.zeros((reads, m))
+    ys = rng.uniform(-0.1, 0.1, size=(reads, m))
+    # random starts: small positions oriented like the generated states;
+    # warm starts: half-way to the given spins
+    g = run.num_given
+    xs[:, :n] = 0.1 * run.spins * rng.uniform(0.0, 1.0, size=(reads, n))
+    xs[:g, :n] = 0.5 * run.spins[:g]
+    ys[:g] = 0.0
+    if m > n:
+        xs[:, n] = 0.5  # the extra spin leans to +1 so warm starts keep their orientation
+    return xs, ys
