@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,20 @@ def test_steps_cover_every_sampler_and_both_searches() -> None:
 def test_unknown_step_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="no step matches"):
         warmup.warmup(only=["NoSuchStep"])
+
+
+def test_the_cli_seeds_the_numba_cache_before_any_command(tmp_path: Path) -> None:
+    # images with a read-only root: every CLI start copies the build-time cache first
+    seed, target = tmp_path / "seed", tmp_path / "cache"
+    (seed / "sub").mkdir(parents=True)
+    (seed / "sub" / "kernel.nbi").write_bytes(b"index")
+    env = {**os.environ, "QP_NUMBA_CACHE_SEED": str(seed), "NUMBA_CACHE_DIR": str(target)}
+    out = subprocess.run(
+        [sys.executable, "-m", "quantum_planner", "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert (target / "sub" / "kernel.nbi").read_bytes() == b"index"
