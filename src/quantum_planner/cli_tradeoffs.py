@@ -18,7 +18,7 @@ from rich.table import Table
 
 from quantum_planner.bounds import TIME_LIMIT_MIN
 from quantum_planner.cli import _load_problem, _stdout, _user_errors
-from quantum_planner.errors import InvalidValueError
+from quantum_planner.errors import InvalidValueError, requires_extra
 from quantum_planner.model import Problem, Solution
 
 __all__ = ["register"]
@@ -75,6 +75,9 @@ def pareto(
 
     with _user_errors():
         _limit(time_limit)
+        if plot is not None:  # say so before the sweep, not after it
+            with requires_extra("the Pareto front plot", extra="viz"):
+                import matplotlib  # noqa: F401
         problem = _load_problem(file, fmt, instance)
         front = QuantumTaskPlanner(seed=seed).pareto(
             problem,
