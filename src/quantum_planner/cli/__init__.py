@@ -21,11 +21,13 @@ import sys
 import typer
 
 # the command modules add their commands to ``app`` when imported
-from quantum_planner.cli import plans, replan, warmup  # noqa: F401
+from quantum_planner.cli import plans, replan, tradeoffs, warmup  # noqa: F401
 from quantum_planner.cli.common import app, report
 from quantum_planner.errors import MissingExtraError, PlannerError, extra_for_module
 
 __all__ = ["app", "main"]
+
+tradeoffs.register(app)
 
 # --- commands contributed by other packages ----------------------------------------
 

@@ -20,7 +20,7 @@ problem, its lookups and the consistency checks it passes when built) and :mod:`
 """
 
 from quantum_planner.model.entities import Agent, Constraints, Objective, Task, TimeWindowTask
-from quantum_planner.model.problem import Problem
+from quantum_planner.model.problem import ObjectiveLevel, Problem
 from quantum_planner.model.solution import BackendAttempt, Solution, Violation
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "BackendAttempt",
     "Constraints",
     "Objective",
+    "ObjectiveLevel",
     "Problem",
     "Solution",
     "Task",
