@@ -8,6 +8,13 @@ sampler seed and the read's index, so results do not depend on how many
 threads run. ``deadline_ns`` is an absolute ``CLOCK_MONOTONIC`` time in
 nanoseconds (0 means none) that the kernels check every ``check_every``
 sweeps, so a time limit is honoured in the middle of a read too.
+
+Why one file over the project's ~500-line module size: the kernels share inlined
+helpers (generators, field updates, acceptance tables) that numba compiles into
+each caller, and its on-disk cache is keyed by this file; splitting it would
+duplicate those helpers or make every kernel depend on several cache entries. Long
+kernels keep their loops in one function for the same reason (numba does not
+inline across a Python call boundary unless asked, and asking costs compile time).
 """
 
 from __future__ import annotations
