@@ -13,8 +13,7 @@ Why one file over the project's ~500-line module size: the kernels share inlined
 helpers (generators, field updates, acceptance tables) that numba compiles into
 each caller, and its on-disk cache is keyed by this file; splitting it would
 duplicate those helpers or make every kernel depend on several cache entries. Long
-kernels keep their loops in one function for the same reason (numba does not
-inline across a Python call boundary unless asked, and asking costs compile time).
+kernels keep their hot loops in one function so the compiler sees each loop whole.
 """
 
 from __future__ import annotations
