@@ -99,7 +99,7 @@ def _solve(
 def _extreme(
     lex: LexModel,
     order: Sequence[int],
-    given: Sequence[Solution],
+    given: Sequence[Solution | None],
     deadline: float,
     seconds: float,
     out: SweepResult,
@@ -108,6 +108,7 @@ def _extreme(
     """The lexicographic minimum of ``order``. From a ``given`` plan (an extreme plan of
     the hybrid, valid) CP-SAT only polishes, briefly, and the plan stands if CP-SAT finds
     nothing; else the sweep's ``near`` point is the hint."""
+    given = [g for g in given if g is not None]
     if not given:
         return _solve(lex, order, {}, near.solution if near else None, deadline, seconds, out)
     f = _solve(lex, order, {}, given[0], deadline, seconds * HINTED_SHARE, out)
@@ -124,7 +125,7 @@ def sweep_2d(
     deadline: float,
     time_limit: float,
     points: int | None,
-    hints: Sequence[Solution] = (),
+    hints: Sequence[Solution | None] = (),
 ) -> SweepResult:
     """The box sweep of the module docstring, until done, ``points`` found or ``deadline``."""
     out = SweepResult()
@@ -186,7 +187,7 @@ def sweep_3d(
     time_limit: float,
     points: int | None,
     seed: int,
-    hints: Sequence[Solution] = (),
+    hints: Sequence[Solution | None] = (),
 ) -> SweepResult:
     """The grid sweep of the module docstring (``points``: stop once that many are found)."""
     out = SweepResult()
