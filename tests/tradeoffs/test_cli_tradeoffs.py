@@ -38,7 +38,7 @@ def test_pareto_table_marks_the_knee_and_prints_the_hypervolume(tmp_path: Path) 
     knee = [r for r in rows if "*" in r]
     assert len(knee) == 1 and "18" in knee[0] and "6" in knee[0]
     assert "hypervolume 74.16 (reference 25.2, 12.8)" in res.stdout
-    assert "9 plans, complete" in res.stdout
+    assert "9 plan(s), complete" in res.stdout
 
 
 def test_pareto_json_and_plot(tmp_path: Path) -> None:

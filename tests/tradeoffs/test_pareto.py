@@ -213,3 +213,40 @@ def test_bad_input_is_a_typed_error_naming_the_argument(
     with pytest.raises(error) as info:
         QuantumTaskPlanner().pareto(_team(), **args)
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "hybrid"])
+def test_disruption_first_and_an_invalid_previous_plan_never_on_the_front(backend: str) -> None:
+    problem = _team()
+    valid = QuantumTaskPlanner(seed=1).solve(problem)
+    # every task on agent a at time 0: overlapping, so invalid as it stands
+    broken = valid.model_copy(
+        update={
+            "assignments": {t.id: "a" for t in problem.tasks},
+            "schedule": {"a": {t.id: (0.0, t.duration) for t in problem.tasks}},
+        }
+    )
+    front = pareto_front(
+        problem,
+        ["minimize_disruption", "minimize_makespan"],
+        previous=broken,
+        time_limit=5,
+        backend=backend,
+    )
+    for p in front.points:
+        assert validate(problem, p.solution) == []
+    # the least disruption keeps tasks on a, but must schedule them one after another
+    assert front.points[0].values == (0.0, sum(t.duration for t in problem.tasks))
+    assert front.points[-1].values[1] == 4.0  # the fastest plan (LPT over three agents)
+
+
+def test_the_planner_passes_its_backend_when_the_sweeps_run_it() -> None:
+    from quantum_planner.planner import TRADEOFF_BACKENDS
+    from quantum_planner.tradeoffs.pareto import BACKENDS
+
+    assert TRADEOFF_BACKENDS == BACKENDS
+    names = ["minimize_cost", "minimize_makespan"]
+    front = QuantumTaskPlanner(backend="simulated_annealing").pareto(_team(), names, time_limit=2)
+    assert front.method == "qubo-weighted"
+    front = QuantumTaskPlanner(backend="greedy").pareto(_team(), names, time_limit=2)
+    assert front.method == "cpsat-epsilon"  # greedy has no sweep: auto (small: CP-SAT)

@@ -108,7 +108,7 @@ def pareto(
         ref = ", ".join(f"{r:g}" for r in front.reference)
         out.print(f"hypervolume {front.hypervolume:.6g} (reference {ref})")
         state = "complete" if front.complete else "partial: the time limit cut the sweep"
-        out.print(f"{len(front.points)} plans, {state}, {front.elapsed:.2f}s")
+        out.print(f"{len(front.points)} plan(s), {state}, {front.elapsed:.2f}s")
 
 
 def _value_columns(problem: Problem, plans: list[Solution]) -> list[str]:

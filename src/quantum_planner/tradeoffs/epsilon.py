@@ -26,6 +26,7 @@ Every solve starts from the nearest point found so far as hint.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -99,7 +100,7 @@ def _solve(
 def _extreme(
     lex: LexModel,
     order: Sequence[int],
-    given: Sequence[Solution],
+    given: Sequence[Solution | None],
     deadline: float,
     seconds: float,
     out: SweepResult,
@@ -108,6 +109,7 @@ def _extreme(
     """The lexicographic minimum of ``order``. From a ``given`` plan (an extreme plan of
     the hybrid, valid) CP-SAT only polishes, briefly, and the plan stands if CP-SAT finds
     nothing; else the sweep's ``near`` point is the hint."""
+    given = [g for g in given if g is not None]
     if not given:
         return _solve(lex, order, {}, near.solution if near else None, deadline, seconds, out)
     f = _solve(lex, order, {}, given[0], deadline, seconds * HINTED_SHARE, out)
@@ -119,64 +121,117 @@ def _extreme(
     return f
 
 
+class _Boxes:
+    """The two-objective sweep's state: found points, open boxes, what stayed unproven."""
+
+    def __init__(self, lex: LexModel, deadline: float, time_limit: float, out: SweepResult):
+        self.lex, self.deadline, self.out = lex, deadline, out
+        self.step = STEP_SHARE * time_limit
+        self.heap: list[tuple[float, int, int, Found, Found]] = []
+        self.count = 0
+        self.unresolved = 0  # boxes given up: no proof in MAX_TRIES solves
+        self.closed: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()  # empty or given up
+        self.ranges = (1, 1)
+
+    def rebuild(self, a: Found, b: Found) -> None:
+        """Boxes between neighbouring non-dominated points found (after new extremes)."""
+        self.ranges = (max(b.ints[0] - a.ints[0], 1), max(a.ints[1] - b.ints[1], 1))
+        pts = sorted(
+            (
+                f
+                for f in self.out.found
+                if not any(_dominates(g.ints, f.ints) for g in self.out.found)
+            ),
+            key=lambda f: f.ints,
+        )
+        self.heap.clear()
+        for p, q in itertools.pairwise(pts):
+            if (p.ints, q.ints) not in self.closed:
+                self.push(p, q)
+
+    def push(self, p: Found, q: Found, tries: int = 0) -> None:
+        # an integer point strictly inside needs a gap of at least 2 on both axes
+        if q.ints[0] - p.ints[0] >= 2 and p.ints[1] - q.ints[1] >= 2:
+            r1, r2 = self.ranges
+            area = (q.ints[0] - p.ints[0]) / r1 * ((p.ints[1] - q.ints[1]) / r2)
+            self.count += 1
+            heapq.heappush(self.heap, (-area / 4**tries, self.count, tries, p, q))
+
+    def run(self, points: int | None) -> bool:
+        """Split boxes until none is left (True), ``points`` are found (True) or time is up."""
+        lex, out = self.lex, self.out
+        while self.heap:
+            if points is not None and len(out.found) >= points:
+                return True
+            if time.monotonic() >= self.deadline:
+                return False
+            _, _, tries, p, q = heapq.heappop(self.heap)
+            budget = self.step * 2**tries  # a box not closed in time gets longer next time
+            eps = (p.ints[1] + q.ints[1]) // 2
+            # q meets the bound: a feasible hint to improve on
+            c = _solve(lex, (0, 1), {1: eps}, q.solution, self.deadline, budget, out)
+            if c is not None and c.ints != q.ints:
+                self.push(p, c)
+                self.push(c, q)
+                continue
+            if c is not None and c.proven:  # nothing below eps: look above it
+                d = _solve(lex, (1, 0), {0: q.ints[0] - 1}, p.solution, self.deadline, budget, out)
+                if d is not None and d.ints != p.ints:
+                    self.push(p, d)
+                    self.push(d, q)
+                    continue
+                if d is not None and d.proven:
+                    self.closed.add((p.ints, q.ints))  # the box is empty, proven
+                    continue
+            if tries + 1 < MAX_TRIES:
+                self.push(p, q, tries + 1)
+            else:
+                self.unresolved += 1
+                self.closed.add((p.ints, q.ints))
+        return True
+
+
+def _dominates(a: Sequence[int], b: Sequence[int]) -> bool:
+    return all(x <= y for x, y in zip(a, b, strict=True)) and a != b
+
+
 def sweep_2d(
     lex: LexModel,
     deadline: float,
     time_limit: float,
     points: int | None,
-    hints: Sequence[Solution] = (),
+    hints: Sequence[Solution | None] = (),
 ) -> SweepResult:
-    """The box sweep of the module docstring, until done, ``points`` found or ``deadline``."""
+    """The box sweep of the module docstring, until done, ``points`` found or ``deadline``.
+
+    An extreme point not proven optimal is solved again, with twice the time, once
+    the boxes are done (up to ``MAX_TRIES`` times); a sweep that ends with an
+    unproven extreme or box is not complete.
+    """
     out = SweepResult()
-    step = STEP_SHARE * time_limit
-    a = _extreme(lex, (0, 1), hints[:1], deadline, EXTREME_SHARE * time_limit, out)
-    b = _extreme(lex, (1, 0), hints[1:2], deadline, EXTREME_SHARE * time_limit, out, a)
+    share = EXTREME_SHARE * time_limit
+    a = _extreme(lex, (0, 1), hints[:1], deadline, share, out)
+    b = _extreme(lex, (1, 0), hints[1:2], deadline, share, out, a)
     if a is None or b is None:
         return out  # incomplete: an extreme point was not reached in time
-    r1 = max(b.ints[0] - a.ints[0], 1)
-    r2 = max(a.ints[1] - b.ints[1], 1)
-    boxes: list[tuple[float, int, int, Found, Found]] = []
-    count = 0
-
-    def push(p: Found, q: Found, tries: int = 0) -> None:
-        nonlocal count
-        # an integer point strictly inside needs a gap of at least 2 on both axes
-        if q.ints[0] - p.ints[0] >= 2 and p.ints[1] - q.ints[1] >= 2:
-            area = (q.ints[0] - p.ints[0]) / r1 * ((p.ints[1] - q.ints[1]) / r2)
-            count += 1
-            heapq.heappush(boxes, (-area / 4**tries, count, tries, p, q))
-
-    push(a, b)
-    unresolved = 0  # boxes given up: no proof in MAX_TRIES solves
-    while boxes:
+    boxes = _Boxes(lex, deadline, time_limit, out)
+    boxes.rebuild(a, b)
+    for attempt in range(1, MAX_TRIES + 1):
+        if not boxes.run(points):
+            return out
         if points is not None and len(out.found) >= points:
-            out.complete = True
-            return out
-        if time.monotonic() >= deadline:
-            return out
-        _, _, tries, p, q = heapq.heappop(boxes)
-        budget = step * 2**tries  # a box that was not closed in time gets longer next time
-        eps = (p.ints[1] + q.ints[1]) // 2
-        # q meets the bound: a feasible hint to improve on
-        c = _solve(lex, (0, 1), {1: eps}, q.solution, deadline, budget, out)
-        if c is not None and c.ints != q.ints:
-            push(p, c)
-            push(c, q)
-            continue
-        d = None
-        if c is not None and c.proven:  # nothing below eps: look above it
-            d = _solve(lex, (1, 0), {0: q.ints[0] - 1}, p.solution, deadline, budget, out)
-            if d is not None and d.ints != p.ints:
-                push(p, d)
-                push(d, q)
-                continue
-            if d is not None and d.proven:
-                continue  # the box is empty, proven
-        if tries + 1 < MAX_TRIES:
-            push(p, q, tries + 1)
-        else:
-            unresolved += 1
-    out.complete = not unresolved
+            break
+        if a.proven and b.proven:
+            break
+        if attempt == MAX_TRIES or time.monotonic() >= deadline:
+            return out  # an extreme stayed unproven
+        budget = share * 2**attempt
+        if not a.proven:
+            a = _solve(lex, (0, 1), {}, a.solution, deadline, budget, out) or a
+        if not b.proven:
+            b = _solve(lex, (1, 0), {}, b.solution, deadline, budget, out) or b
+        boxes.rebuild(a, b)
+    out.complete = not boxes.unresolved
     return out
 
 
@@ -186,7 +241,7 @@ def sweep_3d(
     time_limit: float,
     points: int | None,
     seed: int,
-    hints: Sequence[Solution] = (),
+    hints: Sequence[Solution | None] = (),
 ) -> SweepResult:
     """The grid sweep of the module docstring (``points``: stop once that many are found)."""
     out = SweepResult()
