@@ -42,7 +42,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # replan: changes, pins and the re-planning strategy over the planner's solve
     (
         "planner",
-        ("planner", "replan", "warmup", ""),
+        ("planner", "replan", "warmup", "tradeoffs", ""),
     ),  # "": `import quantum_planner` imports the planner
     ("jobs", ("jobs",)),
     ("interfaces", ("service", "web", "mcp", "integrations", "cli", "__main__", "viz")),

@@ -51,6 +51,7 @@ from quantum_planner.errors import (
     DependencyCycleError,
     DuplicateIdError,
     FormatError,
+    InvalidValueError,
     NoEligibleAgentError,
     ProblemError,
     TimeWindowError,
@@ -58,11 +59,15 @@ from quantum_planner.errors import (
     UnknownReferenceError,
 )
 
+#: largest relative tolerance a lexicographic level accepts (10 = 1000% of the best value)
+MAX_TOLERANCE = 10.0
+
 __all__ = [
     "Agent",
     "BackendAttempt",
     "Constraints",
     "Objective",
+    "ObjectiveLevel",
     "Problem",
     "Solution",
     "Task",
@@ -251,7 +256,52 @@ class Constraints(_Base):
         return self.precedence if isinstance(self.precedence, dict) else {}
 
 
-ObjectiveSpec = Objective | Annotated[list[Objective], Field(min_length=1)]
+class ObjectiveLevel(_Base):
+    """One level of a lexicographic objective list, with a relative tolerance.
+
+    ``{"name": "minimize_cost", "tolerance": 0.02}`` (or ``("minimize_cost", 0.02)``
+    in Python) means: later levels may trade this objective away by up to 2% of its
+    best value (docs/MODEL.md, "Lexicographic objectives").
+    """
+
+    name: Objective
+    tolerance: float = Field(
+        default=0.0, ge=0.0, le=MAX_TOLERANCE, description="Relative slack on this level."
+    )
+
+
+def _objective_level(value: Any, i: int) -> Objective | ObjectiveLevel:
+    """One entry of an objective list: a name, ``(name, tolerance)`` or ``{name, tolerance}``."""
+    if isinstance(value, ObjectiveLevel):
+        return value
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {"name", "tolerance"})
+        if unknown or "name" not in value:
+            raise UnknownObjectiveError(
+                f"objective[{i}] must be a name or {{'name': ..., 'tolerance': ...}}"
+                + (f"; unknown keys {unknown}" if unknown else "; 'name' is missing"),
+                field=f"objective[{i}]",
+            )
+        name, tol = value["name"], value.get("tolerance", 0.0)
+    elif isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise UnknownObjectiveError(
+                f"objective[{i}] must be a name or a (name, tolerance) pair",
+                field=f"objective[{i}]",
+            )
+        name, tol = value
+    else:
+        return Objective.parse(value)
+    if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 <= tol <= MAX_TOLERANCE:
+        raise InvalidValueError(
+            f"objective[{i}].tolerance must be a number from 0 to {MAX_TOLERANCE:g} (a "
+            f"fraction of the best value), got {tol!r}",
+            field=f"objective[{i}].tolerance",
+        )
+    return ObjectiveLevel(name=Objective.parse(name), tolerance=float(tol))
+
+
+ObjectiveSpec = Objective | Annotated[list[Objective | ObjectiveLevel], Field(min_length=1)]
 
 
 class Problem(_Base):
@@ -276,7 +326,7 @@ class Problem(_Base):
         if isinstance(v, list | tuple):
             if not v:
                 raise UnknownObjectiveError("objective list is empty", field="objective")
-            return [Objective.parse(o) for o in v]
+            return [_objective_level(o, i) for i, o in enumerate(v)]
         return Objective.parse(v)
 
     def __init__(self, **data: Any) -> None:
@@ -303,7 +353,16 @@ class Problem(_Base):
     @property
     def objectives(self) -> list[Objective]:
         """The objectives in lexicographic order."""
-        return list(self.objective) if isinstance(self.objective, list) else [self.objective]
+        if not isinstance(self.objective, list):
+            return [self.objective]
+        return [o.name if isinstance(o, ObjectiveLevel) else o for o in self.objective]
+
+    @property
+    def tolerances(self) -> list[float]:
+        """Each level's relative tolerance (0 where none was given), as :attr:`objectives`."""
+        if not isinstance(self.objective, list):
+            return [0.0]
+        return [o.tolerance if isinstance(o, ObjectiveLevel) else 0.0 for o in self.objective]
 
     # Solvers call these in their inner loops: read the private dict directly, since
     # pydantic's __getattr__ route to private attributes costs ~5 us per access.

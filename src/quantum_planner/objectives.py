@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from quantum_planner.model import Objective, Problem
 
@@ -38,9 +38,43 @@ def evaluate(
     }
 
 
-def objective_key(problem: Problem, values: Mapping[str, float]) -> tuple[float, ...]:
-    """Lexicographic key to minimise: objectives in order, maximised ones negated."""
-    return tuple(o.sense * values[o.value] for o in problem.objectives)
+def objective_key(
+    problem: Problem, values: Mapping[str, float], best: Mapping[str, float] | None = None
+) -> tuple[float, ...]:
+    """Lexicographic key to minimise: objectives in order, maximised ones negated.
+
+    With ``best`` (the best value of each toleranced level among the plans compared,
+    see :func:`tolerant_best`), a level with tolerance ``t`` counts every value within
+    ``t x |best|`` of ``best`` as equal to that bound, so later levels decide between
+    them (docs/MODEL.md, "Lexicographic objectives"). Without ``best`` the key is exact.
+    """
+    key = []
+    for o, tol in zip(problem.objectives, problem.tolerances, strict=True):
+        v = o.sense * values[o.value]
+        if best is not None and tol > 0 and o.value in best:
+            b = o.sense * best[o.value]
+            v = max(v, b + tol * abs(b))  # within tolerance: tied at the bound
+        key.append(v)
+    return tuple(key)
+
+
+def tolerant_best(problem: Problem, candidates: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Per toleranced level, the best value among ``candidates`` still in the running.
+
+    Level by level: the best value of the level among the candidates left, then only
+    the candidates within the level's tolerance of it stay for the next level. The
+    result is the ``best`` that :func:`objective_key` takes.
+    """
+    left = list(candidates)
+    best: dict[str, float] = {}
+    for o, tol in zip(problem.objectives, problem.tolerances, strict=True):
+        if not left:
+            break
+        b = min(o.sense * c[o.value] for c in left)
+        best[o.value] = o.sense * b
+        bound = b + tol * abs(b)
+        left = [c for c in left if o.sense * c[o.value] <= bound + 1e-9 * max(1.0, abs(b))]
+    return best
 
 
 def primary_value(problem: Problem, values: Mapping[str, float]) -> float:

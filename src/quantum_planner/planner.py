@@ -39,6 +39,10 @@ from quantum_planner.solvers.registry import solver_names
 
 if TYPE_CHECKING:
     from quantum_planner.backends import BackendContext
+    from quantum_planner.tradeoffs import ParetoFront
+
+#: backends the trade-off methods run (:mod:`quantum_planner.tradeoffs.pareto`)
+TRADEOFF_BACKENDS = ("auto", "cpsat", "hybrid", "simulated_annealing", "tabu")
 
 __all__ = ["QuantumTaskPlanner", "known_backends", "resolve_auto"]
 
@@ -254,6 +258,66 @@ class QuantumTaskPlanner:
                 "metadata": metadata,
             }
         )
+
+    # -- trade-offs ----------------------------------------------------------------
+    def pareto(
+        self,
+        problem: Problem,
+        objectives: Sequence[str] | str = ("minimize_cost", "minimize_makespan"),
+        points: int | None = None,
+        time_limit: float | None = None,
+        seed: int | None = None,
+        reference: Sequence[float] | None = None,
+        previous: Solution | None = None,
+        backend: str | None = None,
+    ) -> ParetoFront:
+        """Valid, mutually non-dominated plans trading off two or three ``objectives``.
+
+        ``backend`` (default: this planner's, when it is one the sweeps run, else
+        ``"auto"``) picks the method: CP-SAT epsilon-constraint sweeps, the hybrid's
+        extreme plans then the sweep, or weighted QUBO sweeps (``simulated_annealing``,
+        ``tabu``). See :func:`quantum_planner.tradeoffs.pareto_front` and docs/TRADEOFFS.md.
+        """
+        # imported on use: the sweeps load the hybrid's numba kernels (~0.3 s cold)
+        from quantum_planner.tradeoffs import pareto_front
+
+        return pareto_front(
+            problem,
+            objectives,
+            points=points,
+            time_limit=self.time_limit if time_limit is None else time_limit,
+            seed=self.seed if seed is None else seed,
+            reference=reference,
+            previous=previous,
+            backend=self._tradeoff_backend(backend),
+        )
+
+    def alternatives(
+        self,
+        problem: Problem,
+        k: int = 5,
+        min_distance: int = 1,
+        time_limit: float | None = None,
+        seed: int | None = None,
+        backend: str | None = None,
+    ) -> list[Solution]:
+        """Up to ``k`` valid plans, pairwise ``min_distance`` task->agent assignments apart,
+        best first; see :func:`quantum_planner.tradeoffs.alternatives`."""
+        from quantum_planner.tradeoffs import alternatives
+
+        return alternatives(
+            problem,
+            k,
+            min_distance,
+            time_limit=self.time_limit if time_limit is None else time_limit,
+            seed=self.seed if seed is None else seed,
+            backend=self._tradeoff_backend(backend),
+        )
+
+    def _tradeoff_backend(self, backend: str | None) -> str:
+        if backend is not None:
+            return backend
+        return self.backend if self.backend in TRADEOFF_BACKENDS else "auto"
 
     def replan(
         self,

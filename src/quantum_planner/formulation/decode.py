@@ -13,7 +13,7 @@ import numpy as np
 
 from quantum_planner.formulation.bqm import QUBOBuilder
 from quantum_planner.model import Agent, Objective, Problem, Solution, Task, Violation
-from quantum_planner.objectives import objective_key
+from quantum_planner.objectives import objective_key, tolerant_best
 from quantum_planner.scheduling import Schedule, build_schedule
 from quantum_planner.solution import make_solution
 
@@ -310,9 +310,12 @@ class _Budget:
 
 
 def best_of(problem: Problem, solutions: Sequence[Solution]) -> Solution:
-    """Feasible before infeasible (fewest violations), then the objective key."""
-    return min(solutions, key=lambda s: _rank(problem, s))
+    """Feasible before infeasible (fewest violations), then the objective key (with the
+    levels' tolerances measured from the best plans without violations)."""
+    clean = [s.objectives for s in solutions if not s.violations]
+    best = tolerant_best(problem, clean) if any(problem.tolerances) and clean else None
+    return min(solutions, key=lambda s: _rank(problem, s, best))
 
 
-def _rank(problem: Problem, s: Solution) -> tuple[Any, ...]:
-    return (sum(v.amount for v in s.violations), objective_key(problem, s.objectives))
+def _rank(problem: Problem, s: Solution, best: Mapping[str, float] | None) -> tuple[Any, ...]:
+    return (sum(v.amount for v in s.violations), objective_key(problem, s.objectives, best))

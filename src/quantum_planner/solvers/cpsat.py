@@ -43,7 +43,7 @@ from quantum_planner.solvers.base import Progress, ProgressCallback, make_soluti
 from quantum_planner.solvers.cpsat_disruption import DisruptionTerms, disruption_expr
 from quantum_planner.solvers.dense_view import Compiled, compile_problem
 
-__all__ = ["CPSATSolver", "DisruptionTerms", "integer_scale"]
+__all__ = ["CPSATModel", "CPSATSolver", "DisruptionTerms", "integer_scale"]
 
 
 def integer_scale(values: np.ndarray, max_power: int = 3) -> int:
@@ -208,9 +208,12 @@ class CPSATSolver:
             if k == 0:
                 lower = solver.BestObjectiveBound() / scale
             values.append(value / scale)
-            # later stages may not worsen this objective (the first by more than the
-            # disruption tolerance, when re-planning)
-            slack = abs(value) * disruption.tolerance if k == 0 and disruption else 0.0
+            # later stages may not worsen this objective by more than its level's
+            # tolerance (the first also by the disruption tolerance, when re-planning)
+            tol = comp.problem.tolerances[k]
+            if k == 0 and disruption:
+                tol = max(tol, disruption.tolerance)
+            slack = abs(value) * tol
             if obj.sense > 0:
                 model.cp.Add(expr <= math.floor(value + slack + 1e-9))
             else:
@@ -514,3 +517,8 @@ class _Model:
 def plan_key(problem: Problem, assignments: Mapping[str, str], schedule: Schedule) -> tuple:
     """Lexicographic key (to minimise) of a plan."""
     return objective_key(problem, evaluate(problem, assignments, schedule))
+
+
+#: the CP-SAT model of a compiled problem (variables, objectives, hints, the plan back),
+#: for callers that solve it their own way (the trade-off sweeps of ``tradeoffs``)
+CPSATModel = _Model

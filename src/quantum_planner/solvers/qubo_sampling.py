@@ -89,6 +89,7 @@ class QUBOSolver:
         self.penalty_growth = float(penalty_growth)
         self.chunk_reads = max(1, int(chunk_reads))
         self._builder: QUBOBuilder | None = None  # the one being solved
+        self.candidates: list[Solution] = []  # every plan the last solve decoded
         self._left = 0.0  # seconds left for sampling when the current chunk starts
         self._hard_deadline = float("inf")  # samplers that can be interrupted stop here
         self._stop: threading.Event | None = None
@@ -286,6 +287,9 @@ class QUBOSolver:
         if not run.candidates:  # nothing sampled (no time at all): an empty, repaired plan
             run.candidates.append(decode(builder, np.zeros(builder.n, dtype=np.int8)))
         best = best_of(problem, run.candidates)
+        # every decoded plan of the solve (checked or not), for callers that want more
+        # than the best: the trade-off sweeps and the diverse alternatives
+        self.candidates = list(run.candidates)
         return make_solution(
             problem,
             best.assignments,

@@ -78,6 +78,10 @@ class QUBOBuilder(ObjectiveTerms, ConstraintTerms):
         the ground state is feasible and optimal (use with exact solvers).
     margin:
         Factor above the bound for ``"local"``.
+    objective_weights:
+        Weights of the objectives' polynomials by objective name, replacing the
+        lexicographic weights (a weighted sum, as the trade-off sweeps use; an
+        objective of the problem missing here weighs 0).
     """
 
     def __init__(
@@ -95,8 +99,10 @@ class QUBOBuilder(ObjectiveTerms, ConstraintTerms):
         capacity: Literal["slack", "lagrangian"] = "slack",
         penalty_strategy: Literal["local", "safe"] = "local",
         margin: float = 1.5,
+        objective_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.problem = problem
+        self.fixed_weights = dict(objective_weights) if objective_weights is not None else None
         self.notes: list[str] = []
         self._task_index = {t.id: i for i, t in enumerate(problem.tasks)}
         self._agent_index = {a.id: i for i, a in enumerate(problem.agents)}

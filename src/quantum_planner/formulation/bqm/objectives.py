@@ -42,6 +42,7 @@ class ObjectiveTerms(SlackBudgets):
     makespan_encoding: str
     objective_parts: dict[str, Poly]
     objective_weights: dict[str, float]
+    fixed_weights: dict[str, float] | None
     makespan_bits: tuple[np.ndarray, np.ndarray, int, int]
     _task_index: dict[str, int]
 
@@ -194,9 +195,19 @@ class ObjectiveTerms(SlackBudgets):
         poly.add_linear(sink_vars, w)
         return poly
 
+    def _weighted_sum(self, fixed: dict[str, float]) -> Poly:
+        self.objective_weights = {k: float(fixed.get(k, 0.0)) for k in self.objective_parts}
+        total = Poly()
+        for name, poly in self.objective_parts.items():
+            if self.objective_weights[name]:
+                total.extend(poly, self.objective_weights[name])
+        return total
+
     def _combine_objectives(self) -> Poly:
         """Weighted sum; earlier objectives get weights that (nearly) dominate later ones."""
         parts = list(self.objective_parts.values())
+        if self.fixed_weights is not None:  # a weighted sum the caller chose
+            return self._weighted_sum(self.fixed_weights)
         weights = [1.0] * len(parts)
         for k in range(len(parts) - 2, -1, -1):
             rng = parts[k + 1].total_range(self.n) * weights[k + 1]

@@ -1,0 +1,229 @@
+"""``pareto_front``: the trade-off between two or three objectives, as valid plans.
+
+Which method runs (``backend``):
+
+* ``"cpsat"``: the epsilon-constraint sweeps of :mod:`.epsilon` on one CP-SAT
+  model (exact for two objectives when every solve is proven).
+* ``"hybrid"``: the extreme plans first from the hybrid solver (one solve per
+  objective order, a share of the time each), then the same sweep with those
+  plans as hints, CP-SAT on two workers (large problems: CP-SAT alone is slow to
+  reach the extremes, the hybrid is fast there, and CP-SAT's own neighbourhood
+  search fills the middle from the hints).
+* ``"simulated_annealing"`` / ``"tabu"``: weighted QUBO sweeps (:mod:`.weighted`).
+* ``"auto"``: ``cpsat`` when the planner's automatic choice would start with
+  CP-SAT (small problems), ``hybrid`` otherwise.
+
+Every plan is checked by the validator before it is kept; dominated plans are
+dropped; the front is anytime (``complete`` is False when the time ran out).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from quantum_planner._version import __version__
+from quantum_planner.errors import InfeasibleProblemError, InvalidValueError, UnknownBackendError
+from quantum_planner.model import Objective, Problem, Solution
+from quantum_planner.solvers.auto import choose
+from quantum_planner.solvers.hybrid import HybridSolver
+from quantum_planner.tradeoffs.epsilon import SweepResult, sweep_2d, sweep_3d
+from quantum_planner.tradeoffs.front import ParetoFront, ParetoPoint, build_front
+from quantum_planner.tradeoffs.lexmodel import LexModel
+from quantum_planner.tradeoffs.spec import (
+    DISRUPTION,
+    check_time_limit,
+    objective_values,
+    parse_objectives,
+    senses_of,
+)
+from quantum_planner.validate import check
+
+__all__ = ["BACKENDS", "pareto_front", "work_problem"]
+
+BACKENDS = ("auto", "cpsat", "hybrid", "simulated_annealing", "tabu")  # = planner.TRADEOFF_BACKENDS
+HYBRID_SHARE = 0.2  # of the time limit, for each extreme plan the hybrid solver finds
+
+
+def work_problem(problem: Problem, names: Sequence[str]) -> Problem:
+    """``problem`` with the named objectives (disruption aside) as its objective list.
+
+    The dense view decides from the objectives whether time matters (makespan), so
+    the model solved must name them; the problem is otherwise the same object.
+    """
+    objs = [Objective(n) for n in names if n != DISRUPTION] or problem.objectives
+    return problem.model_copy(update={"objective": objs})
+
+
+def check_backend(backend: str, allowed: Sequence[str] = BACKENDS) -> str:
+    """``backend`` if it is one this method runs, else :class:`UnknownBackendError`."""
+    if backend not in allowed:
+        raise UnknownBackendError(
+            f"unknown backend {backend!r} for trade-offs; use one of: {', '.join(allowed)}",
+            field="backend",
+        )
+    return backend
+
+
+def resolve_backend(problem: Problem, backend: str, time_limit: float) -> str:
+    """``auto`` made concrete: CP-SAT where the planner would start with it, else the hybrid."""
+    if backend != "auto":
+        return backend
+    names, _ = choose(problem, time_limit)
+    return "cpsat" if names and names[0] in ("cpsat", "assignment") else "hybrid"
+
+
+def _check_points(points: int | None, dims: int) -> int | None:
+    if points is None:
+        return None
+    if isinstance(points, bool) or not isinstance(points, int) or points < dims:
+        raise InvalidValueError(
+            f"points must be an integer of at least {dims} (one per extreme), got {points!r}",
+            field="points",
+        )
+    return points
+
+
+def _check_reference(reference: Sequence[float] | None, dims: int) -> tuple[float, ...] | None:
+    if reference is None:
+        return None
+    ref = tuple(float(r) for r in reference)
+    if len(ref) != dims or not all(math.isfinite(r) for r in ref):
+        raise InvalidValueError(
+            f"reference must be {dims} finite numbers (one per objective), got {list(reference)}",
+            field="reference",
+        )
+    return ref
+
+
+def pareto_front(
+    problem: Problem,
+    objectives: Sequence[str | Objective] | str,
+    *,
+    points: int | None = None,
+    time_limit: float = 10.0,
+    seed: int | None = None,
+    reference: Sequence[float] | None = None,
+    previous: Solution | None = None,
+    backend: str = "auto",
+) -> ParetoFront:
+    """Valid, mutually non-dominated plans of ``problem`` trading off ``objectives``.
+
+    ``points`` caps the number of points (None: as many as the method finds in time;
+    the two-objective CP-SAT sweep then looks for every one). ``reference`` is the
+    hypervolume's reference point in raw values (None: the rule of :mod:`.front`).
+    ``previous`` is the plan being re-planned, needed by ``minimize_disruption``.
+
+    Raises:
+        UnknownObjectiveError, InvalidValueError: bad arguments (``field`` names which).
+        UnknownBackendError: a backend this method does not run.
+        InfeasibleProblemError: no valid plan was found at all.
+    """
+    t0 = time.monotonic()
+    names = parse_objectives(objectives, previous)
+    limit = check_time_limit(time_limit)
+    npoints = _check_points(points, len(names))
+    ref = _check_reference(reference, len(names))
+    check_backend(backend)
+    seed = 0 if seed is None else int(seed)
+    deadline = t0 + limit
+    work = work_problem(problem, names)
+    method = resolve_backend(work, backend, limit)
+    stats: dict[str, Any] = {"backend": method}
+    if method in ("simulated_annealing", "tabu"):
+        from quantum_planner.tradeoffs.weighted import weighted_sweep
+
+        solutions, complete = weighted_sweep(
+            work, names, method, deadline=deadline, time_limit=limit, points=npoints, seed=seed
+        )
+        label = "qubo-weighted"
+    else:
+        solutions, complete, label = _epsilon(
+            work, names, method, previous, deadline, limit, npoints, seed, stats
+        )
+    if not solutions:
+        raise InfeasibleProblemError(
+            f"no valid plan found for the trade-off within {limit:g}s; raise time_limit or "
+            "check the problem with solve()",
+            reason="no valid plan in time",
+        )
+    elapsed = time.monotonic() - t0
+    cands = [
+        ParetoPoint(_stamp(s, names, v, seed, elapsed), v)
+        for s in solutions
+        for v in [objective_values(problem, s, names, previous)]
+    ]
+    front = build_front(
+        names,
+        senses_of(names),
+        cands,
+        ref,
+        complete=complete,
+        elapsed=time.monotonic() - t0,
+        method=label,
+        stats={**stats, "candidates": len(cands)},
+    )
+    return front
+
+
+def _stamp(
+    sol: Solution, names: Sequence[str], values: tuple[float, ...], seed: int, wall: float
+) -> Solution:
+    meta = {**sol.metadata, "pareto": {"objectives": list(names), "values": list(values)}}
+    return sol.model_copy(
+        update={"metadata": meta, "seed": seed, "version": __version__, "wall_time": wall}
+    )
+
+
+def _epsilon(
+    work: Problem,
+    names: tuple[str, ...],
+    method: str,
+    previous: Solution | None,
+    deadline: float,
+    limit: float,
+    points: int | None,
+    seed: int,
+    stats: dict[str, Any],
+) -> tuple[list[Solution], bool, str]:
+    """The epsilon-constraint sweep (hybrid extremes first for ``method == "hybrid"``)."""
+    hints: list[Solution] = []
+    if method == "hybrid":
+        hints = _hybrid_extremes(work, names, deadline, limit, seed)
+        stats["hybrid_extremes"] = len(hints)
+    elif previous is not None:
+        hints = [previous] * len(names)
+    lex = LexModel(work, names, previous, workers=2 if method == "hybrid" else 1, seed=seed)
+    if len(names) == 2:
+        res: SweepResult = sweep_2d(lex, deadline, limit, points, hints)
+    else:
+        res = sweep_3d(lex, deadline, limit, points, seed, hints)
+    # exact: every non-dominated vector found (two objectives, proven solves, no cut)
+    exact = len(names) == 2 and res.complete and res.exact and points is None
+    stats.update(solves=res.solves, exact=exact and method == "cpsat")
+    sols = [f.solution for f in res.found]
+    if method == "hybrid":
+        sols += [h for h in hints if h is not previous]
+    label = "hybrid-epsilon" if method == "hybrid" else "cpsat-epsilon"
+    return sols, res.complete, label
+
+
+def _hybrid_extremes(
+    work: Problem, names: tuple[str, ...], deadline: float, limit: float, seed: int
+) -> list[Solution]:
+    """One hybrid plan per objective put first (valid ones only, in objective order)."""
+    out: list[Solution] = []
+    plain = [n for n in names if n != DISRUPTION]
+    for k in range(len(plain)):
+        order = plain[k:] + plain[:k]
+        left = deadline - time.monotonic()
+        if left <= 0.1:
+            break
+        p = work.model_copy(update={"objective": [Objective(n) for n in order]})
+        sol = HybridSolver().solve(p, time_limit=min(left, HYBRID_SHARE * limit), seed=seed)
+        sol = check(work, sol)
+        if sol.feasible:
+            out.append(sol)
+    return out
