@@ -54,13 +54,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # pareto_nsga beside this file
 
 from pareto_nsga import run_nsga2, warm
-from quantum_planner.tradeoffs import hypervolume
 
 from quantum_planner import QuantumTaskPlanner
 from quantum_planner.instances import best_known, load_instance
 from quantum_planner.model import Objective, Problem, Solution
 from quantum_planner.objectives import evaluate
 from quantum_planner.solvers.hybrid import HybridSolver
+from quantum_planner.tradeoffs import hypervolume
 from quantum_planner.validate import validate
 
 INSTANCES = {
@@ -183,15 +183,17 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 def report(rows: list[dict[str, Any]]) -> None:
     """Markdown tables: hypervolume and front size per instance; the shop's makespan end."""
     head = "| instance | T (s) | HV ours | HV NSGA-II | HV ours/NSGA-II | front ours | "
-    head += "front NSGA-II | invalid ours/NSGA-II | NSGA-II gens | reference point | load |"
+    head += "front NSGA-II | ours s (complete) | invalid ours/NSGA-II | NSGA-II gens | "
+    head += "reference point | load |"
     print("\n" + head)
-    print("|" + "---|" * 11)
+    print("|" + "---|" * 12)
     for r in rows:
         o, n = r["ours"], r["nsga2"]
         ref = ", ".join(f"{x:.6g}" for x in r["reference"])
         print(
             f"| {r['instance']} | {r['limit']:g} | {o['hv']:.6g} | {n['hv']:.6g} | "
             f"{_f(_ratio(o['hv'], n['hv']), '.3f')} | {o['front']} | {n['front']} | "
+            f"{o['elapsed']:.1f} ({'yes' if o['complete'] else 'no'}) | "
             f"{o['invalid']}/{n['invalid']} | {n['generations']} | ({ref}) | "
             f"{r['load_before']:.1f}-{r['load_after']:.1f} |"
         )
