@@ -274,9 +274,9 @@ def _ok(found: Any, t0: float) -> dict[str, Any]:
     ``alternatives`` (each plan's JSON) carry the rest for the store.
     """
     out: dict[str, Any] = {"ok": True, "seconds": time.monotonic() - t0}
-    if isinstance(found, list) or hasattr(found, "points"):
-        if not (found if isinstance(found, list) else found.points):  # the library raises
-            return _error("infeasible", "no valid plan found; raise time_limit", t0)
+    plans = found if isinstance(found, list) else getattr(found, "points", [found])
+    if not plans:  # the library raises instead; an entry of one's own might not
+        return _error("infeasible", "no valid plan found; raise time_limit", t0)
     if isinstance(found, list):  # alternatives, best first
         main = found[0]
         out["alternatives"] = [s.model_dump(mode="json") for s in found]

@@ -37,7 +37,6 @@ from quantum_planner.store.tables import JobRow, SolutionRow
 
 __all__ = [
     "KINDS",
-    "assignment_distance",
     "create_tradeoff_job",
     "job_kind",
     "load_solutions",
@@ -115,19 +114,14 @@ def _save_front(session: Session, job: JobRow, front: dict[str, Any]) -> None:
 
 
 def _save_alternatives(session: Session, job: JobRow, plans: list[dict[str, Any]]) -> None:
-    solutions = [Solution.model_validate(p) for p in plans]
-    best = solutions[0]
     items = []
-    for rank, sol in enumerate(solutions):
+    for rank, plan in enumerate(plans):
+        sol = Solution.model_validate(plan)
         ids = _open_plan(session, job, sol, "final" if rank == 0 else "alt")
-        items.append({"rank": rank, "distance": assignment_distance(best, sol), **ids})
+        # the library's count of tasks on another agent than in the best plan
+        distance = (sol.metadata.get("alternative") or {}).get("distance_to_best")
+        items.append({"rank": rank, "distance": distance, **ids})
     job.result = canonical_json({"kind": "alternatives", "plans": items})
-
-
-def assignment_distance(a: Solution, b: Solution) -> int:
-    """Tasks whose agent differs between ``a`` and ``b`` (assigned in one only counts too)."""
-    tasks = set(a.assignments) | set(b.assignments) | set(a.unassigned) | set(b.unassigned)
-    return sum(1 for t in tasks if a.assignments.get(t) != b.assignments.get(t))
 
 
 def tradeoff_result(job: JobRow) -> dict[str, Any] | None:
