@@ -199,8 +199,13 @@ def test_bad_input_is_a_typed_422_naming_the_argument_and_stores_nothing(
                 assert r.status_code == 422, (body, r.text)
                 assert (r.json()["code"], r.json()["field"]) == (code, field), (body, r.json())
                 assert field in r.json()["message"] or code == "unknown_backend"
-        r = c.post("/api/pareto", json={"problem": {"agents": [], "tasks": []}, "objectives": []})
-        assert r.status_code == 422 and r.json()["field"].startswith("problem"), r.text
+        # the problem is checked as for a solve, its field named inside `problem`
+        bad = {"agents": [{"id": "a"}], "tasks": [{"id": "t", "dependencies": ["nope"]}]}
+        r = c.post(
+            "/api/pareto", json={"problem": bad, "objectives": ["minimize_cost", "balance_load"]}
+        )
+        assert r.status_code == 422 and r.json()["code"] == "unknown_reference", r.text
+        assert r.json()["field"].startswith("problem.tasks[0]"), r.text
         assert len(c.get("/api/jobs", params={"limit": 1000}).json()["jobs"]) == before
 
 

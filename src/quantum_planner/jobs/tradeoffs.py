@@ -50,8 +50,8 @@ def pareto_params(
         if e.field == "previous":  # the library's name for what is missing here
             e.field = "objectives"
             e.message = (
-                "minimize_disruption needs a previous plan; re-plan trade-offs are a library "
-                "call (planner.pareto(..., previous=plan)), not a request"
+                "objectives: minimize_disruption needs a previous plan; re-plan trade-offs "
+                "are a library call (planner.pareto(..., previous=plan)), not a request"
             )
         raise
     dims = len(names)
