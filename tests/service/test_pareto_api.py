@@ -173,8 +173,13 @@ def test_bad_input_is_a_typed_422_naming_the_argument_and_stores_nothing(
             "points",
         ),
         (
-            {"objectives": ["minimize_cost", "balance_load"], "reference": [1.0]},
+            {"objectives": ["minimize_cost", "balance_load"], "reference": [1.0, 2.0, 3.0]},
             "invalid_value",
+            "reference",
+        ),
+        (
+            {"objectives": ["minimize_cost", "balance_load"], "reference": [1.0]},
+            "invalid_request",
             "reference",
         ),
         (

@@ -31,18 +31,24 @@ class ParetoRequest(JobRequest):
             "items": {"type": "string", "enum": OBJECTIVE_NAMES},
         },
     )
-    points: _Count | None = Field(
-        None,
-        ge=2,
-        le=FRONT_POINTS_MAX,
-        description="Most points to find (at least the number of objectives); default: as "
-        "many as the time allows.",
+    # bounds inside the optional's member, so the schema shows them where a value is given
+    points: Annotated[int, Field(ge=2, le=FRONT_POINTS_MAX), BeforeValidator(no_bool)] | None = (
+        Field(
+            None,
+            description="Most points to find (at least the number of objectives); default: as "
+            "many as the time allows.",
+        )
     )
-    reference: list[Annotated[float, Field(allow_inf_nan=False)]] | None = Field(
+    reference: (
+        Annotated[
+            list[Annotated[float, Field(allow_inf_nan=False), BeforeValidator(no_bool)]],
+            Field(min_length=2, max_length=3),
+        ]
+        | None
+    ) = Field(
         None,
         description="Hypervolume reference point, one value per objective in their order; "
         "default: each objective's worst value on the front pushed 10% of its range further.",
-        json_schema_extra={"minItems": 2, "maxItems": 3},
     )
 
 

@@ -115,7 +115,7 @@ def _queue(
     response_model=ParetoView,
     status_code=202,
     summary="Queue a Pareto front of plans; poll GET /api/pareto/{id}",
-    responses=responses(*_AUTH, 413, 422, 500),
+    responses=responses(*_AUTH, 400, 413, 422, 500),
 )
 def submit_pareto(
     req: ParetoRequest,
@@ -149,7 +149,7 @@ def get_pareto(
     response_model=AlternativesView,
     status_code=202,
     summary="Queue the k best distinct plans; poll GET /api/alternatives/{id}",
-    responses=responses(*_AUTH, 413, 422, 500),
+    responses=responses(*_AUTH, 400, 413, 422, 500),
 )
 def submit_alternatives(
     req: AlternativesRequest,
