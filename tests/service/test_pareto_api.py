@@ -214,6 +214,13 @@ def test_bad_input_is_a_typed_422_naming_the_argument_and_stores_nothing(
         assert len(c.get("/api/jobs", params={"limit": 1000}).json()["jobs"]) == before
 
 
+def test_objective_enum_is_the_models() -> None:
+    from quantum_planner.mcp.schemas import OBJECTIVE_NAMES
+    from quantum_planner.model import Objective
+
+    assert OBJECTIVE_NAMES == [o.value for o in Objective]
+
+
 def test_trade_off_jobs_are_private_and_kept_apart(deployment: Deployment) -> None:
     with deployment.client(deployment.alice) as c:
         job = _submit(c, "/api/alternatives", {"k": 2})

@@ -217,25 +217,49 @@ class BackendList(BaseModel):
 
 # --- trade-offs: a Pareto front, or top-k distinct plans ----------------------------------
 
+#: what a trade-off's ``objectives`` may name (the MCP tools' and the HTTP API's schemas)
 OBJECTIVE_NAMES = ["minimize_makespan", "maximize_priority", "balance_load", "minimize_cost"]
+#: the JSON Schema of ``objectives``: the planner's own check refuses the rest with a typed
+#: error naming ``objectives`` (an unknown name, one objective, a repeat)
+OBJECTIVES_SCHEMA: dict[str, Any] = {
+    "minItems": 2,
+    "maxItems": 3,
+    "uniqueItems": True,
+    "items": {"type": "string", "enum": OBJECTIVE_NAMES},
+}
+OBJECTIVES_HELP = (
+    "Two or three distinct objectives to trade off, in the order values are reported: "
+    + ", ".join(OBJECTIVE_NAMES)
+    + "."
+)
 
 
-class ParetoInput(_In):
-    """A trade-off request: the problem and two or three objectives to trade off."""
+class _TradeoffIn(_In):
+    """What every trade-off request has: the problem, and how long and with what."""
 
     problem: dict[str, Any] = Field(
         description="The problem in quantum-planner's JSON format (as for `plan`)."
     )
-    objectives: list[str] = Field(
-        description="Two or three distinct objectives to trade off, in the order values are "
-        "reported: " + ", ".join(OBJECTIVE_NAMES) + ".",
-        json_schema_extra={
-            "minItems": 2,
-            "maxItems": 3,
-            "uniqueItems": True,
-            "items": {"type": "string", "enum": OBJECTIVE_NAMES},
-        },
+    time_limit: float | None = Field(None, gt=0, description="Seconds for the whole request.")
+    backend: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="auto (default), cpsat, hybrid, simulated_annealing or tabu.",
     )
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    wait_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="Wait up to this long and return the plans directly when done in time.",
+    )
+
+
+class ParetoInput(_TradeoffIn):
+    """A trade-off request: the problem and two or three objectives to trade off."""
+
+    objectives: list[str] = Field(description=OBJECTIVES_HELP, json_schema_extra=OBJECTIVES_SCHEMA)
     points: int | None = Field(
         None,
         ge=2,
@@ -248,28 +272,11 @@ class ParetoInput(_In):
         description="Hypervolume reference point, one value per objective; default: each "
         "objective's worst value on the front pushed 10% of its range further.",
     )
-    time_limit: float | None = Field(None, gt=0, description="Seconds for the whole front.")
-    backend: str | None = Field(
-        None,
-        min_length=1,
-        max_length=64,
-        description="auto (default), cpsat, hybrid, simulated_annealing or tabu.",
-    )
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
-    wait_seconds: float = Field(
-        0.0,
-        ge=0,
-        le=MAX_WAIT_SECONDS,
-        description="Wait up to this long and return the front directly when done in time.",
-    )
 
 
-class AlternativesInput(_In):
+class AlternativesInput(_TradeoffIn):
     """The k best plans that differ pairwise in at least min_distance task->agent choices."""
 
-    problem: dict[str, Any] = Field(
-        description="The problem in quantum-planner's JSON format (as for `plan`)."
-    )
     k: int = Field(5, ge=1, le=ALTERNATIVES_MAX, description="How many plans.")
     min_distance: int = Field(
         1,
@@ -277,15 +284,6 @@ class AlternativesInput(_In):
         description="Least number of tasks on another agent between any two plans (at most "
         "the task count).",
     )
-    time_limit: float | None = Field(None, gt=0)
-    backend: str | None = Field(
-        None,
-        min_length=1,
-        max_length=64,
-        description="auto (default), cpsat, hybrid, simulated_annealing or tabu.",
-    )
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
-    wait_seconds: float = Field(0.0, ge=0, le=MAX_WAIT_SECONDS)
 
 
 class TradeoffPlan(BaseModel):

@@ -7,11 +7,9 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, Field
 
 from quantum_planner.bounds import ALTERNATIVES_MAX, FRONT_POINTS_MAX, no_bool
-from quantum_planner.model import Objective, Solution
+from quantum_planner.mcp.schemas import OBJECTIVES_HELP, OBJECTIVES_SCHEMA
+from quantum_planner.model import Solution
 from quantum_planner.service.schemas import JobRequest, JobSummary
-
-#: what ``objectives`` may name (the JSON Schema's enum; the route checks the same list)
-OBJECTIVE_NAMES = [o.value for o in Objective]
 
 _Count = Annotated[int, BeforeValidator(no_bool)]
 
@@ -21,16 +19,7 @@ class ParetoRequest(JobRequest):
 
     # a plain list here: the planner's own check answers an unknown name, one objective
     # or a repeat with a typed error naming `objectives`; the schema shows the same rules
-    objectives: list[str] = Field(
-        description="Two or three distinct objective names, in the order the values are "
-        "reported: " + ", ".join(OBJECTIVE_NAMES) + ".",
-        json_schema_extra={
-            "minItems": 2,
-            "maxItems": 3,
-            "uniqueItems": True,
-            "items": {"type": "string", "enum": OBJECTIVE_NAMES},
-        },
-    )
+    objectives: list[str] = Field(description=OBJECTIVES_HELP, json_schema_extra=OBJECTIVES_SCHEMA)
     # bounds inside the optional's member, so the schema shows them where a value is given
     points: Annotated[int, Field(ge=2, le=FRONT_POINTS_MAX), BeforeValidator(no_bool)] | None = (
         Field(
