@@ -469,7 +469,12 @@ def warmup(
 
 # --- commands contributed by other packages ----------------------------------------
 
-_PLUGINS = ("quantum_planner.service.cli", "quantum_planner.jobs.cli", "quantum_planner.mcp.cli")
+_PLUGINS = (
+    "quantum_planner.cli_tradeoffs",
+    "quantum_planner.service.cli",
+    "quantum_planner.jobs.cli",
+    "quantum_planner.mcp.cli",
+)
 
 
 def _register_plugins(target: typer.Typer) -> None:

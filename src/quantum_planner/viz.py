@@ -1,4 +1,5 @@
-"""Gantt chart of a plan: one row per agent, labelled bars, precedence arrows.
+"""Pictures: the Gantt chart of a plan (one row per agent, labelled bars, precedence
+arrows) and the plot of a Pareto front (knee marked).
 
 Needs matplotlib, the optional extra ``quantum-planner[viz]``. It draws on a
 bare :class:`matplotlib.figure.Figure` with the Agg canvas, so it never changes
@@ -8,12 +9,15 @@ the caller's pyplot backend or opens a window.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quantum_planner.errors import requires_extra
 from quantum_planner.model import Problem, Solution
 
-__all__ = ["gantt"]
+if TYPE_CHECKING:
+    from quantum_planner.tradeoffs import ParetoFront
+
+__all__ = ["gantt", "pareto_plot"]
 
 # ColorBrewer Set3: pale enough for black labels
 _PALETTE = [
@@ -22,8 +26,8 @@ _PALETTE = [
 ]  # fmt: skip
 
 
-def _matplotlib() -> tuple[Any, Any]:
-    with requires_extra("the Gantt chart", extra="viz"):
+def _matplotlib(feature: str = "the Gantt chart") -> tuple[Any, Any]:
+    with requires_extra(feature, extra="viz"):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     return Figure, FigureCanvasAgg
@@ -94,3 +98,43 @@ def _precedence_arrows(ax: Any, problem: Problem, solution: Solution, row: dict[
                 xytext=src,
                 arrowprops={"arrowstyle": "->", "color": "dimgray", "lw": 0.8, "alpha": 0.8},
             )
+
+
+def pareto_plot(front: ParetoFront, path: str | Path, *, title: str | None = None) -> Path:
+    """Draw a two- or three-objective front and save it to ``path`` (format from the suffix).
+
+    Two objectives: the points joined as a staircase, the knee ringed and labelled.
+    Three: a scatter of the first two objectives coloured by the third. Raises
+    :class:`~quantum_planner.errors.MissingExtraError` when matplotlib is missing.
+    """
+    figure_cls, canvas_cls = _matplotlib("the Pareto front plot")
+    fig = figure_cls(figsize=(7.0, 5.0))
+    canvas_cls(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    xs = [p.values[0] for p in front.points]
+    ys = [p.values[1] for p in front.points]
+    if len(front.objectives) == 3:
+        zs = [p.values[2] for p in front.points]
+        art = ax.scatter(xs, ys, c=zs, cmap="viridis", edgecolor="black", zorder=3)
+        fig.colorbar(art, ax=ax, label=front.objectives[2])
+    else:
+        ax.step(xs, ys, where="post", color="dimgray", linewidth=0.8, zorder=2)
+        ax.scatter(xs, ys, color="#80b1d3", edgecolor="black", zorder=3)
+    if front.knee is not None:
+        kx, ky = xs[front.knee], ys[front.knee]
+        ax.scatter(
+            [kx], [ky], s=220, facecolors="none", edgecolors="#e31a1c", linewidths=2, zorder=4
+        )
+        ax.annotate("knee", (kx, ky), xytext=(8, 8), textcoords="offset points", color="#e31a1c")
+    ax.set_xlabel(front.objectives[0])
+    ax.set_ylabel(front.objectives[1])
+    ax.grid(linestyle=":", linewidth=0.5)
+    state = "" if front.complete else ", partial"
+    ax.set_title(
+        f"{title or 'Pareto front'}: {len(front.points)} plans, "
+        f"hypervolume {front.hypervolume:.4g}{state}"
+    )
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
+    return out

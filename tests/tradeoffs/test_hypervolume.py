@@ -46,7 +46,9 @@ def test_3d_known_values() -> None:
     assert hypervolume(pts, [2, 2, 2], [1, 1, 1]) == pytest.approx(6.0)
     # the classic: (1,0,0), (0,1,0), (0,0,1) against (2,2,2): 8 - 1 (the cube [0,1]^3 corner
     # not dominated) = 7
-    assert hypervolume([[1, 0, 0], [0, 1, 0], [0, 0, 1]], [2, 2, 2], [1, 1, 1]) == pytest.approx(7.0)
+    assert hypervolume([[1, 0, 0], [0, 1, 0], [0, 0, 1]], [2, 2, 2], [1, 1, 1]) == pytest.approx(
+        7.0
+    )
 
 
 def _grid_volume(points: list[list[int]], ref: list[int]) -> int:

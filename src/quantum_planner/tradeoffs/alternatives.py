@@ -25,7 +25,7 @@ levels' tolerances); each carries ``metadata["alternative"]``:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -85,8 +85,9 @@ def alternatives(
     seed = 0 if seed is None else int(seed)
     deadline = t0 + limit
     method = resolve_backend(problem, backend, limit)
+    best: dict[str, float] | None = None  # each level's optimum, where CP-SAT proved it
     if method == "cpsat":
-        plans = _cpsat(problem, k, min_distance, deadline, seed)
+        plans, best = _cpsat(problem, k, min_distance, deadline, seed)
     elif method == "hybrid":
         plans = _hybrid(problem, k, min_distance, deadline, seed)
     else:
@@ -98,11 +99,15 @@ def alternatives(
             "with solve()",
             reason="no valid plan in time",
         )
-    return _finish(problem, plans, min_distance, seed, time.monotonic() - t0)
+    return _finish(problem, plans, best, min_distance, seed, time.monotonic() - t0)
 
 
-def _sorted(problem: Problem, plans: Sequence[Solution]) -> list[Solution]:
-    best = tolerant_best(problem, [p.objectives for p in plans])
+def _sorted(
+    problem: Problem, plans: Sequence[Solution], best: Mapping[str, float] | None = None
+) -> list[Solution]:
+    """By the lexicographic key with tolerances from ``best`` (default: the plans' own)."""
+    if best is None:
+        best = tolerant_best(problem, [p.objectives for p in plans])
     return sorted(plans, key=lambda p: objective_key(problem, p.objectives, best))
 
 
@@ -123,10 +128,15 @@ def diverse(
 
 
 def _finish(
-    problem: Problem, plans: list[Solution], min_distance: int, seed: int, wall: float
+    problem: Problem,
+    plans: list[Solution],
+    best: Mapping[str, float] | None,
+    min_distance: int,
+    seed: int,
+    wall: float,
 ) -> list[Solution]:
     tasks = [t.id for t in problem.tasks]
-    ordered = _sorted(problem, plans)
+    ordered = _sorted(problem, plans, best)
     best = ordered[0]
     out = []
     for rank, p in enumerate(ordered):
@@ -145,11 +155,14 @@ def _finish(
 
 def _cpsat(
     problem: Problem, k: int, min_distance: int, deadline: float, seed: int
-) -> list[Solution]:
+) -> tuple[list[Solution], dict[str, float] | None]:
+    """No-good cuts (module docstring); the plans, and each level's proven optimum (the
+    anchor of the tolerances: plans are ranked against it, not against the best kept)."""
     names = [o.value for o in problem.objectives]
     lex = LexModel(problem, names, seed=seed)
     order = list(range(len(names)))
     out: list[Solution] = []
+    best: dict[str, float] | None = None
     while len(out) < k:
         left = deadline - time.monotonic()
         if left <= 0.01:
@@ -158,9 +171,11 @@ def _cpsat(
         f = lex.lexmin(order, deadline, budget=left / (k - len(out)), tolerance=problem.tolerances)
         if f is None:
             break  # no plan left at that distance, or none found in time
+        if not out and f.proven:
+            best = {names[j]: lex.real(j, v) for j, v in lex.stage_values.items()}
         out.append(f.solution)
         lex.forbid_near(f.solution, min_distance)
-    return out
+    return out, best
 
 
 def _hybrid(

@@ -21,7 +21,8 @@ from quantum_planner.model import Objective, Problem, Solution
 from quantum_planner.solution import make_solution
 from quantum_planner.solvers.cpsat import CPSATModel
 from quantum_planner.solvers.dense_view import compile_problem
-from quantum_planner.tradeoffs.spec import DISRUPTION
+from quantum_planner.tradeoffs.hints import add_hints, aux_values, var_index
+from quantum_planner.tradeoffs.spec import DISRUPTION, disruption
 from quantum_planner.validate import check
 
 __all__ = ["Found", "LexModel"]
@@ -56,19 +57,23 @@ class LexModel:
         self.model = CPSATModel(compile_problem(problem))
         cp = self.model.cp
         self.exprs: list[Any] = []
+        self.scales: list[float] = []  # model units per real unit, by objective
+        self.previous = previous
         self.bounds: list[cp_model.IntVar] = []
         for k, name in enumerate(self.names):
             if name == DISRUPTION:
-                expr = self._disruption_expr(previous)
+                expr, scale = self._disruption_expr(previous), 1.0
             else:
                 obj = Objective(name)
-                raw, _ = self.model.objective(obj)
+                raw, scale = self.model.objective(obj)
                 expr = raw if obj.sense > 0 else -raw
+            self.scales.append(scale)
             u = cp.NewIntVar(-_FREE, _FREE, f"bound_{k}")
             cp.Add(expr <= u)
             self.exprs.append(expr)
             self.bounds.append(u)
         self.ub: list[int | None] = [None] * len(self.names)
+        self._index = var_index(self.model)
         self.solves = 0
 
     def _disruption_expr(self, previous: Solution | None) -> Any:
@@ -104,8 +109,13 @@ class LexModel:
     def hint(self, solution: Solution | None) -> None:
         """Start the next solve from ``solution`` (replacing any earlier hint)."""
         self.model.cp.ClearHints()
-        if solution is not None:
-            self.model.hint(solution)
+        if solution is None:
+            return
+        self.model.hint(solution)
+        # the objectives' own variables too: an incomplete hint is taken late or not at all
+        values = aux_values(self.model, solution)
+        values.update({f"bound_{k}": v for k, v in enumerate(self.found(solution).ints)})
+        add_hints(self.model, self._index, values)
 
     def forbid_near(self, solution: Solution, distance: int) -> None:
         """Every later plan differs from ``solution`` in at least ``distance`` task->agent
@@ -123,6 +133,24 @@ class LexModel:
             else:
                 parts.append(1)  # its agent is not eligible here: always differs
         self.model.cp.Add(sum(parts) >= distance)
+
+    def found(self, solution: Solution) -> Found:
+        """``solution`` (a valid plan found elsewhere) with its values in model units."""
+        ints = []
+        for name, scale in zip(self.names, self.scales, strict=True):
+            if name == DISRUPTION:
+                assert self.previous is not None
+                ints.append(round(disruption(self.problem, solution, self.previous)))
+            else:
+                obj = Objective(name)
+                ints.append(round(obj.sense * solution.objectives[name] * scale))
+        return Found(tuple(ints), solution, proven=False)
+
+    def real(self, k: int, value: int) -> float:
+        """Objective ``k``'s model value ``value`` in real units and sense."""
+        name = self.names[k]
+        sense = 1 if name == DISRUPTION else Objective(name).sense
+        return sense * value / self.scales[k]
 
     # -- solving -----------------------------------------------------------------------
     def _solver(self, seconds: float) -> cp_model.CpSolver:
@@ -143,35 +171,48 @@ class LexModel:
         """Minimise the objectives of ``order`` one after another within the current bounds.
 
         Each stage holds the earlier ones at the value found (plus ``tolerance[k]`` of
-        it, relative); the bounds set before the call are restored after it. Returns
-        None when no plan was found in time (or none exists); the plan is checked by
-        the validator, and a plan that fails the check is dropped (None).
+        it, relative); the bounds set before the call are restored after it. When a
+        later stage finds nothing in time, the plan of the stage before stands (not
+        proven). Returns None when the first stage found no plan in time (or none
+        exists); the plan is checked by the validator and dropped (None) if it fails.
         """
-        cp = self.model.cp
         saved = {k: self.ub[k] for k in order}
+        self.stage_values: dict[int, int] = {}  # each stage's optimum (before its tolerance)
         stop_at = deadline if budget is None else min(deadline, time.monotonic() + budget)
+        ints: tuple[int, ...] | None = None
         proven = True
         try:
             for s, k in enumerate(order):
                 left = stop_at - time.monotonic()
-                if left <= 0.005:
-                    return None
-                cp.ClearObjective()
-                cp.Minimize(self.exprs[k])
-                solver = self._solver(left / (len(order) - s) if s == 0 else left)
-                status = solver.Solve(cp)
-                self.solves += 1
-                if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                    return None
+                solver, status = self._stage(k, left / (len(order) - s) if s == 0 else left)
+                if solver is None:
+                    proven = False
+                    break
                 proven = proven and status == cp_model.OPTIMAL
                 self.model.read(solver)
-                value = round(solver.ObjectiveValue())
+                ints = tuple(int(solver.Value(e)) for e in self.exprs)
+                value = ints[k]
+                self.stage_values[k] = value
                 tol = tolerance[s] if tolerance is not None and s < len(tolerance) else 0.0
                 held = value + int(abs(value) * tol + 1e-9)
                 self._bound(k, held if saved[k] is None else min(saved[k], held))
                 self.model.hint_current()
-            ints = tuple(int(solver.Value(e)) for e in self.exprs)
         finally:
             self.set_bounds(saved)
+        if ints is None:
+            return None
         sol = check(self.problem, make_solution(self.problem, *self.model.plan(), backend="cpsat"))
         return Found(ints, sol, proven) if sol.feasible else None
+
+    def _stage(self, k: int, seconds: float) -> tuple[cp_model.CpSolver | None, Any]:
+        """Minimise objective ``k`` for at most ``seconds``: the solver (None if it found
+        no plan) and its status."""
+        if seconds <= 0.005:
+            return None, cp_model.UNKNOWN
+        cp = self.model.cp
+        cp.ClearObjective()
+        cp.Minimize(self.exprs[k])
+        solver = self._solver(seconds)
+        status = solver.Solve(cp)
+        self.solves += 1
+        return (solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None), status

@@ -189,12 +189,10 @@ def _epsilon(
     stats: dict[str, Any],
 ) -> tuple[list[Solution], bool, str]:
     """The epsilon-constraint sweep (hybrid extremes first for ``method == "hybrid"``)."""
-    hints: list[Solution] = []
+    hints: list[Solution | None] = []
     if method == "hybrid":
         hints = _hybrid_extremes(work, names, deadline, limit, seed)
-        stats["hybrid_extremes"] = len(hints)
-    elif previous is not None:
-        hints = [previous] * len(names)
+        stats["hybrid_extremes"] = sum(h is not None for h in hints)
     lex = LexModel(work, names, previous, workers=2 if method == "hybrid" else 1, seed=seed)
     if len(names) == 2:
         res: SweepResult = sweep_2d(lex, deadline, limit, points, hints)
@@ -204,26 +202,32 @@ def _epsilon(
     exact = len(names) == 2 and res.complete and res.exact and points is None
     stats.update(solves=res.solves, exact=exact and method == "cpsat")
     sols = [f.solution for f in res.found]
-    if method == "hybrid":
-        sols += [h for h in hints if h is not previous]
+    sols += [h for h in hints if h is not None]  # the hybrid's (checked) extremes count too
+    if previous is not None:  # the plan kept as it is, when still valid: no disruption
+        kept = check(work, previous)
+        if kept.feasible:
+            sols.append(kept)
     label = "hybrid-epsilon" if method == "hybrid" else "cpsat-epsilon"
     return sols, res.complete, label
 
 
 def _hybrid_extremes(
     work: Problem, names: tuple[str, ...], deadline: float, limit: float, seed: int
-) -> list[Solution]:
-    """One hybrid plan per objective put first (valid ones only, in objective order)."""
-    out: list[Solution] = []
+) -> list[Solution | None]:
+    """Per objective of ``names``, the hybrid's plan with it put first (None where the
+    objective is disruption, the plan is invalid or the time ran out)."""
+    out: list[Solution | None] = []
     plain = [n for n in names if n != DISRUPTION]
-    for k in range(len(plain)):
-        order = plain[k:] + plain[:k]
+    for name in names:
         left = deadline - time.monotonic()
-        if left <= 0.1:
-            break
+        if name == DISRUPTION or left <= 0.1:
+            out.append(None)
+            continue
+        k = plain.index(name)
+        order = plain[k:] + plain[:k]
         p = work.model_copy(update={"objective": [Objective(n) for n in order]})
-        sol = HybridSolver().solve(p, time_limit=min(left, HYBRID_SHARE * limit), seed=seed)
-        sol = check(work, sol)
-        if sol.feasible:
-            out.append(sol)
+        sol = check(
+            work, HybridSolver().solve(p, time_limit=min(left, HYBRID_SHARE * limit), seed=seed)
+        )
+        out.append(sol if sol.feasible else None)
     return out
