@@ -218,7 +218,7 @@ def test_objective_enum_is_the_models() -> None:
     from quantum_planner.mcp.schemas import OBJECTIVE_NAMES
     from quantum_planner.model import Objective
 
-    assert OBJECTIVE_NAMES == [o.value for o in Objective]
+    assert [o.value for o in Objective] == OBJECTIVE_NAMES
 
 
 def test_trade_off_jobs_are_private_and_kept_apart(deployment: Deployment) -> None:
