@@ -21,7 +21,9 @@ from pydantic_core import PydanticCustomError
 from quantum_planner.errors import InvalidValueError, ProblemError, error_class
 
 __all__ = [
+    "ALTERNATIVES_MAX",
     "COST_MAX",
+    "FRONT_POINTS_MAX",
     "ID_MAX_LENGTH",
     "ID_PATTERN",
     "LOAD_MAX",
@@ -51,6 +53,10 @@ PRIORITY_MAX = 1e6
 LOAD_MAX = 1e9
 #: Smallest solve time limit in seconds (below it no solver returns anything useful).
 TIME_LIMIT_MIN = 0.01
+#: Most points a Pareto front request may ask for (``points``; each becomes a stored plan).
+FRONT_POINTS_MAX = 100
+#: Most alternative plans one request may ask for (``k``).
+ALTERNATIVES_MAX = 20
 
 #: Longest id (agent, task) or skill name, in characters.
 ID_MAX_LENGTH = 128

@@ -82,13 +82,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def worker_env(settings) -> dict[str, str]:
+def worker_env(settings, entry: str = "tests.jobs.entries:slow_greedy") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QP_")}
     env.update(
         QP_DATABASE_URL=settings.database_url,
         QP_REDIS_URL=settings.redis_url,
         QP_JOB_HEARTBEAT_TIMEOUT=str(settings.job_heartbeat_timeout),
-        QP_SOLVE_ENTRY="tests.jobs.entries:slow_greedy",
+        QP_SOLVE_ENTRY=entry,
         QP_WARMUP="0",  # the greedy entry runs no numba kernel: no warmup child per worker
         PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
     )
@@ -98,14 +98,17 @@ def worker_env(settings) -> dict[str, str]:
 class Worker:
     """One `quantum-planner worker` process group."""
 
-    def __init__(self, settings, name: str, concurrency: int = 1, named: bool = True) -> None:
-        """``named=False``: no ``-n``, the worker picks its default node name."""
+    def __init__(
+        self, settings, name: str, concurrency: int = 1, named: bool = True, **env: str
+    ) -> None:
+        """``named=False``: no ``-n``, the worker picks its default node name; ``env``: the
+        arguments of :func:`worker_env` (``entry``: another solve entry)."""
         self.name = f"{name}-{uuid.uuid4().hex[:4]}@test" if named else ""
         self.log = open(f"/tmp/qp-worker-{name}-{uuid.uuid4().hex[:6]}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "quantum_planner.jobs.cli", "worker", "-c", str(concurrency),
              *(["-n", self.name] if named else []), "-l", "INFO"],
-            env=worker_env(settings), cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+            env=worker_env(settings, **env), cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so a kill takes its children too
         )  # fmt: skip
 
@@ -150,9 +153,9 @@ def spawn(settings, db) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
     def make(
-        name: str = "w", concurrency: int = 1, ready: bool = True, named: bool = True
+        name: str = "w", concurrency: int = 1, ready: bool = True, named: bool = True, **env: str
     ) -> Worker:
-        w = Worker(settings, name, concurrency, named)
+        w = Worker(settings, name, concurrency, named, **env)
         started.append(w)
         if ready:
             w.wait_ready()

@@ -268,3 +268,51 @@ def _up(base: str) -> bool:
         return httpx.get(f"{base}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_trade_off_jobs_run_on_a_worker_with_the_planner(db, spawn, runner):
+    """A Pareto job and an alternatives job, dispatched to a Celery worker that runs the
+    library's planner: every plan stored and opened as a plan, the knee as the final one."""
+    from quantum_planner.model import Problem
+    from quantum_planner.store import plans as plan_store
+    from quantum_planner.store import repositories as repo
+    from quantum_planner.store.tables import SolutionRow
+    from quantum_planner.store.tradeoffs import create_tradeoff_job, tradeoff_result
+    from quantum_planner.validate import validate
+
+    spawn("planner", entry="quantum_planner.jobs.worker:planner_solve")
+    problem = Problem.from_dict(
+        {
+            "agents": [{"id": a, "cost_rate": r} for a, r in (("a", 1), ("b", 3), ("c", 2))],
+            "tasks": [{"id": f"t{i}", "duration": d} for i, d in enumerate([3, 2, 4, 1, 2, 3])],
+            "objective": "minimize_cost",
+        }
+    )
+    args = {
+        "pareto": {"objectives": ["minimize_cost", "minimize_makespan"], "points": None,
+                   "reference": None},
+        "alternatives": {"k": 3, "min_distance": 2},
+    }  # fmt: skip
+    ids = {}
+    with db.session() as s:
+        for kind, params in args.items():
+            ids[kind] = create_tradeoff_job(
+                s, owner_id=None, problem=problem, kind=kind, params=params, time_limit=10,
+                seed=1, backend="cpsat",
+            ).id  # fmt: skip
+    runner.wake()
+    for kind, job_id in ids.items():
+        row = wait_for(lambda j=job_id: done(db, j), 120, f"{kind} job")
+        assert row.state == "succeeded", (row.error_code, row.error_message)
+        found = tradeoff_result(row)
+        plans = found["points"] if kind == "pareto" else found["plans"]
+        assert len(plans) >= 2 and finals(db, job_id) == 1
+        with db.session() as s:
+            final = repo.load_solution(repo.job_solutions(s, job_id)["final"])
+            for i, p in enumerate(plans):
+                version = plan_store.latest_version(s, p["plan_id"])
+                assert (version.job_id, version.solution_id) == (job_id, p["solution_id"])
+                sol = repo.load_solution(s.get(SolutionRow, p["solution_id"]))
+                assert validate(problem, sol) == []
+                chosen = found["knee"] if kind == "pareto" else 0
+                assert (sol == final) == (i == chosen)

@@ -20,6 +20,9 @@ TEAM = ROOT / "examples" / "team.json"
 TOOL_NAMES = {
     "plan",
     "replan",
+    "pareto",
+    "alternatives",
+    "get_tradeoffs",
     "plan_status",
     "get_plan",
     "cancel_plan",

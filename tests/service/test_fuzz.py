@@ -32,9 +32,10 @@ checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "503"]
 
 # a solve may end in a documented 502 (a remote backend with no credentials here), 503 (every
 # solver process busy) or 504 (no plan within a 0.01 s limit); 500, a fault of ours, still fails.
-# A schema-valid problem can still be unplannable (see st_hooks.py): 422 with a semantic code.
+# A schema-valid problem can still be unplannable (see st_hooks.py): 422 with a semantic code;
+# so can a trade-off's arguments (a reference of another length than objectives, say).
 [[operations]]
-include-path-regex = "^/api/(optimize|jobs)$"
+include-path-regex = "^/api/(optimize|jobs|pareto|alternatives)$"
 include-method = "POST"
 checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "502", "503", "504"]
 checks.positive_data_acceptance.expected-statuses = [

@@ -39,7 +39,7 @@ def planner_tools(
     settings: Settings | None = None,
     database_url: str | None = None,
 ) -> list[StructuredTool]:
-    """plan, plan_status, get_plan, cancel_plan, explain_plan, validate_plan, list_backends.
+    """Every agent tool (:data:`quantum_planner.mcp.tools.TOOLS`: plan, replan, pareto, ...).
 
     ``planner``: share one planner between tool lists (default: a new one, from
     ``settings`` and ``database_url``, stopped at interpreter exit).

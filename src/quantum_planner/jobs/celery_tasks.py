@@ -115,9 +115,7 @@ class _JobChannel:
             log.warning("progress for job %s not stored", self.job_id, exc_info=True)
 
 
-def record_result(
-    db: Any, job_id: str, worker_id: str, problem_id: str, result: dict[str, Any]
-) -> bool:
+def record_result(db: Any, job_id: str, worker_id: str, result: dict[str, Any]) -> bool:
     """Store a worker result as the job's final state; False if another outcome won.
 
     One transaction: the state change (conditional on this worker holding the job) and the
@@ -126,6 +124,7 @@ def record_result(
     from quantum_planner.model import Solution
     from quantum_planner.store import repositories as repo
     from quantum_planner.store.tables import JobRow
+    from quantum_planner.store.tradeoffs import save_success
 
     def write() -> bool:
         with db.session() as s:
@@ -133,15 +132,12 @@ def record_result(
             if job is None:
                 return False
             if result["ok"]:
-                solution = Solution.model_validate_json(result["solution"])
                 if repo.finish_job(s, job_id, worker_id, "succeeded"):
                     job.progress_fraction = 1.0
-                    repo.save_solution(
-                        s, solution, problem_id=problem_id, job_id=job_id, kind="final"
-                    )
+                    save_success(s, job, result)  # a trade-off's plans too
                     return True
                 if job.state == "cancelled":  # keep what it found as the best so far
-                    repo.upsert_best(s, job, solution)
+                    repo.upsert_best(s, job, Solution.model_validate_json(result["solution"]))
                 return False
             err = result["error"]
             state = "cancelled" if err["code"] == "cancelled" else "failed"
@@ -220,7 +216,7 @@ def run_job(self: Any, job_id: str) -> dict[str, Any]:
         result = _overran()  # run_solve caught it as a solver bug; it is the time limit
     if result.get("trace"):
         log.error("solver failed in job %s: %s", job_id, result["trace"])
-    stored = record_result(ctx.db, job_id, ctx.worker_id, problem_id, result)
+    stored = record_result(ctx.db, job_id, ctx.worker_id, result)
     log.info("job %s finished ok=%s stored=%s", job_id, result["ok"], stored)
     return {"job_id": job_id, "ran": True, "ok": result["ok"], "stored": stored}
 

@@ -37,6 +37,7 @@ from quantum_planner.model import Solution
 from quantum_planner.store import Database
 from quantum_planner.store import repositories as repo
 from quantum_planner.store.tables import JobRow, ProblemRow
+from quantum_planner.store.tradeoffs import save_success
 
 SolveObserver = Callable[[str, float, bool], None]  # backend, seconds, ok
 
@@ -325,13 +326,11 @@ class LocalJobRunner:
             if job is None:
                 return
             if result["ok"]:
-                solution = Solution.model_validate_json(result["solution"])
                 if repo.finish_job(s, r.job_id, self.worker_id, "succeeded"):
                     job.progress_fraction = 1.0
-                    repo.save_solution(
-                        s, solution, problem_id=r.problem_id, job_id=r.job_id, kind="final"
-                    )
+                    save_success(s, job, result)  # a trade-off's plans too
                 else:  # cancelled meanwhile: keep what it found as the best so far
+                    solution = Solution.model_validate_json(result["solution"])
                     repo.upsert_best(s, job, solution)
             else:
                 err = result["error"]

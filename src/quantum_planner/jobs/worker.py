@@ -91,16 +91,40 @@ def planner_solve(
     progress: Callable[[Any], None] | None,
     stop: threading.Event | None = None,
     replan: dict[str, Any] | None = None,
+    pareto: dict[str, Any] | None = None,
+    alternatives: dict[str, Any] | None = None,
 ) -> Any:
     """Default entry: the library's :class:`QuantumTaskPlanner` (imported lazily).
 
     With ``replan`` (a re-plan job: base problem and previous plan as JSON, the
     changes, freeze time and disruption weights) it re-plans instead of solving.
+    With ``pareto`` (objectives, points, reference) it returns the planner's
+    ``ParetoFront``; with ``alternatives`` (k, min_distance) its list of plans, best
+    first (:func:`run_solve` turns either into the result the runner stores).
     """
     from quantum_planner.model import Problem, Solution
     from quantum_planner.planner import QuantumTaskPlanner
 
     planner = QuantumTaskPlanner(backend=backend or "auto", time_limit=time_limit, seed=seed)
+    if pareto is not None:
+        return planner.pareto(
+            problem,
+            objectives=pareto["objectives"],
+            points=pareto.get("points"),
+            time_limit=time_limit,
+            seed=seed,
+            reference=pareto.get("reference"),
+            backend=backend or "auto",
+        )
+    if alternatives is not None:
+        return planner.alternatives(
+            problem,
+            k=alternatives["k"],
+            min_distance=alternatives.get("min_distance", 1),
+            time_limit=time_limit,
+            seed=seed,
+            backend=backend or "auto",
+        )
     if replan is None:
         return planner.solve(
             problem, time_limit=time_limit, seed=seed, progress=progress, stop=stop
@@ -207,11 +231,12 @@ def run_solve(
                 }
             )
         kwargs: dict[str, Any] = {"stop": stop} if takes_stop else {}
-        if options.get("replan") is not None:
-            if not _accepts(solve, "replan"):
-                return _error("solver_error", f"entry {entry} cannot re-plan", t0)
-            kwargs["replan"] = options["replan"]
-        solution = solve(
+        for kind in _JOB_KINDS:  # what else the job asks of the entry
+            if options.get(kind) is not None:
+                if not _accepts(solve, kind):
+                    return _error("solver_error", f"entry {entry} cannot run {kind} jobs", t0)
+                kwargs[kind] = options[kind]
+        found = solve(
             problem,
             time_limit=float(options["time_limit"]),
             seed=options.get("seed"),
@@ -219,12 +244,7 @@ def run_solve(
             progress=progress,
             **kwargs,
         )
-        return {
-            "ok": True,
-            "solution": solution.model_dump_json(),
-            "seconds": time.monotonic() - t0,
-            "backend": solution.backend_used or "unknown",
-        }
+        return _ok(found, t0)
     except _Cancelled:
         return _error("cancelled", "cancelled at the caller's request", t0)
     except PlannerError as e:
@@ -240,6 +260,34 @@ def run_solve(
         return out
     finally:
         done.set()
+
+
+#: keys of a job's options that change what the entry computes (store/repositories.job_options)
+_JOB_KINDS = ("replan", "pareto", "alternatives")
+
+
+def _ok(found: Any, t0: float) -> dict[str, Any]:
+    """The result of a successful entry call: a plan, a Pareto front or a list of plans.
+
+    ``solution`` is always the one plan the job stands for (the front's knee, else its
+    first point; the best alternative); ``front`` (``ParetoFront.to_dict()``) or
+    ``alternatives`` (each plan's JSON) carry the rest for the store.
+    """
+    out: dict[str, Any] = {"ok": True, "seconds": time.monotonic() - t0}
+    plans = found if isinstance(found, list) else getattr(found, "points", [found])
+    if not plans:  # the library raises instead; an entry of one's own might not
+        return _error("infeasible", "no valid plan found; raise time_limit", t0)
+    if isinstance(found, list):  # alternatives, best first
+        main = found[0]
+        out["alternatives"] = [s.model_dump(mode="json") for s in found]
+    elif hasattr(found, "points") and hasattr(found, "to_dict"):  # a ParetoFront
+        main = found.points[found.knee if found.knee is not None else 0].solution
+        out["front"] = found.to_dict()
+    else:
+        main = found
+    out["solution"] = main.model_dump_json()
+    out["backend"] = main.backend_used or "unknown"
+    return out
 
 
 def _error(code: str, message: str, t0: float, field: str | None = None) -> dict[str, Any]:

@@ -21,20 +21,14 @@ from quantum_planner.config import Settings
 from quantum_planner.errors import PlannerError, UnknownBackendError
 from quantum_planner.jobs.base import JobRunner
 from quantum_planner.mcp import schemas as S
+from quantum_planner.mcp.ops_tradeoffs import TradeoffOps
+from quantum_planner.mcp.views import ToolFailure, kpis, status_view
 from quantum_planner.model import Problem, Solution
 from quantum_planner.store import Database
 from quantum_planner.store import repositories as repo
-from quantum_planner.store.tables import FINAL_STATES, JobRow, ProblemRow
+from quantum_planner.store.tables import JobRow, ProblemRow
 
 _POLL_SECONDS = 0.1
-
-
-class ToolFailure(PlannerError):
-    """A refused call, with the HTTP API's code for the same refusal (``job_not_found``...)."""
-
-    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
-        super().__init__(message, field=field)
-        self.code = code
 
 
 def error_body(exc: PlannerError) -> dict[str, Any]:
@@ -66,8 +60,8 @@ class Owner:
     is_admin: bool = True
 
 
-class PlannerOps:
-    """The tools' operations for one caller over one job store."""
+class PlannerOps(TradeoffOps):
+    """The tools' operations for one caller over one job store (trade-offs: the mixin)."""
 
     def __init__(
         self,
@@ -207,7 +201,7 @@ class PlannerOps:
         """The job's state, progress and best score so far."""
         with self.db.session() as s:
             job = self._job(s, job_id)
-            return _status(job, bool(repo.job_solutions(s, job.id)))
+            return status_view(job, bool(repo.job_solutions(s, job.id)))
 
     def cancel(self, job_id: str) -> S.JobStatus:
         """Cancel a queued or running job (its best plan so far is kept)."""
@@ -220,7 +214,7 @@ class PlannerOps:
                     "cancelled",
                     field="job_id",
                 )
-            out = _status(job, bool(repo.job_solutions(s, job.id)))
+            out = status_view(job, bool(repo.job_solutions(s, job.id)))
         if self.runner is not None:
             self.runner.wake()
         return out
@@ -318,34 +312,6 @@ def _solution(raw: dict[str, Any]) -> Solution:
         raise ToolFailure("invalid_request", f"{loc}: {first.get('msg')}", field=loc) from None
 
 
-def _iso(dt: Any) -> str | None:
-    dt = repo.aware(dt)
-    return dt.isoformat() if dt is not None else None
-
-
-def _status(job: JobRow, has_plan: bool) -> S.JobStatus:
-    error = None
-    if job.error_code and job.state in ("failed", "cancelled"):
-        error = S.JobError(code=job.error_code, message=job.error_message or "")
-    return S.JobStatus(
-        job_id=job.id,
-        state=job.state,  # type: ignore[arg-type]
-        done=job.state in FINAL_STATES,
-        has_plan=has_plan,
-        progress=S.Progress(
-            fraction=job.progress_fraction,
-            elapsed=job.progress_elapsed,
-            best_score=job.progress_best,
-            message=job.progress_message,
-        ),
-        error=error,
-        time_limit=job.time_limit,
-        backend=job.backend,
-        created_at=_iso(job.created_at),
-        finished_at=_iso(job.finished_at),
-    )
-
-
 def _plan_view(job: JobRow, kind: str, problem: Problem, sol: Solution) -> S.Plan:
     rows = []
     for agent, tasks in sol.schedule.items():
@@ -367,17 +333,7 @@ def _plan_view(job: JobRow, kind: str, problem: Problem, sol: Solution) -> S.Pla
         assignments=by_agent,
         schedule=rows,
         unassigned=list(sol.unassigned),
-        kpis=S.Kpis(
-            feasible=sol.feasible,
-            status=sol.status,
-            makespan=sol.makespan,
-            objectives=dict(sol.objectives),
-            gap=sol.gap,
-            tasks_assigned=len(sol.assignments),
-            tasks_unassigned=len(sol.unassigned),
-            backend_used=sol.backend_used,
-            wall_time=sol.wall_time,
-        ),
+        kpis=kpis(sol),
         solution=sol.model_dump(mode="json"),
     )
 

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quantum_planner.bounds import ALTERNATIVES_MAX, FRONT_POINTS_MAX
+
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 # hosts time calls out after tens of seconds; a synchronous wait stays well below
@@ -211,3 +213,104 @@ class BackendInfo(BaseModel):
 class BackendList(BaseModel):
     backends: list[BackendInfo]
     default: str = Field("auto", description="What `backend` means when not given.")
+
+
+# --- trade-offs: a Pareto front, or top-k distinct plans ----------------------------------
+
+#: what a trade-off's ``objectives`` may name (the MCP tools' and the HTTP API's schemas)
+OBJECTIVE_NAMES = ["minimize_makespan", "maximize_priority", "balance_load", "minimize_cost"]
+#: the JSON Schema of ``objectives``: the planner's own check refuses the rest with a typed
+#: error naming ``objectives`` (an unknown name, one objective, a repeat)
+OBJECTIVES_SCHEMA: dict[str, Any] = {
+    "minItems": 2,
+    "maxItems": 3,
+    "uniqueItems": True,
+    "items": {"type": "string", "enum": OBJECTIVE_NAMES},
+}
+OBJECTIVES_HELP = (
+    "Two or three distinct objectives to trade off, in the order values are reported: "
+    + ", ".join(OBJECTIVE_NAMES)
+    + "."
+)
+
+
+class _TradeoffIn(_In):
+    """What every trade-off request has: the problem, and how long and with what."""
+
+    problem: dict[str, Any] = Field(
+        description="The problem in quantum-planner's JSON format (as for `plan`)."
+    )
+    time_limit: float | None = Field(None, gt=0, description="Seconds for the whole request.")
+    backend: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="auto (default), cpsat, hybrid, simulated_annealing or tabu.",
+    )
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    wait_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="Wait up to this long and return the plans directly when done in time.",
+    )
+
+
+class ParetoInput(_TradeoffIn):
+    """A trade-off request: the problem and two or three objectives to trade off."""
+
+    objectives: list[str] = Field(description=OBJECTIVES_HELP, json_schema_extra=OBJECTIVES_SCHEMA)
+    points: int | None = Field(
+        None,
+        ge=2,
+        le=FRONT_POINTS_MAX,
+        description="Most plans on the front (at least one per objective); default: as many "
+        "as the time allows.",
+    )
+    reference: list[float] | None = Field(
+        None,
+        description="Hypervolume reference point, one value per objective; default: each "
+        "objective's worst value on the front pushed 10% of its range further.",
+    )
+
+
+class AlternativesInput(_TradeoffIn):
+    """The k best plans that differ pairwise in at least min_distance task->agent choices."""
+
+    k: int = Field(5, ge=1, le=ALTERNATIVES_MAX, description="How many plans.")
+    min_distance: int = Field(
+        1,
+        ge=1,
+        description="Least number of tasks on another agent between any two plans (at most "
+        "the task count).",
+    )
+
+
+class TradeoffPlan(BaseModel):
+    """One plan of a front or of the alternatives."""
+
+    plan_id: str = Field(description="The plan as a living plan (REST: GET /api/plans/{id}).")
+    values: dict[str, float] = Field(description="The traded-off objectives' values.")
+    knee: bool = Field(False, description="The front's balanced choice.")
+    rank: int | None = Field(None, description="Alternatives: 0 is the best.")
+    distance: int | None = Field(None, description="Alternatives: tasks moved from the best.")
+    kpis: Kpis
+    solution: dict[str, Any] = Field(description="The full Solution JSON (for validate_plan).")
+
+
+class TradeoffResult(BaseModel):
+    """What `pareto`, `alternatives` and `get_tradeoffs` return."""
+
+    job_id: str
+    kind: Literal["pareto", "alternatives"]
+    state: JobState
+    done: bool
+    objectives: list[str] = Field(default_factory=list, description="Pareto: in value order.")
+    hypervolume: float | None = Field(None, description="Pareto: of the front (larger: better).")
+    reference: list[float] | None = None
+    complete: bool | None = Field(None, description="Pareto: the whole exact front was found.")
+    plans: list[TradeoffPlan] | None = Field(
+        None, description="Once done: the front (by the first objective) or the alternatives."
+    )
+    error: JobError | None = None
+    next_step: str

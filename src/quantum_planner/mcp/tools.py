@@ -60,6 +60,39 @@ TOOLS: tuple[ToolSpec, ...] = (
         read_only=False,
     ),
     ToolSpec(
+        "pareto",
+        "Trade-off: a Pareto front of plans",
+        "Plans that trade off two or three objectives (e.g. minimize_cost against "
+        "minimize_makespan): none is better on every objective than another. Each comes with "
+        "its objective values and KPIs; the 'knee' is the balanced choice. Use it when the "
+        "user asks what a shorter schedule costs, or wants options. Returns a job_id; poll "
+        "get_tradeoffs (or pass wait_seconds).",
+        S.ParetoInput,
+        S.TradeoffResult,
+        lambda ops, a: ops.pareto(a),
+        read_only=False,
+    ),
+    ToolSpec(
+        "alternatives",
+        "Alternative plans",
+        "The k best plans that differ pairwise in at least min_distance task assignments "
+        "(who does what; start times ignored), best first, each with its distance to the "
+        "best. Returns a job_id; poll get_tradeoffs (or pass wait_seconds).",
+        S.AlternativesInput,
+        S.TradeoffResult,
+        lambda ops, a: ops.alternatives(a),
+        read_only=False,
+    ),
+    ToolSpec(
+        "get_tradeoffs",
+        "Get a trade-off job's plans",
+        "State of a pareto or alternatives job, and once done its plans: objective values, "
+        "KPIs, the full solution of each, the front's hypervolume and knee.",
+        S.JobRef,
+        S.TradeoffResult,
+        lambda ops, a: ops.tradeoffs(a.job_id),
+    ),
+    ToolSpec(
         "plan_status",
         "Planning job status",
         "State of a planning job (queued, running, succeeded, failed, cancelled), its "

@@ -36,7 +36,15 @@ from quantum_planner.service.deps import ServiceState
 from quantum_planner.service.limits import BodySizeLimit, RateLimiter
 from quantum_planner.service.logging import make_logger, request_id_var
 from quantum_planner.service.metrics import Metrics
-from quantum_planner.service.routes import admin, events, examples, health, jobs, plans
+from quantum_planner.service.routes import (
+    admin,
+    events,
+    examples,
+    health,
+    jobs,
+    plans,
+    tradeoffs,
+)
 from quantum_planner.store import Database
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -216,6 +224,7 @@ def create_app(
     app.include_router(jobs.router)
     app.include_router(events.router)
     app.include_router(plans.router)
+    app.include_router(tradeoffs.router)
     app.include_router(admin.router)
     app.include_router(examples.router)
     mcp_run = _mount_mcp(app, state)

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from quantum_planner.config import Settings
+from quantum_planner.planner import TRADEOFF_BACKENDS
 from quantum_planner.service.limits import backend_choices, time_limit_max
 
 __all__ = ["install", "with_limits"]
@@ -43,7 +44,14 @@ def with_limits(
     """``doc`` with the time limits, backend names and size limits of ``settings``."""
     schemas = doc.get("components", {}).get("schemas", {})
     default = settings.default_time_limit
-    for name, sync in (("OptimizeRequest", True), ("JobRequest", False)):
+    # trade-offs run on fewer backends than a solve (quantum_planner.tradeoffs.pareto.BACKENDS)
+    tradeoff_backends = list(TRADEOFF_BACKENDS)
+    for name, sync, backends in (
+        ("OptimizeRequest", True, backend_choices()),
+        ("JobRequest", False, backend_choices()),
+        ("ParetoRequest", False, tradeoff_backends),
+        ("AlternativesRequest", False, tradeoff_backends),
+    ):
         props = schemas.get(name, {}).get("properties", {})
         maximum = time_limit_max(settings, sync=sync)
         number = _branch(props.get("time_limit"), "number")
@@ -52,7 +60,12 @@ def with_limits(
             props["time_limit"]["default"] = min(default, maximum)
         text = _branch(props.get("backend"), "string")
         if text is not None:
-            text["enum"] = backend_choices()
+            text["enum"] = backends
+    distance = _branch(
+        schemas.get("AlternativesRequest", {}).get("properties", {}).get("min_distance"), "integer"
+    )
+    if distance is not None:  # at most the task count, so at most the largest problem's
+        distance["maximum"] = settings.max_tasks
     problem = schemas.get("Problem", {}).get("properties", {})
     for key, limit in (("agents", settings.max_agents), ("tasks", settings.max_tasks)):
         if key in problem:

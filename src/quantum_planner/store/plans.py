@@ -3,7 +3,9 @@
 Version 1 solves the submitted problem. Each later version re-plans its parent's
 result after a list of changes: its problem is the changed one (pins included),
 its job re-plans (``jobs.spec`` names the parent's problem and plan, and the
-changes). Versions are never altered once written; a failed re-plan leaves its
+changes). A trade-off job (a Pareto front, alternatives) opens one plan per plan it
+found: version 1 of each names its job and, in ``solution_id``, which of the job's
+plans it is. Versions are never altered once written; a failed re-plan leaves its
 version with a failed job and the parent untouched.
 """
 
@@ -43,8 +45,13 @@ def add_version(
     job_id: str,
     parent: int | None,
     changes: list[dict[str, Any]] | None = None,
+    solution_id: str | None = None,
 ) -> PlanVersionRow:
-    """Append the next version (1 for a new plan)."""
+    """Append the next version (1 for a new plan).
+
+    ``solution_id``: the version's plan is that stored plan of its job (one point of a
+    Pareto front, one alternative) rather than the job's final plan.
+    """
     last = session.scalar(
         select(func.max(PlanVersionRow.version)).where(PlanVersionRow.plan_id == plan_id)
     )
@@ -56,6 +63,7 @@ def add_version(
         parent_version=parent,
         changes=json.dumps(changes or []),
         created_at=utcnow(),
+        solution_id=solution_id,
     )
     session.add(row)
     session.flush()

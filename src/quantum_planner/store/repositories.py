@@ -287,7 +287,8 @@ def create_replan_job(
 
 
 def job_options(session: Session, job: JobRow) -> dict[str, Any]:
-    """What a solver process needs besides the problem: limits, and a re-plan's inputs."""
+    """What a solver process needs besides the problem: limits, a re-plan's or a trade-off's
+    inputs."""
     options: dict[str, Any] = {
         "time_limit": job.time_limit,
         "seed": job.seed,
@@ -295,6 +296,9 @@ def job_options(session: Session, job: JobRow) -> dict[str, Any]:
     }
     if job.spec:
         spec = json.loads(job.spec)
+        for kind in ("pareto", "alternatives"):  # a trade-off's arguments (store/tradeoffs.py)
+            if kind in spec:
+                options[kind] = spec[kind]
         replan = spec.get("replan")
         if replan:
             base = session.get(ProblemRow, replan["base_problem_id"])

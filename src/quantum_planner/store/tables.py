@@ -76,8 +76,12 @@ class JobRow(Base):
     progress_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # JSON of what else the solve needs: a re-plan's base problem, previous plan, changes
+    # JSON of what else the solve needs: a re-plan's base problem, previous plan, changes;
+    # a trade-off's objectives or k (store/tradeoffs.py)
     spec: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # JSON of what a trade-off job found besides its final plan: the front's points (values,
+    # plan and solution ids), reference, hypervolume, knee; or the alternatives' ranks
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SolutionRow(Base):
@@ -128,7 +132,11 @@ class PlanRow(Base):
 
 
 class PlanVersionRow(Base):
-    """Version ``version`` of a plan: the problem it plans, the job solving it, its parent."""
+    """Version ``version`` of a plan: the problem it plans, the job solving it, its parent.
+
+    ``solution_id`` is set when the version's plan is one of several its job found (a
+    point of a Pareto front, an alternative): that plan, not the job's final one.
+    """
 
     __tablename__ = "plan_versions"
 
@@ -139,6 +147,9 @@ class PlanVersionRow(Base):
     parent_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     changes: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    solution_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("solutions.id"), nullable=True
+    )
 
 
 class BackendStateRow(Base):

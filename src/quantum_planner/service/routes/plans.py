@@ -1,4 +1,9 @@
-"""Living plans: versions, re-planning after changes, and diffs between versions."""
+"""Living plans: versions, re-planning after changes, and diffs between versions.
+
+A version's plan is its job's final plan (the best so far while it runs), or, for
+the plans a trade-off job opened (``POST /api/pareto``, ``/api/alternatives``), the
+one of the job's plans its ``solution_id`` names.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import json
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.orm import Session
 
+from quantum_planner.errors import CorruptedDataError
 from quantum_planner.model import Problem, Solution
 from quantum_planner.replan import apply_changes, diff, measure, parse_changes
 from quantum_planner.replan.disruption import intervals
@@ -26,7 +32,7 @@ from quantum_planner.service.schemas_plans import (
 )
 from quantum_planner.store import plans as store
 from quantum_planner.store import repositories as repo
-from quantum_planner.store.tables import JobRow, PlanVersionRow, ProblemRow
+from quantum_planner.store.tables import JobRow, PlanVersionRow, ProblemRow, SolutionRow
 
 router = APIRouter(prefix="/api/plans", tags=["plans"])
 
@@ -34,11 +40,24 @@ _AUTH = (401, 429)
 
 
 def _plan_of(row: PlanVersionRow, s: Session) -> tuple[Solution | None, str | None]:
+    if row.solution_id is not None:  # one of the plans a trade-off job found
+        return repo.load_solution(_named(s, row)), "final"
     sols = repo.job_solutions(s, row.job_id)
     for kind in ("final", "best"):
         if kind in sols:
             return repo.load_solution(sols[kind]), kind
     return None, None
+
+
+def _named(s: Session, row: PlanVersionRow) -> SolutionRow:
+    found = s.get(SolutionRow, row.solution_id)
+    if found is None:  # a foreign key: only a damaged database gets here
+        raise CorruptedDataError(
+            f"plan {row.plan_id} version {row.version}: its plan {row.solution_id} is gone",
+            kind="solution",
+            id=row.solution_id,
+        )
+    return found
 
 
 def _version_view(s: Session, row: PlanVersionRow) -> VersionView:
@@ -172,6 +191,8 @@ def get_version(
 def _ready_plan(s: Session, row: PlanVersionRow, field: str) -> tuple[Problem, Solution, str]:
     """The version's problem, final plan and that plan's id (409 if it has none yet)."""
     sols = repo.job_solutions(s, row.job_id)
+    if row.solution_id is not None:
+        sols = {"final": _named(s, row)}
     if "final" not in sols:
         job = s.get(JobRow, row.job_id)
         what = job.state if job is not None else "missing"
