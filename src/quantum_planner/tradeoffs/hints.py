@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from quantum_planner.model import Solution
-from quantum_planner.solvers.cpsat import CPSATModel
+from quantum_planner.solvers.cpsat_model import CPSATModel
 
 __all__ = ["add_hints", "aux_values", "var_index"]
 

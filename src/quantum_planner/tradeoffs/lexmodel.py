@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 
 from quantum_planner.model import Objective, Problem, Solution
 from quantum_planner.solution import make_solution
-from quantum_planner.solvers.cpsat import CPSATModel
+from quantum_planner.solvers.cpsat_model import CPSATModel
 from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.tradeoffs.hints import add_hints, aux_values, var_index
 from quantum_planner.tradeoffs.spec import DISRUPTION, disruption
