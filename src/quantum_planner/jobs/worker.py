@@ -160,6 +160,61 @@ def _accepts(fn: Callable[..., Any], name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
+class _Reporter:
+    """One job's side channel from the solving process: progress messages (at most one per
+    ``_PROGRESS_EVERY`` seconds, with the best plan so far), and cancellation: a thread
+    polls ``cancel_flags`` and sets ``stop``; an entry that takes no ``stop`` event is
+    stopped by :class:`_Cancelled` raised from its progress callback."""
+
+    def __init__(self, job_id: str | None, queue: Any, cancel_flags: Any) -> None:
+        self.job_id, self.queue, self.flags = job_id, queue, cancel_flags
+        self.t0 = time.monotonic()
+        self.last = 0.0
+        self.stop = threading.Event()
+        self.done = threading.Event()
+        self.takes_stop = False
+
+    def watch(self) -> None:
+        """Start polling the cancel flag (when this job has one)."""
+        if self.job_id is not None and self.flags is not None:
+            threading.Thread(target=self._poll, daemon=True, name="qp-cancel-watch").start()
+
+    def _poll(self) -> None:
+        while not self.done.wait(0.2):
+            if self.flags.get(self.job_id):
+                self.stop.set()
+                return
+
+    def _put(self, **fields: Any) -> None:
+        self.queue.put({"job_id": self.job_id, **fields})
+
+    def started(self) -> None:
+        """Tell the runner the solve has begun: its time limit counts from now."""
+        if self.job_id is not None and self.queue is not None:
+            self._put(
+                started=True, elapsed=0.0, fraction=0.0, best=None, message="started", solution=None
+            )
+
+    def progress(self, p: Any) -> None:
+        """The solver's progress callback."""
+        if self.job_id is None:
+            return
+        if self.stop.is_set() and not self.takes_stop:
+            raise _Cancelled
+        now = time.monotonic()
+        if self.queue is None or now - self.last < _PROGRESS_EVERY:
+            return
+        self.last = now
+        sol = getattr(p, "solution", None)
+        self._put(
+            elapsed=float(getattr(p, "elapsed", now - self.t0) or 0.0),
+            fraction=getattr(p, "fraction", None),
+            best=getattr(p, "best", None),
+            message=str(getattr(p, "message", ""))[:500],
+            solution=sol.model_dump_json() if sol is not None else None,
+        )
+
+
 def run_solve(
     entry: str,
     problem_json: str,
@@ -174,63 +229,17 @@ def run_solve(
     a ``stop`` event through it, so the solver returns its best plan; an entry without
     one is stopped by an exception raised from its progress callback.
     """
-    from quantum_planner.errors import PlannerError
     from quantum_planner.model import Problem
 
-    t0 = time.monotonic()
-    last = [0.0]
-    stop = threading.Event()
-    done = threading.Event()
-    cancellable = job_id is not None and cancel_flags is not None
-
-    def watch_cancel() -> None:
-        while not done.wait(0.2):
-            if cancel_flags.get(job_id):
-                stop.set()
-                return
-
-    def progress(p: Any) -> None:
-        if job_id is None:
-            return
-        if stop.is_set() and not takes_stop:
-            raise _Cancelled
-        now = time.monotonic()
-        if progress_queue is None or now - last[0] < _PROGRESS_EVERY:
-            return
-        last[0] = now
-        sol = getattr(p, "solution", None)
-        progress_queue.put(
-            {
-                "job_id": job_id,
-                "elapsed": float(getattr(p, "elapsed", now - t0) or 0.0),
-                "fraction": getattr(p, "fraction", None),
-                "best": getattr(p, "best", None),
-                "message": str(getattr(p, "message", ""))[:500],
-                "solution": sol.model_dump_json() if sol is not None else None,
-            }
-        )
-
-    takes_stop = False
+    rep = _Reporter(job_id, progress_queue, cancel_flags)
+    t0 = rep.t0
     try:
         problem = Problem.from_json(problem_json)
         solve = _resolve(entry)
-        takes_stop = _accepts(solve, "stop")
-        if cancellable:
-            threading.Thread(target=watch_cancel, daemon=True, name="qp-cancel-watch").start()
-        if job_id is not None and progress_queue is not None:
-            # tells the runner the solve has begun: its time limit counts from now
-            progress_queue.put(
-                {
-                    "job_id": job_id,
-                    "started": True,
-                    "elapsed": 0.0,
-                    "fraction": 0.0,
-                    "best": None,
-                    "message": "started",
-                    "solution": None,
-                }
-            )
-        kwargs: dict[str, Any] = {"stop": stop} if takes_stop else {}
+        rep.takes_stop = _accepts(solve, "stop")
+        rep.watch()
+        rep.started()
+        kwargs: dict[str, Any] = {"stop": rep.stop} if rep.takes_stop else {}
         for kind in _JOB_KINDS:  # what else the job asks of the entry
             if options.get(kind) is not None:
                 if not _accepts(solve, kind):
@@ -241,28 +250,34 @@ def run_solve(
             time_limit=float(options["time_limit"]),
             seed=options.get("seed"),
             backend=options.get("backend"),
-            progress=progress,
+            progress=rep.progress,
             **kwargs,
         )
         return _ok(found, t0)
-    except _Cancelled:
-        return _error("cancelled", "cancelled at the caller's request", t0)
-    except PlannerError as e:
-        if isinstance(e.__context__, _Cancelled):
-            return _error("cancelled", "cancelled at the caller's request", t0)
-        details = _jsonable(e.details)
-        out = _error(e.code, e.message, t0, field=e.field)
-        out["error"]["details"] = details
-        return out
-    except Exception as e:  # a bug in a solver: reported, never a traceback to the caller
-        out = _error("solver_error", f"the solver failed unexpectedly ({type(e).__name__})", t0)
-        out["trace"] = traceback.format_exc(limit=20)
-        return out
+    except Exception as e:
+        return _failure(e, t0)
     finally:
-        done.set()
+        rep.done.set()
 
 
-#: keys of a job's options that change what the entry computes (store/repositories.job_options)
+def _failure(e: Exception, t0: float) -> dict[str, Any]:
+    """The ``{"ok": False, ...}`` answer for an exception out of a solve (called while it
+    is being handled)."""
+    from quantum_planner.errors import PlannerError
+
+    cancelled = isinstance(e, PlannerError) and isinstance(e.__context__, _Cancelled)
+    if isinstance(e, _Cancelled) or cancelled:
+        return _error("cancelled", "cancelled at the caller's request", t0)
+    if isinstance(e, PlannerError):
+        out = _error(e.code, e.message, t0, field=e.field)
+        out["error"]["details"] = _jsonable(e.details)
+        return out
+    # a bug in a solver: reported, never a traceback to the caller
+    out = _error("solver_error", f"the solver failed unexpectedly ({type(e).__name__})", t0)
+    out["trace"] = traceback.format_exc(limit=20)  # called from the except block
+    return out
+
+
 _JOB_KINDS = ("replan", "pareto", "alternatives")
 
 

@@ -218,8 +218,16 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.qp = state
-    errors.install(app, log, lambda kind: metrics.errors.labels(kind=kind).inc())
-    openapi.install(app, settings, backend_names=state.backends.names)
+    mcp_run = _wire(app, state)
+    return app
+
+
+def _wire(app: FastAPI, state: ServiceState) -> Any:
+    """Error handlers, OpenAPI, routers, the MCP mount, the web view and middleware, in the
+    order they must be added; the MCP session manager's runner for the lifespan."""
+    metrics = state.metrics
+    errors.install(app, state.logger, lambda kind: metrics.errors.labels(kind=kind).inc())
+    openapi.install(app, state.settings, backend_names=state.backends.names)
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(events.router)
@@ -233,8 +241,8 @@ def create_app(
     # outermost last: RequestLog sees every response, including 413s from the size limit
     app.add_middleware(
         BodySizeLimit,
-        max_bytes=settings.max_body_bytes,
+        max_bytes=state.settings.max_body_bytes,
         on_refuse=lambda kind: metrics.errors.labels(kind=kind).inc(),
     )
     app.add_middleware(RequestLog, state=state)
-    return app
+    return mcp_run
