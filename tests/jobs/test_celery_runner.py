@@ -218,13 +218,13 @@ def test_http_api_with_celery_runner_end_to_end(db, settings, spawn, tmp_path):
 
     import httpx
 
-    from quantum_planner.store import repositories as repo
+    from quantum_planner.store import accounts
 
     from .conftest import ROOT, free_port, worker_env
 
     spawn("api-e2e")
     with db.session() as s:
-        _, key = repo.create_key(s, "client", "e2e")
+        _, key = accounts.create_key(s, "client", "e2e")
     env = worker_env(settings)
     env["QP_JOB_RUNNER"] = "celery"
     port = free_port()

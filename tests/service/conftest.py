@@ -18,8 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from quantum_planner.store import Database
-from quantum_planner.store import repositories as repo
+from quantum_planner.store import Database, accounts
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_DSN = os.environ.get(
@@ -145,7 +144,7 @@ def create_key(db_url: str, role: str) -> str:
     db = Database(db_url)
     db.migrate()
     with db.session() as s:
-        _, token = repo.create_key(s, role, f"test-{role}")
+        _, token = accounts.create_key(s, role, f"test-{role}")
     db.dispose()
     return token
 

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, select, text, update
 
 from quantum_planner.errors import CorruptedDataError
 from quantum_planner.model import Problem, Solution
-from quantum_planner.store import Database
+from quantum_planner.store import Database, accounts
 from quantum_planner.store import repositories as repo
 from quantum_planner.store.tables import ApiKey, JobRow, ProblemRow, utcnow
 from tests.service.conftest import create_pg_database, make_problem
@@ -56,15 +56,15 @@ def test_migrations_match_the_table_definitions(db: Database) -> None:
 
 def test_keys_are_stored_as_hashes_and_revocable(db: Database) -> None:
     with db.session() as s:
-        row, token = repo.create_key(s, "client", "k")
+        row, token = accounts.create_key(s, "client", "k")
     with db.session() as s:
         stored = s.get(ApiKey, row.id)
         assert token not in (stored.key_hash, stored.prefix, stored.name)
-        assert repo.find_key(s, token).id == row.id
-        assert repo.find_key(s, token + "x") is None
-        repo.revoke_key(s, row.id)
+        assert accounts.find_key(s, token).id == row.id
+        assert accounts.find_key(s, token + "x") is None
+        accounts.revoke_key(s, row.id)
     with db.session() as s:
-        assert repo.find_key(s, token) is None
+        assert accounts.find_key(s, token) is None
 
 
 def _job(db: Database) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from quantum_planner.service.deps import ServiceState
 from quantum_planner.service.errors import APIError
-from quantum_planner.store import repositories as repo
+from quantum_planner.store import accounts
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -45,7 +45,7 @@ def find_caller(state: ServiceState, token: str | None) -> Caller:
             headers=_CHALLENGE,
         )
     with state.db.session() as s:
-        row = repo.find_key(s, token)
+        row = accounts.find_key(s, token)
         caller = None if row is None else Caller(row.id, row.role, row.name)
     if caller is None:
         raise APIError(

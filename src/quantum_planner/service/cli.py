@@ -68,13 +68,13 @@ def keys_create(
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
     from quantum_planner.errors import PlannerError
-    from quantum_planner.store import repositories as repo
+    from quantum_planner.store import accounts
 
     db = _database(database_url)
     try:
         with db.session() as s:
-            row, token = repo.create_key(s, role, name)
-            repo.audit(s, None, "create_key", row.id, role=role, name=name)
+            row, token = accounts.create_key(s, role, name)
+            accounts.audit(s, None, "create_key", row.id, role=role, name=name)
     except PlannerError as e:
         typer.echo(f"error: {e.message}", err=True)
         raise typer.Exit(2) from None
@@ -84,10 +84,10 @@ def keys_create(
 
 def keys_list(database_url: str | None = _DATABASE_URL) -> None:
     """List keys (id, prefix, role, name, created, revoked); never the keys."""
-    from quantum_planner.store import repositories as repo
+    from quantum_planner.store import accounts
 
     with _database(database_url).session() as s:
-        for k in repo.list_keys(s):
+        for k in accounts.list_keys(s):
             row = {
                 "id": k.id,
                 "prefix": k.prefix,
@@ -104,12 +104,12 @@ def keys_revoke(
     database_url: str | None = _DATABASE_URL,
 ) -> None:
     """Revoke a key: it stops working at once."""
-    from quantum_planner.store import repositories as repo
+    from quantum_planner.store import accounts
 
     with _database(database_url).session() as s:
-        row = repo.revoke_key(s, key_id)
+        row = accounts.revoke_key(s, key_id)
         if row is not None:
-            repo.audit(s, None, "revoke_key", row.id)
+            accounts.audit(s, None, "revoke_key", row.id)
     if row is None:
         typer.echo(f"error: no key {key_id!r}; `keys list` shows them", err=True)
         raise typer.Exit(1)

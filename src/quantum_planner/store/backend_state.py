@@ -13,7 +13,7 @@ import time
 from sqlalchemy.exc import SQLAlchemyError
 
 from quantum_planner.errors import ConfigurationError
-from quantum_planner.store import repositories as repo
+from quantum_planner.store import accounts
 from quantum_planner.store.db import Database
 
 
@@ -46,7 +46,7 @@ class DatabaseBackendStateStore:
     def set(self, name: str, enabled: bool) -> None:
         try:
             with self.db.session() as s:
-                repo.set_backend_state(s, name, enabled, self.actor_id)
+                accounts.set_backend_state(s, name, enabled, self.actor_id)
         except SQLAlchemyError as e:
             raise self._error(e) from None
         self._cache = None
@@ -58,7 +58,7 @@ class DatabaseBackendStateStore:
                 return dict(self._cache[1])
             try:
                 with self.db.session() as s:
-                    states = repo.backend_states(s)
+                    states = accounts.backend_states(s)
             except SQLAlchemyError as e:
                 if self._has_table():
                     raise self._error(e) from None

@@ -14,7 +14,7 @@ from quantum_planner.service.schemas import (
     BackendSwitched,
     CredentialResults,
 )
-from quantum_planner.store import repositories as repo
+from quantum_planner.store import accounts
 
 router = APIRouter(prefix="/api/backends", tags=["admin"])
 
@@ -67,7 +67,7 @@ def switch_backend(
         )
     out = state.backends.switch(name, body.enabled)
     with state.db.session() as s:
-        repo.audit(s, caller.key_id, "switch_backend", name, enabled=body.enabled)
+        accounts.audit(s, caller.key_id, "switch_backend", name, enabled=body.enabled)
     state.logger.warning(
         "backend %s %s by key %s",
         name,
@@ -89,5 +89,5 @@ def test_credentials(
 ) -> CredentialResults:
     out = state.backends.test_credentials()
     with state.db.session() as s:
-        repo.audit(s, caller.key_id, "test_credentials")
+        accounts.audit(s, caller.key_id, "test_credentials")
     return CredentialResults(**out)
