@@ -12,6 +12,7 @@ from quantum_planner.solvers.base import ProgressCallback
 from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.solvers.hybrid.assignment import AssignmentOptions, AssignmentSearch
 from quantum_planner.solvers.hybrid.scheduling import SchedulingOptions, solve_scheduling
+from quantum_planner.solvers.hybrid.sparse import SparseSearch, use_sparse
 
 __all__ = ["HybridSolver"]
 
@@ -45,6 +46,7 @@ class HybridSolver:
         race_share: float = 0.1,
         lns_threads: int = 1,
         lns_main_after: float = 0.1,
+        sparse: bool | None = None,
     ) -> None:
         """``max_iterations`` bounds the local search (deterministic runs); time still caps it.
 
@@ -56,6 +58,8 @@ class HybridSolver:
         share of the time limit the full CP-SAT racer gets before the LNS takes its core.
         When the tabu search has not improved for ``lns_main_after`` of the elapsed time
         (at least 1 s), its own core solves LNS subproblems between its chunks as well.
+        ``sparse``: assignment problems on the pairs-only path (:mod:`.sparse`); None
+        (default) takes it past ``SPARSE_CELLS`` task x agent cells.
         """
         self.sampler = sampler
         self.use_lp = use_lp
@@ -78,6 +82,7 @@ class HybridSolver:
         self.race_share = race_share
         self.lns_threads = lns_threads
         self.lns_main_after = lns_main_after
+        self.sparse = sparse
         self.stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ API
@@ -102,9 +107,9 @@ class HybridSolver:
                 options, comp, deadline, seed, warm_start, progress, stop, t0
             )
             return sol
-        search = AssignmentSearch(
-            self.assignment_options(), comp, deadline, seed, progress, stop, t0
-        )
+        big = use_sparse(comp) if self.sparse is None else self.sparse
+        kind = SparseSearch if big else AssignmentSearch
+        search = kind(self.assignment_options(), comp, deadline, seed, progress, stop, t0)
         sol, self.stats = search.run(warm_start)
         return sol
 
