@@ -363,9 +363,10 @@ def repair_sp(
                 total += _ov(used[j], cap[j])
         else:
             total += bdov
+    # what is left, float noise of the running loads aside
     total = 0.0
     for j in range(M):
-        total += _ov(used[j], cap[j])
+        total += _ov(used[j], cap[j] + _EPS)
     _ = n
     return total
 

@@ -89,6 +89,8 @@ class SparseSearch:
         self.lp: LPProcess | None = None
         self.stats: dict[str, Any] = {"path": "sparse", "pairs": int(self.form.W.size)}
         self.stats.update(sweeps=0, restarts=0)
+        # deterministic runs (``max_iterations``): that many descent sweeps, no LP child
+        self.sweeps_left = opts.max_iterations
 
     # ------------------------------------------------------------------ driver
     def run(self, warm_start: Solution | None) -> tuple[Solution, dict[str, Any]]:
@@ -114,6 +116,8 @@ class SparseSearch:
     def running(self) -> bool:
         """False at the stop time (deadline less the finishing margin) or on ``stop``."""
         if self.stop is not None and self.stop.is_set():
+            return False
+        if self.sweeps_left is not None and self.stats["sweeps"] >= self.sweeps_left:
             return False
         return time.perf_counter() < self.stop_at
 
@@ -198,7 +202,8 @@ class SparseSearch:
         """The LP relaxation in a child process, when there is time and a second core."""
         opts, f = self.opts, self.form
         left = self.stop_at - time.perf_counter()
-        if not (opts.use_lp and opts.num_workers >= 2 and left >= LP_MIN_LEFT and f.n > 0):
+        wanted = opts.use_lp and opts.num_workers >= 2 and self.sweeps_left is None
+        if not (wanted and left >= LP_MIN_LEFT and f.n > 0):
             return
         pairs = (f.row, f.col, f.W, f.L, f.n)
         self.lp = LPProcess(None, None, f.cap, 0.9 * left, pairs=pairs)
