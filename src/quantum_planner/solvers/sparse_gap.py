@@ -32,6 +32,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from quantum_planner.solvers.generalized_assignment import _heap_pop as _pop
+from quantum_planner.solvers.generalized_assignment import _heap_push as _push
+
 __all__ = [
     "agent_lists",
     "descent_sp",
@@ -178,38 +181,18 @@ def _top2(
 
 
 @njit(cache=True, nogil=True)
-def _push(key: np.ndarray, task: np.ndarray, size: int, k: float, i: int) -> int:
-    """Push (k, i) on a max-heap of regrets (ties: lower task first); the new size."""
-    pos = size
-    key[pos] = k
-    task[pos] = i
-    while pos > 0:
-        up = (pos - 1) // 2
-        if key[up] > key[pos] or (key[up] == key[pos] and task[up] < task[pos]):
-            break
-        key[up], key[pos] = key[pos], key[up]
-        task[up], task[pos] = task[pos], task[up]
-        pos = up
-    return size + 1
-
-
-@njit(cache=True, nogil=True)
-def _pop(key: np.ndarray, task: np.ndarray, size: int) -> int:
-    """Remove the heap's top (read ``key[0], task[0]`` first); the new size."""
-    size -= 1
-    key[0] = key[size]
-    task[0] = task[size]
-    pos = 0
-    while True:
-        top = pos
-        for c in (2 * pos + 1, 2 * pos + 2):
-            if c < size and (key[c] > key[top] or (key[c] == key[top] and task[c] < task[top])):
-                top = c
-        if top == pos:
-            return size
-        key[top], key[pos] = key[pos], key[top]
-        task[top], task[pos] = task[pos], task[top]
-        pos = top
+def _rescore(
+    ptr: np.ndarray, col: np.ndarray, P: np.ndarray, L: np.ndarray, rem: np.ndarray, i: int,
+    best: np.ndarray, first: np.ndarray, second: np.ndarray, regret: np.ndarray,
+    hkey: np.ndarray, htask: np.ndarray, size: int,
+) -> int:  # fmt: skip
+    """Task ``i``'s top two pairs that fit and its regret, pushed on the heap; the new size."""
+    best[i], first[i], second[i] = _top2(ptr, col, P, L, rem, i)
+    r = second[i] - first[i]
+    regret[i] = 1e300 if r == np.inf else r
+    if best[i] >= 0:
+        size = _push(hkey, htask, size, regret[i], i)
+    return size
 
 
 @njit(cache=True, nogil=True)
@@ -244,13 +227,8 @@ def regret_greedy_sp(
     htask = np.empty(n + tpair.size + 1, np.int64)
     size = 0
     for i in range(n):
-        if not active[i]:
-            continue
-        best[i], first[i], second[i] = _top2(ptr, col, P, L, rem, i)
-        r = second[i] - first[i]
-        regret[i] = 1e300 if r == np.inf else r
-        if best[i] >= 0:
-            size = _push(hkey, htask, size, regret[i], i)
+        if active[i]:
+            size = _rescore(ptr, col, P, L, rem, i, best, first, second, regret, hkey, htask, size)
     while size > 0:
         k = hkey[0]
         pick = htask[0]
@@ -268,11 +246,7 @@ def regret_greedy_sp(
             i = row[p]
             if slot[i] >= 0 or not active[i] or not (best[i] == p or P[p] <= second[i]):
                 continue
-            best[i], first[i], second[i] = _top2(ptr, col, P, L, rem, i)
-            r = second[i] - first[i]
-            regret[i] = 1e300 if r == np.inf else r
-            if best[i] >= 0:
-                size = _push(hkey, htask, size, regret[i], i)
+            size = _rescore(ptr, col, P, L, rem, i, best, first, second, regret, hkey, htask, size)
     for i in range(n):
         if active[i] and slot[i] < 0:
             bq = -1
