@@ -115,11 +115,13 @@ def _load(name: str) -> tuple[Any, str]:
 def _reference(name: str, problem: Any, kind: str) -> float | None:
     if kind == "lp":
         from quantum_planner.solvers.dense_view import compile_problem
-        from quantum_planner.solvers.lp import extended, lp_relaxation
+        from quantum_planner.solvers.lp import lp_on_pairs
+        from quantum_planner.solvers.sparse_form import sparse_extended
 
-        W, L, _, cap, _ = extended(compile_problem(problem))
-        lp = lp_relaxation(W, L, cap, 600.0)
-        return lp.bound if lp else None
+        # on the eligible pairs: no dense (n, m) matrix in this process either
+        f = sparse_extended(compile_problem(problem))
+        lp = lp_on_pairs(f.row, f.col, f.W, f.L, f.n, f.cap, 600.0)
+        return lp[0] if lp else None
     from quantum_planner.instances import best_known
 
     row = best_known(name.split("/")[0]).get(name.split("/")[1])
@@ -145,7 +147,9 @@ def child(path: str, solver_name: str, limits: list[float], seed: int) -> dict[s
         t = time.perf_counter()
         sol = solver.solve(problem, time_limit=limit, seed=seed)
         wall = time.perf_counter() - t
+        t = time.perf_counter()
         ok = bool(sol.assignments) and not validate(problem, sol)
+        validate_s = time.perf_counter() - t
         meta = sol.metadata.get("hybrid") or {}
         first = meta.get("first_feasible_s") if solver_name == "hybrid" else None
         first = first if first is not None else sol.metadata.get("first_solution_s")
@@ -154,6 +158,12 @@ def child(path: str, solver_name: str, limits: list[float], seed: int) -> dict[s
             value = sol.objectives.get("minimize_cost") if kind == "lp" else sol.makespan
         runs.append({"limit": limit, "first_s": first if ok else None, "value": value})
         runs[-1].update(wall_s=wall, status=sol.status if ok else "no valid plan")
+        # the path taken, kernel preparation outside the limit (0 after warmup), the
+        # independent validator's time on the returned plan
+        runs[-1].update(path=meta.get("path"), validate_s=validate_s)
+        runs[-1].update(
+            prepare_s=meta.get("compile_seconds", 0) + meta.get("cache_load_seconds", 0)
+        )
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child
     # would report the parent's peak (the generator's) when that is higher
     peak = _vm_hwm_mib()

@@ -65,6 +65,7 @@ class Incumbent:
         self._last_solution = -math.inf
         self._report_lock = threading.Lock()
         self._reported = value  # the value of the last report (the caller's start plan)
+        self._solution_s = 0.0  # how long the last plan took to turn into a Solution
 
     def offer(
         self, value: float, plan: Sequence[np.ndarray], message: str, force: bool = False
@@ -119,10 +120,15 @@ class Incumbent:
             return None
         self._last_report = now
         solution = None
-        due = force or now - self._last_solution >= self.SOLUTION_EVERY
+        # a big plan takes a while to become a Solution (a second at 50,000 tasks): at
+        # most a tenth of the search's time goes to them
+        every = max(self.SOLUTION_EVERY, 10.0 * self._solution_s)
+        due = force or now - self._last_solution >= every
         if self.to_solution is not None and self.plan is not None and due:
             self._last_solution = now
+            ts = time.perf_counter()
             solution = self.to_solution(self.plan)
+            self._solution_s = time.perf_counter() - ts
         return Progress(elapsed=now, best=float(value), message=message, solution=solution)
 
 

@@ -25,7 +25,14 @@ from quantum_planner.solvers.base import make_solution
 from quantum_planner.solvers.dense_view import Compiled, compile_problem, linear_weights
 from quantum_planner.solvers.generalized_assignment import regret_greedy
 
-__all__ = ["LPResult", "LPRoundingSolver", "lp_relaxation", "round_lp"]
+__all__ = [
+    "LPProcess",
+    "LPResult",
+    "LPRoundingSolver",
+    "lp_on_pairs",
+    "lp_relaxation",
+    "round_lp",
+]
 
 
 @dataclass
@@ -39,27 +46,31 @@ class LPResult:
     status: str
 
 
-def lp_relaxation(
-    W: np.ndarray, L: np.ndarray, cap: np.ndarray, time_limit: float | None = None
-) -> LPResult | None:
-    """Solve the relaxation for extended arrays (virtual column included); None if it fails."""
-    t0 = time.perf_counter()
-    n, M = W.shape
-    ii, jj = np.nonzero(np.isfinite(W))
-    k = ii.size
-    c = W[ii, jj]
+def lp_on_pairs(
+    row: np.ndarray,
+    col: np.ndarray,
+    weight: np.ndarray,
+    load: np.ndarray,
+    n: int,
+    cap: np.ndarray,
+    time_limit: float | None = None,
+) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """The relaxation over the listed pairs (task ``row``, agent ``col``): ``(bound, x per
+    pair, capacity duals (M,))``, or None if HiGHS fails. Its size is the number of pairs."""
+    M = cap.size
+    k = row.size
     cols = np.arange(k)
-    a_eq = csr_matrix((np.ones(k), (ii, cols)), shape=(n, k))
+    a_eq = csr_matrix((np.ones(k), (row, cols)), shape=(n, k))
     capped = np.flatnonzero(np.isfinite(cap))
     row_of = np.full(M, -1)
     row_of[capped] = np.arange(capped.size)
-    sel = row_of[jj] >= 0
-    a_ub = csr_matrix((L[ii[sel], jj[sel]], (row_of[jj[sel]], cols[sel])), shape=(capped.size, k))
+    sel = row_of[col] >= 0
+    a_ub = csr_matrix((load[sel], (row_of[col[sel]], cols[sel])), shape=(capped.size, k))
     options = {"presolve": True}
     if time_limit is not None:
         options["time_limit"] = max(0.1, float(time_limit))
     res = linprog(
-        c,
+        weight,
         A_ub=a_ub if capped.size else None,
         b_ub=cap[capped] if capped.size else None,
         A_eq=a_eq,
@@ -70,12 +81,26 @@ def lp_relaxation(
     )
     if res.status != 0 or res.x is None:
         return None
-    x = np.zeros((n, M))
-    x[ii, jj] = res.x
     duals = np.zeros(M)
     if capped.size and res.ineqlin is not None:
         duals[capped] = -np.asarray(res.ineqlin.marginals)  # marginals are <= 0 for <= rows
-    return LPResult(float(res.fun), x, duals, time.perf_counter() - t0, "optimal")
+    return float(res.fun), np.asarray(res.x), duals
+
+
+def lp_relaxation(
+    W: np.ndarray, L: np.ndarray, cap: np.ndarray, time_limit: float | None = None
+) -> LPResult | None:
+    """Solve the relaxation for extended arrays (virtual column included); None if it fails."""
+    t0 = time.perf_counter()
+    n, M = W.shape
+    ii, jj = np.nonzero(np.isfinite(W))
+    got = lp_on_pairs(ii, jj, W[ii, jj], L[ii, jj], n, cap, time_limit)
+    if got is None:
+        return None
+    bound, xv, duals = got
+    x = np.zeros((n, M))
+    x[ii, jj] = xv
+    return LPResult(bound, x, duals, time.perf_counter() - t0, "optimal")
 
 
 def round_lp(lp: LPResult, W: np.ndarray, L: np.ndarray, cap: np.ndarray) -> np.ndarray:
@@ -202,17 +227,33 @@ class LPProcess:
     """The LP relaxation in a forked child process, so it runs on the other core.
 
     scipy's HiGHS wrapper holds the GIL, so a thread would stall the search.
+    Dense arrays ``W, L`` (``x`` comes back as an ``(n, M)`` matrix), or with
+    ``pairs=(row, col, weight, load, n)`` the sparse form (``x`` per pair).
     ``poll()`` returns the :class:`LPResult` once it is there (None before, and
     None for good if the LP failed); ``close()`` ends the child.
     """
 
-    def __init__(self, W: np.ndarray, L: np.ndarray, cap: np.ndarray, time_limit: float) -> None:
+    def __init__(
+        self,
+        W: np.ndarray | None,
+        L: np.ndarray | None,
+        cap: np.ndarray,
+        time_limit: float,
+        *,
+        pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None = None,
+    ) -> None:
         import multiprocessing as mp
 
+        self._dense: tuple[np.ndarray, np.ndarray, tuple[int, int]] | None = None
+        if pairs is None:
+            assert W is not None and L is not None
+            ii, jj = np.nonzero(np.isfinite(W))
+            pairs = (ii, jj, W[ii, jj], L[ii, jj], W.shape[0])
+            self._dense = (ii, jj, W.shape)
+        self._size = pairs[0].size
         ctx = mp.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
-        self._shape = W.shape
-        self._proc = ctx.Process(target=_lp_child, args=(send, W, L, cap, time_limit), daemon=True)
+        self._proc = ctx.Process(target=_lp_child, args=(send, pairs, cap, time_limit), daemon=True)
         self._proc.start()
         send.close()
         self.done = False
@@ -226,9 +267,13 @@ class LPProcess:
                 msg = None
             self.done = True
             if msg is not None:
-                bound, ii, jj, vals, duals, secs = msg
-                x = np.zeros(self._shape)
-                x[ii, jj] = vals
+                bound, nz, vals, duals, secs = msg
+                x = np.zeros(self._size)
+                x[nz] = vals
+                if self._dense is not None:
+                    ii, jj, shape = self._dense
+                    x, flat = np.zeros(shape), x
+                    x[ii, jj] = flat
                 self.result = LPResult(bound, x, duals, secs, "optimal")
             self.close()
         return self.result
@@ -241,16 +286,19 @@ class LPProcess:
         self.done = True
 
 
-def _lp_child(conn: object, W: np.ndarray, L: np.ndarray, cap: np.ndarray, limit: float) -> None:
+def _lp_child(conn: object, pairs: tuple, cap: np.ndarray, limit: float) -> None:
     import os
 
     os.nice(10)  # the search in the parent matters more than the bound
-    res = lp_relaxation(W, L, cap, limit)
+    t0 = time.perf_counter()
+    row, col, weight, load, n = pairs
+    res = lp_on_pairs(row, col, weight, load, n, cap, limit)
     if res is None:
         conn.send(None)  # type: ignore[attr-defined]
     else:
-        ii, jj = np.nonzero(res.x > 1e-12)
-        conn.send((res.bound, ii, jj, res.x[ii, jj], res.duals, res.seconds))  # type: ignore[attr-defined]
+        bound, x, duals = res
+        nz = np.flatnonzero(x > 1e-12)
+        conn.send((bound, nz, x[nz], duals, time.perf_counter() - t0))  # type: ignore[attr-defined]
     conn.close()  # type: ignore[attr-defined]
 
 

@@ -100,6 +100,7 @@ class AssignmentSearch:
         self.n, self.m = comp.n, comp.m
         self.incumbent = Incumbent(t0, progress, self._to_solution)
         self.stats: dict[str, Any] = {
+            "path": "dense",
             "iterations": 0,
             "qubo_subproblems": 0,
             "qubo_accepted": 0,

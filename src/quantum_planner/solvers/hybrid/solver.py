@@ -12,6 +12,8 @@ from quantum_planner.solvers.base import ProgressCallback
 from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.solvers.hybrid.assignment import AssignmentOptions, AssignmentSearch
 from quantum_planner.solvers.hybrid.scheduling import SchedulingOptions, solve_scheduling
+from quantum_planner.solvers.hybrid.sparse import SparseSearch, use_sparse
+from quantum_planner.solvers.sparse_form import prepare_kernels
 
 __all__ = ["HybridSolver"]
 
@@ -45,6 +47,7 @@ class HybridSolver:
         race_share: float = 0.1,
         lns_threads: int = 1,
         lns_main_after: float = 0.1,
+        sparse: bool | None = None,
     ) -> None:
         """``max_iterations`` bounds the local search (deterministic runs); time still caps it.
 
@@ -56,6 +59,8 @@ class HybridSolver:
         share of the time limit the full CP-SAT racer gets before the LNS takes its core.
         When the tabu search has not improved for ``lns_main_after`` of the elapsed time
         (at least 1 s), its own core solves LNS subproblems between its chunks as well.
+        ``sparse``: assignment problems on the pairs-only path (:mod:`.sparse`); None
+        (default) takes it past ``SPARSE_CELLS`` task x agent cells.
         """
         self.sampler = sampler
         self.use_lp = use_lp
@@ -78,6 +83,7 @@ class HybridSolver:
         self.race_share = race_share
         self.lns_threads = lns_threads
         self.lns_main_after = lns_main_after
+        self.sparse = sparse
         self.stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ API
@@ -101,6 +107,17 @@ class HybridSolver:
             sol, self.stats = solve_scheduling(
                 options, comp, deadline, seed, warm_start, progress, stop, t0
             )
+            return sol
+        if use_sparse(comp) if self.sparse is None else self.sparse:
+            # its kernels compile (or load) before the clock starts: the search gets its
+            # whole limit (docs/SAMPLERS.md, the cold-start rule)
+            ready = prepare_kernels()
+            t0, deadline = t0 + ready.total_s, deadline + ready.total_s
+            sparse = SparseSearch(
+                self.assignment_options(), comp, deadline, seed, progress, stop, t0
+            )
+            sparse.stats.update(compile_seconds=ready.compile_s, cache_load_seconds=ready.load_s)
+            sol, self.stats = sparse.run(warm_start)
             return sol
         search = AssignmentSearch(
             self.assignment_options(), comp, deadline, seed, progress, stop, t0
