@@ -29,6 +29,7 @@ from quantum_planner.errors import InfeasibleProblemError, InvalidValueError, Un
 from quantum_planner.model import Objective, Problem, Solution
 from quantum_planner.solvers.auto import choose
 from quantum_planner.solvers.hybrid import HybridSolver
+from quantum_planner.tradeoffs import assignment_sweep
 from quantum_planner.tradeoffs.epsilon import SweepResult, sweep_2d, sweep_3d
 from quantum_planner.tradeoffs.front import ParetoFront, ParetoPoint, build_front
 from quantum_planner.tradeoffs.lexmodel import LexModel
@@ -44,7 +45,10 @@ from quantum_planner.validate import check
 __all__ = ["BACKENDS", "pareto_front", "work_problem"]
 
 BACKENDS = ("auto", "cpsat", "hybrid", "simulated_annealing", "tabu")  # = planner.TRADEOFF_BACKENDS
-HYBRID_SHARE = 0.2  # of the time limit, for each extreme plan the hybrid solver finds
+HYBRID_SHARE = 0.15  # of the time limit, for each extreme plan the hybrid solver finds
+# makespan first: the hybrid is the strongest makespan solver and keeps improving late,
+# so the front's makespan end gets most of the time (the other end is easy: polished by CP-SAT)
+MAKESPAN_SHARE = 0.6
 
 
 def work_problem(problem: Problem, names: Sequence[str]) -> Problem:
@@ -190,9 +194,15 @@ def _epsilon(
 ) -> tuple[list[Solution], bool, str]:
     """The epsilon-constraint sweep (hybrid extremes first for ``method == "hybrid"``)."""
     hints: list[Solution | None] = []
-    if method == "hybrid":
+    # cost vs balance (assignment): CP-SAT's boxes need bounds on a variance it cannot
+    # prove in time (the front kept its two extremes only), so the hybrid finds the
+    # extremes and its tabu kernel fills the interior by weighted sums
+    weighted = points is None and assignment_sweep.applies(work, names)
+    if method == "hybrid" or weighted:
         hints = _hybrid_extremes(work, names, deadline, limit, seed)
         stats["hybrid_extremes"] = sum(h is not None for h in hints)
+    if weighted:
+        return _weighted(work, hints, previous, deadline, limit, seed, stats)
     lex = LexModel(work, names, previous, workers=2 if method == "hybrid" else 1, seed=seed)
     if len(names) == 2:
         res: SweepResult = sweep_2d(lex, deadline, limit, points, hints)
@@ -203,12 +213,33 @@ def _epsilon(
     stats.update(solves=res.solves, exact=exact and method == "cpsat")
     sols = [f.solution for f in res.found]
     sols += [h for h in hints if h is not None]  # the hybrid's (checked) extremes count too
-    if previous is not None:  # the plan kept as it is, when still valid: no disruption
-        kept = check(work, previous)
-        if kept.feasible:
-            sols.append(kept)
     label = "hybrid-epsilon" if method == "hybrid" else "cpsat-epsilon"
-    return sols, res.complete, label
+    return sols + _kept(work, previous), res.complete, label
+
+
+def _kept(work: Problem, previous: Solution | None) -> list[Solution]:
+    """The plan being re-planned kept as it is, when still valid (no disruption)."""
+    if previous is None:
+        return []
+    kept = check(work, previous)
+    return [kept] if kept.feasible else []
+
+
+def _weighted(
+    work: Problem,
+    hints: list[Solution | None],
+    previous: Solution | None,
+    deadline: float,
+    limit: float,
+    seed: int,
+    stats: dict[str, Any],
+) -> tuple[list[Solution], bool, str]:
+    """Cost vs balance: the hybrid's extremes, then weighted tabu sweeps until ``deadline``."""
+    sols = [h for h in hints if h is not None]
+    more = assignment_sweep.assignment_sweep(work, sols, deadline, limit, seed)
+    stats.update(weighted_points=len(more), exact=False)
+    # a heuristic sweep proves nothing: never complete
+    return sols + [s for s in more if s.feasible] + _kept(work, previous), False, "hybrid-weighted"
 
 
 def _hybrid_extremes(
@@ -226,8 +257,7 @@ def _hybrid_extremes(
         k = plain.index(name)
         order = plain[k:] + plain[:k]
         p = work.model_copy(update={"objective": [Objective(n) for n in order]})
-        sol = check(
-            work, HybridSolver().solve(p, time_limit=min(left, HYBRID_SHARE * limit), seed=seed)
-        )
+        share = MAKESPAN_SHARE if name == Objective.MINIMIZE_MAKESPAN.value else HYBRID_SHARE
+        sol = check(work, HybridSolver().solve(p, time_limit=min(left, share * limit), seed=seed))
         out.append(sol if sol.feasible else None)
     return out
