@@ -24,8 +24,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from quantum_planner._version import __version__
 from quantum_planner.errors import InfeasibleProblemError, InvalidValueError, UnknownBackendError
 from quantum_planner.model import Objective, Problem, Solution
@@ -36,6 +34,7 @@ from quantum_planner.tradeoffs import assignment_sweep
 from quantum_planner.tradeoffs.epsilon import SweepResult, sweep_2d, sweep_3d
 from quantum_planner.tradeoffs.front import ParetoFront, ParetoPoint, build_front
 from quantum_planner.tradeoffs.lexmodel import LexModel
+from quantum_planner.tradeoffs.shop_fill import cheapest_within, fill_shop
 from quantum_planner.tradeoffs.spec import (
     DISRUPTION,
     check_time_limit,
@@ -48,10 +47,12 @@ from quantum_planner.validate import check
 __all__ = ["BACKENDS", "pareto_front", "work_problem"]
 
 BACKENDS = ("auto", "cpsat", "hybrid", "simulated_annealing", "tabu")  # = planner.TRADEOFF_BACKENDS
-HYBRID_SHARE = 0.1  # of the time limit, for each extreme plan the hybrid solver finds
+HYBRID_SHARE = 0.08  # of the time limit, for each extreme plan the hybrid solver finds
 # makespan first: the hybrid is the strongest makespan solver and keeps improving late,
 # so the front's makespan end gets most of the time (the other end is easy: polished by CP-SAT)
-MAKESPAN_SHARE = 0.65
+MAKESPAN_SHARE = 0.75
+CPSAT_MAKESPAN_SHARE = 0.3  # small shops (CP-SAT path): the hybrid's makespan end as hint
+FILL_SHARE = 0.12  # cost/makespan: the hybrid on cheaper-agent subsets, for interior points
 
 
 def work_problem(problem: Problem, names: Sequence[str]) -> Problem:
@@ -204,11 +205,21 @@ def _epsilon(
     if method == "hybrid" or weighted:
         hints = _hybrid_extremes(work, names, deadline, limit, seed)
         stats["hybrid_extremes"] = sum(h is not None for h in hints)
+    elif Objective.MINIMIZE_MAKESPAN.value in names and compile_problem(work).timed:
+        # small shops too: CP-SAT is slower than the hybrid to the makespan end (mk02:
+        # 27-28 against 26), so the hybrid's plan seeds that extreme as hint
+        only = (Objective.MINIMIZE_MAKESPAN.value,)
+        hints = _hybrid_extremes(work, names, deadline, limit, seed, only, CPSAT_MAKESPAN_SHARE)
+        stats["hybrid_extremes"] = sum(h is not None for h in hints)
     if weighted:
         return _weighted(work, hints, previous, deadline, limit, seed, stats)
     lex = LexModel(work, names, previous, workers=2 if method == "hybrid" else 1, seed=seed)
+    fill = method == "hybrid" and points is None and _workload_end(work, names, names[-1])
     if len(names) == 2:
-        res: SweepResult = sweep_2d(lex, deadline, limit, points, hints)
+        # cost/makespan on the hybrid path: CP-SAT polishes the ends and splits boxes, the
+        # last FILL_SHARE of the time goes to the hybrid on cheaper-agent subsets
+        cut = deadline - FILL_SHARE * limit if fill else deadline
+        res: SweepResult = sweep_2d(lex, cut, limit, points, hints)
     else:
         res = sweep_3d(lex, deadline, limit, points, seed, hints)
     # exact: every non-dominated vector found (two objectives, proven solves, no cut)
@@ -216,6 +227,11 @@ def _epsilon(
     stats.update(solves=res.solves, exact=exact and method == "cpsat")
     sols = [f.solution for f in res.found]
     sols += [h for h in hints if h is not None]  # the hybrid's (checked) extremes count too
+    if fill and len(names) == 2:
+        more = fill_shop(work, deadline, limit, seed)
+        stats["fill_points"] = len(more)
+        sols += more
+        res.complete = False
     label = "hybrid-epsilon" if method == "hybrid" else "cpsat-epsilon"
     return sols + _kept(work, previous), res.complete, label
 
@@ -246,7 +262,13 @@ def _weighted(
 
 
 def _hybrid_extremes(
-    work: Problem, names: tuple[str, ...], deadline: float, limit: float, seed: int
+    work: Problem,
+    names: tuple[str, ...],
+    deadline: float,
+    limit: float,
+    seed: int,
+    only: tuple[str, ...] | None = None,
+    makespan_share: float = MAKESPAN_SHARE,
 ) -> list[Solution | None]:
     """Per objective of ``names``, the hybrid's plan for it alone (None where the
     objective is disruption, the plan is invalid or the time ran out).
@@ -257,11 +279,11 @@ def _hybrid_extremes(
     out: list[Solution | None] = []
     for name in names:
         left = deadline - time.monotonic()
-        if name == DISRUPTION or left <= 0.1:
+        if name == DISRUPTION or left <= 0.1 or (only is not None and name not in only):
             out.append(None)
             continue
-        share = MAKESPAN_SHARE if name == Objective.MINIMIZE_MAKESPAN.value else HYBRID_SHARE
-        p = _cheapest_only(work) if _workload_end(work, names, name) else None
+        share = makespan_share if name == Objective.MINIMIZE_MAKESPAN.value else HYBRID_SHARE
+        p = cheapest_within(work, 0.0) if _workload_end(work, names, name) else None
         if p is None:
             p = work.model_copy(update={"objective": [Objective(name)]})
         sol = check(work, HybridSolver().solve(p, time_limit=min(left, share * limit), seed=seed))
@@ -272,25 +294,3 @@ def _hybrid_extremes(
 def _workload_end(work: Problem, names: tuple[str, ...], name: str) -> bool:
     """The cost end of a cost/makespan front (the scheduling side keeps it hard)."""
     return name == Objective.MINIMIZE_COST.value and Objective.MINIMIZE_MAKESPAN.value in names
-
-
-def _cheapest_only(work: Problem) -> Problem | None:
-    """``work`` with each task allowed only its cheapest agents, minimising makespan.
-
-    Without capacities or optional tasks the least total cost puts every task on one of
-    its cheapest agents, so the hybrid's makespan search on this problem gives the
-    cost end of the front with a good makespan (cost alone leaves the makespan to chance).
-    None where that does not hold (the plain cost solve is used then)."""
-    comp = compile_problem(work)
-    if bool(comp.optional.any()) or bool(np.isfinite(comp.cap).any()):
-        return None
-    cost = np.where(comp.elig, comp.cost, np.inf)
-    best = cost.min(axis=1, keepdims=True)
-    tasks = []
-    for i, t in enumerate(work.tasks):
-        if comp.task_ids[i] != t.id:
-            return None
-        cheap = [comp.agent_ids[j] for j in np.flatnonzero(cost[i] <= best[i] + 1e-9)]
-        tasks.append(t.model_copy(update={"allowed_agents": cheap}))
-    objective = [Objective.MINIMIZE_MAKESPAN]
-    return work.model_copy(update={"tasks": tasks, "objective": objective})
