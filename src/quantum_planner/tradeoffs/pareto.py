@@ -149,7 +149,7 @@ def pareto_front(
         label = "qubo-weighted"
     else:
         solutions, complete, label = _epsilon(
-            work, names, method, previous, deadline, limit, npoints, seed, stats
+            work, names, method, previous, deadline, limit, npoints, seed, stats, backend == "auto"
         )
     if not solutions:
         raise InfeasibleProblemError(
@@ -195,17 +195,20 @@ def _epsilon(
     points: int | None,
     seed: int,
     stats: dict[str, Any],
+    auto: bool = False,
 ) -> tuple[list[Solution], bool, str]:
-    """The epsilon-constraint sweep (hybrid extremes first for ``method == "hybrid"``)."""
+    """The epsilon-constraint sweep (hybrid extremes first for ``method == "hybrid"``;
+    ``auto``: the backend was chosen here, so the hybrid may seed a CP-SAT sweep too,
+    while an explicit ``cpsat`` stays pure CP-SAT, exact where it can be)."""
     hints: list[Solution | None] = []
     # cost vs balance (assignment): CP-SAT's boxes need bounds on a variance it cannot
     # prove in time (the front kept its two extremes only), so the hybrid finds the
     # extremes and its tabu kernel fills the interior by weighted sums
-    weighted = points is None and assignment_sweep.applies(work, names)
+    weighted = method == "hybrid" and points is None and assignment_sweep.applies(work, names)
     if method == "hybrid" or weighted:
         hints = _hybrid_extremes(work, names, deadline, limit, seed)
         stats["hybrid_extremes"] = sum(h is not None for h in hints)
-    elif Objective.MINIMIZE_MAKESPAN.value in names and compile_problem(work).timed:
+    elif auto and Objective.MINIMIZE_MAKESPAN.value in names and compile_problem(work).timed:
         # small shops too: CP-SAT is slower than the hybrid to the makespan end (mk02:
         # 27-28 against 26), so the hybrid's plan seeds that extreme as hint
         only = (Objective.MINIMIZE_MAKESPAN.value,)
