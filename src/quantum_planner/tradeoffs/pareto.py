@@ -5,10 +5,13 @@ Which method runs (``backend``):
 * ``"cpsat"``: the epsilon-constraint sweeps of :mod:`.epsilon` on one CP-SAT
   model (exact for two objectives when every solve is proven).
 * ``"hybrid"``: the extreme plans first from the hybrid solver (one solve per
-  objective order, a share of the time each), then the same sweep with those
+  objective alone; makespan gets most of the time), then the same sweep with those
   plans as hints, CP-SAT on two workers (large problems: CP-SAT alone is slow to
   reach the extremes, the hybrid is fast there, and CP-SAT's own neighbourhood
-  search fills the middle from the hints).
+  search fills the middle from the hints). Cost vs makespan: the hybrid on
+  cheaper-agent subsets adds interior points (:mod:`.shop_fill`). Cost vs
+  balance_load on assignment problems: no CP-SAT sweep (it cannot bound a
+  variance in time); weighted tabu sweeps fill the front (:mod:`.assignment_sweep`).
 * ``"simulated_annealing"`` / ``"tabu"``: weighted QUBO sweeps (:mod:`.weighted`).
 * ``"auto"``: ``cpsat`` when the planner's automatic choice would start with
   CP-SAT (small problems), ``hybrid`` otherwise.
