@@ -23,6 +23,7 @@ dropped; the front is anytime (``complete`` is False when the time ran out).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -55,6 +56,7 @@ HYBRID_SHARE = 0.08  # of the time limit, for each extreme plan the hybrid solve
 # so the front's makespan end gets most of the time (the other end is easy: polished by CP-SAT)
 MAKESPAN_SHARE = 0.75
 CPSAT_MAKESPAN_SHARE = 0.3  # small shops (CP-SAT path): the hybrid's makespan end as hint
+STALL_SHARE = 0.3  # of the time limit without a better plan: the hybrid's extreme is done
 FILL_SHARE = 0.12  # cost/makespan: the hybrid on cheaper-agent subsets, for interior points
 
 
@@ -292,9 +294,35 @@ def _hybrid_extremes(
         p = cheapest_within(work, 0.0) if _workload_end(work, names, name) else None
         if p is None:
             p = work.model_copy(update={"objective": [Objective(name)]})
-        sol = check(work, HybridSolver().solve(p, time_limit=min(left, share * limit), seed=seed))
+        sol = check(work, _hybrid_until_stall(p, min(left, share * limit), limit, seed))
         out.append(sol if sol.feasible else None)
     return out
+
+
+def _hybrid_until_stall(p: Problem, seconds: float, limit: float, seed: int) -> Solution:
+    """The hybrid on ``p`` for ``seconds``, stopped early once it found nothing better
+    for ``STALL_SHARE`` of the time limit: an easy extreme (mk03: the best-known makespan
+    within a second) then leaves its time to the rest of the front."""
+    last = [time.monotonic()]
+    stop = threading.Event()
+    done = threading.Event()
+
+    def seen(_: Any) -> None:
+        last[0] = time.monotonic()
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            if time.monotonic() - last[0] > max(1.0, STALL_SHARE * limit):
+                stop.set()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        return HybridSolver().solve(p, time_limit=seconds, seed=seed, progress=seen, stop=stop)
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _workload_end(work: Problem, names: tuple[str, ...], name: str) -> bool:
