@@ -167,7 +167,7 @@ def test_other_methods_return_valid_non_dominated_fronts(backend: str) -> None:
     assert len(front.points) >= 2
     assert (
         front.method
-        == {"hybrid": "hybrid-epsilon", "simulated_annealing": "qubo-weighted"}[backend]
+        == {"hybrid": "hybrid-weighted", "simulated_annealing": "qubo-weighted"}[backend]
     )
 
 
