@@ -208,17 +208,21 @@ class CPSATSolver:
             if k == 0:
                 lower = solver.BestObjectiveBound() / scale
             values.append(value / scale)
-            # later stages may not worsen this objective (the first by more than the
-            # disruption tolerance, when re-planning)
-            slack = abs(value) * disruption.tolerance if k == 0 and disruption else 0.0
+            # later stages may not worsen this objective; when re-planning the first may,
+            # up to the rule's bound (quantum_planner.disruption: tolerance above the
+            # better of this value and the caller's best known)
+            limit = value
+            if k == 0 and disruption is not None:
+                limit = obj.sense * disruption.bound(obj.sense * value / scale) * scale
             if obj.sense > 0:
-                model.cp.Add(expr <= math.floor(value + slack + 1e-9))
+                model.cp.Add(expr <= math.floor(limit + 1e-9))
             else:
-                model.cp.Add(expr >= math.ceil(value - slack - 1e-9))
+                model.cp.Add(expr >= math.ceil(limit - 1e-9))
             model.hint_current()
             if k == 0 and disruption is not None:
                 remaining = time_limit - (time.perf_counter() - t0)
-                self._disruption_stage(model, disruption, max(0.05, remaining / (stages - 1)), seed)
+                share = max(0.05, remaining / (stages - 1))
+                self._disruption_stage(model, disruption, share, seed, stop)
         assignments, schedule = model.plan()
         proven = len(statuses) == len(objectives) and all(s == cp_model.OPTIMAL for s in statuses)
         return self._solution(
@@ -239,14 +243,19 @@ class CPSATSolver:
         return solver
 
     def _disruption_stage(
-        self, model: _Model, terms: DisruptionTerms, share: float, seed: int | None
+        self,
+        model: _Model,
+        terms: DisruptionTerms,
+        share: float,
+        seed: int | None,
+        stop: threading.Event | None,
     ) -> None:
         """Least disruption with the first objective held within its tolerance."""
         expr = disruption_expr(model, terms)
         model.cp.ClearObjective()
         model.cp.Minimize(expr)
         solver = self._solver(share, seed)
-        status = solver.Solve(model.cp)
+        status = _solve_stoppable(solver, model.cp, None, stop)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             model.read(solver)
             model.cp.Add(expr <= round(solver.ObjectiveValue()))

@@ -84,12 +84,16 @@ def solve_agents_cpsat(
     stop: threading.Event | None = None,
     params: dict[str, Any] | None = None,
     deadline: float | None = None,
+    lex: tuple[np.ndarray, np.ndarray, float] | None = None,
 ) -> SubResult:
     """Re-assign the tasks of ``agents`` among ``agents`` (capacity: each agent's full cap).
 
     Costs and loads are scaled to integers (loads rounded up, capacities down, so a
     plan found is feasible); the caller re-scores the plan with the real costs.
     ``deadline`` (perf_counter time) also caps the search, model building included.
+    ``lex = (R, P, limit)`` (re-planning, :mod:`.hybrid.disruption`): minimise the
+    disruption ``R`` first and ``W`` second, with the primary objective ``P`` of the
+    subproblem's tasks at most ``limit`` (rounded: the caller re-checks).
     """
     t0 = time.perf_counter()
     tasks = np.flatnonzero(np.isin(assign, agents))
@@ -120,7 +124,10 @@ def solve_agents_cpsat(
             terms = [(int(iload[r, c]), v) for (r, cc), v in x.items() if cc == c]
             if terms:
                 model.Add(sum(q * v for q, v in terms) <= math.floor(cap[j] * lscale + 1e-9))
-    model.Minimize(sum(int(icost[r, c]) * v for (r, c), v in x.items()))
+    objective = sum(int(icost[r, c]) * v for (r, c), v in x.items())
+    if lex is not None:
+        objective = _lex_objective(model, x, tasks, agents, ok, icost, lex)
+    model.Minimize(objective)
     col = {int(j): c for c, j in enumerate(agents)}
     for (r, c), v in x.items():
         model.AddHint(v, col[int(assign[tasks[r]])] == c)
@@ -147,6 +154,26 @@ def solve_agents_cpsat(
         if solver.BooleanValue(v):
             out[r] = agents[c]
     return SubResult(tasks, out, status == cp_model.OPTIMAL, time.perf_counter() - t0)
+
+
+def _lex_objective(
+    model: cp_model.CpModel,
+    x: dict[tuple[int, int], Any],
+    tasks: np.ndarray,
+    agents: np.ndarray,
+    ok: np.ndarray,
+    icost: np.ndarray,
+    lex: tuple[np.ndarray, np.ndarray, float],
+) -> Any:
+    """Disruption first, the score second (one integer objective); the primary capped."""
+    R, P, limit = lex
+    sp = P[np.ix_(tasks, agents)]
+    pscale = integer_scale(np.append(sp[ok], limit))
+    ip = np.round(np.where(ok, sp, 0.0) * pscale)
+    model.Add(sum(int(ip[r, c]) * v for (r, c), v in x.items()) <= math.floor(limit * pscale))
+    idis = np.round(R[np.ix_(tasks, agents)] * 100)  # two decimals of the weights
+    big = int(np.where(ok, icost, 0).max(axis=1).sum()) + 1  # above the score's range
+    return sum((big * int(idis[r, c]) + int(icost[r, c])) * v for (r, c), v in x.items())
 
 
 @dataclass

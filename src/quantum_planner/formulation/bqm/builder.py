@@ -24,6 +24,7 @@ from typing import Any, Literal
 import dimod
 import numpy as np
 
+from quantum_planner.disruption import DisruptionTerms
 from quantum_planner.errors import InvalidValueError
 from quantum_planner.formulation.bqm.objectives import ObjectiveTerms
 from quantum_planner.formulation.bqm.penalties import auto_penalties, resolution_min
@@ -78,6 +79,11 @@ class QUBOBuilder(ObjectiveTerms, ConstraintTerms):
         the ground state is feasible and optimal (use with exact solvers).
     margin:
         Factor above the bound for ``"local"``.
+    disruption:
+        Re-planning (:class:`~quantum_planner.disruption.DisruptionTerms`): linear
+        biases toward the reference plan's agents (and starts, in time mode), scaled
+        against the first objective (:meth:`_disruption`); ``objective_parts`` then
+        holds them under ``"disruption"``.
     """
 
     def __init__(
@@ -95,6 +101,7 @@ class QUBOBuilder(ObjectiveTerms, ConstraintTerms):
         capacity: Literal["slack", "lagrangian"] = "slack",
         penalty_strategy: Literal["local", "safe"] = "local",
         margin: float = 1.5,
+        disruption: DisruptionTerms | None = None,
     ) -> None:
         self.problem = problem
         self.notes: list[str] = []
@@ -121,6 +128,10 @@ class QUBOBuilder(ObjectiveTerms, ConstraintTerms):
         self._build_constraints()  # may add slack and makespan variables
         self._build_objectives()
         self.objective = self._combine_objectives()
+        self.disruption_scale = 0.0
+        if disruption is not None:  # re-planning: part of the objective the penalties exceed
+            self.objective_parts["disruption"] = self._disruption(disruption)
+            self.objective.extend(self.objective_parts["disruption"])
         self.auto_penalties = auto_penalties(
             self.objective, self._constraints, self.n, penalty_strategy, margin
         )

@@ -7,11 +7,15 @@ import time
 from dataclasses import fields
 from typing import Any
 
+from quantum_planner.disruption import DisruptionTerms
 from quantum_planner.model import Problem, Solution
 from quantum_planner.solvers.base import ProgressCallback
 from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.solvers.hybrid.assignment import AssignmentOptions, AssignmentSearch
+from quantum_planner.solvers.hybrid.disruption import PHASE_A_SHARE, DisruptionPhase
+from quantum_planner.solvers.hybrid.parts import assignment_solution, from_solution
 from quantum_planner.solvers.hybrid.scheduling import SchedulingOptions, solve_scheduling
+from quantum_planner.solvers.lp import extended
 
 __all__ = ["HybridSolver"]
 
@@ -90,8 +94,16 @@ class HybridSolver:
         warm_start: Solution | None = None,
         progress: ProgressCallback | None = None,
         stop: threading.Event | None = None,
+        disruption: DisruptionTerms | None = None,
     ) -> Solution:
-        """The best plan found by ``time_limit`` (or ``stop``); statistics in ``self.stats``."""
+        """The best plan found by ``time_limit`` (or ``stop``); statistics in ``self.stats``.
+
+        ``disruption`` (re-planning): plans are compared by the rule of
+        :mod:`quantum_planner.disruption` against its reference plan. Assignment
+        problems get a second search phase for it (:mod:`.disruption`); scheduling
+        problems a CP-SAT racer with the disruption stage, the rule's pick among the
+        racers' plans and reverts toward the reference (:mod:`.scheduling`).
+        """
         t0 = time.perf_counter()
         deadline = t0 + max(0.05, time_limit)
         comp = compile_problem(problem)
@@ -99,14 +111,28 @@ class HybridSolver:
         if comp.timed:
             options = SchedulingOptions(self.race_cpsat, self.num_workers, self.name)
             sol, self.stats = solve_scheduling(
-                options, comp, deadline, seed, warm_start, progress, stop, t0
+                options, comp, deadline, seed, warm_start, progress, stop, t0, disruption
             )
             return sol
-        search = AssignmentSearch(
-            self.assignment_options(), comp, deadline, seed, progress, stop, t0
-        )
+        phase_b = None
+        if disruption is not None:
+            W, L, _, cap, beta = extended(comp)
+            phase_b = DisruptionPhase(comp, W, L, cap, disruption, seed, self.num_workers)
+            if not phase_b.applies or beta != 0.0:
+                phase_b = None
+        split = deadline if phase_b is None else t0 + PHASE_A_SHARE * (deadline - t0)
+        search = AssignmentSearch(self.assignment_options(), comp, split, seed, progress, stop, t0)
         sol, self.stats = search.run(warm_start)
-        return sol
+        if phase_b is None:
+            return sol
+        plans = [from_solution(comp, sol)]
+        if warm_start is not None:
+            plans.append(from_solution(comp, warm_start))
+        best = phase_b.run(plans, deadline, stop)
+        self.stats.update(phase_b.stats)
+        return assignment_solution(
+            comp, best, self.stats, seed, t0, phase_b.feasible(best), self.name
+        )
 
     def assignment_options(self) -> AssignmentOptions:
         """The options the assignment path reads, as set on this solver."""

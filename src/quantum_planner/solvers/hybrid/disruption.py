@@ -1,0 +1,231 @@
+"""Re-planning phase of the hybrid's assignment path: least disruption within the bound.
+
+With ``disruption`` terms (:class:`~quantum_planner.disruption.DisruptionTerms`) the
+assignment search runs in two phases. Phase A is the usual search for the best
+score (a share of the time). Phase B (:class:`DisruptionPhase`) applies the rule of
+:mod:`quantum_planner.disruption` to the search itself: with ``C`` the best first
+objective found (or the caller's ``best_known``) and ``B = C + tolerance x |C|``,
+plans compare by (first objective within ``B``, weighted reassignments, score):
+
+1. the start is the best of phase A's plan and the warm start by that key;
+2. greedy reverts: each task off its reference agent goes back when the agent has
+   room and the first objective stays within ``B``;
+3. large-neighbourhood steps: a few agents around a moved task (its agent, its
+   reference agent, the agents their moved tasks came from or went to) and all
+   their tasks are re-assigned by CP-SAT, minimising disruption then score with the
+   subproblem's first objective capped at ``B`` minus the rest of the plan's; a step
+   is kept when the rule's key improves.
+
+Start shifts are not part of this phase: an assignment plan's starts come from the
+list scheduler after the search. The re-planning strategy's final choice weighs
+them (``shift_weight``) with the rest of the rule. Runs when the first objective
+is cost or priority and the score is linear (no ``balance_load``); otherwise phase
+A's plan is returned as it is.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from quantum_planner.disruption import DisruptionTerms, rule_key
+from quantum_planner.model import Objective
+from quantum_planner.solvers.dense_view import Compiled
+from quantum_planner.solvers.lns import solve_agents_cpsat
+
+__all__ = ["PHASE_A_SHARE", "DisruptionPhase"]
+
+PHASE_A_SHARE = 0.6  # of the time limit for the score; the rest for disruption
+SUB_TIME = 0.5  # seconds per CP-SAT subproblem at most
+
+
+class DisruptionPhase:
+    """Phase B on the dense arrays ``W, L, cap`` (virtual "undone" agent last)."""
+
+    def __init__(
+        self,
+        comp: Compiled,
+        W: np.ndarray,
+        L: np.ndarray,
+        cap: np.ndarray,
+        terms: DisruptionTerms,
+        seed: int,
+        workers: int = 1,
+    ) -> None:
+        self.comp, self.W, self.L, self.cap, self.terms = comp, W, L, cap, terms
+        self.n, self.m = comp.n, comp.m
+        self.P = primary_matrix(comp)
+        self.R, self.ref = disruption_matrix(comp, terms)
+        self.rng = np.random.default_rng(seed + 7)
+        self.workers = max(1, workers)
+        self.k = max(2, min(self.m, round(120 * self.m / max(self.n, 1))))
+        self.k_max = max(2, min(self.m, round(400 * self.m / max(self.n, 1))))
+        self.stats: dict[str, Any] = {"disruption_steps": 0, "disruption_gains": 0}
+
+    @property
+    def applies(self) -> bool:
+        """Whether the first objective is linear per pair (cost or priority)."""
+        return self.P is not None and self.m >= 1 and self.n > 0
+
+    # ------------------------------------------------------------- values
+    def feasible(self, a: np.ndarray) -> bool:
+        used = np.zeros(self.m + 1)
+        np.add.at(used, a, self.L[np.arange(self.n), a])
+        return bool((used <= self.cap + 1e-9).all()) and bool(np.isfinite(self._score(a)))
+
+    def _score(self, a: np.ndarray) -> float:
+        return float(self.W[np.arange(self.n), a].sum())
+
+    def first(self, a: np.ndarray) -> float:
+        """The first objective (minimised sense) of plan ``a``."""
+        assert self.P is not None
+        return float(self.P[np.arange(self.n), a].sum())
+
+    def disruption(self, a: np.ndarray) -> float:
+        """Weighted reassignments of plan ``a`` against the reference."""
+        return float(self.R[np.arange(self.n), a].sum())
+
+    def key(self, a: np.ndarray, bound: float) -> tuple[Any, ...]:
+        """The rule's key of plan ``a`` (score as the objectives' stand-in)."""
+        return rule_key(self.first(a), self.disruption(a), (self._score(a),), bound)
+
+    # ------------------------------------------------------------- search
+    def run(
+        self,
+        plans: list[np.ndarray],
+        deadline: float,
+        stop: threading.Event | None = None,
+    ) -> np.ndarray:
+        """The plan the rule prefers after phase B (``plans``: phase A's and the warm start)."""
+        ok = [p for p in plans if p is not None and self.feasible(p)]
+        if not ok:
+            return plans[0]
+        best_first = min(self.first(p) for p in ok)
+        self.bound = self.terms.bound(best_first)
+        best = min(ok, key=lambda p: self.key(p, self.bound)).copy()
+        self.stats["disruption_bound"] = self.bound
+        self.stats["disruption_start"] = self.disruption(best)
+        best = self.greedy(best)
+        while time.perf_counter() < deadline - 0.05 and not (stop is not None and stop.is_set()):
+            moved = self.moved(best)
+            if not moved.size:
+                break  # nothing left to pull back
+            best = self.step(best, moved, deadline, stop)
+        self.stats["disruption_end"] = self.disruption(best)
+        return best
+
+    def moved(self, a: np.ndarray) -> np.ndarray:
+        """Tasks off a reference agent that could still do them."""
+        r = self.ref
+        can = (r >= 0) & (a != r)
+        idx = np.flatnonzero(can)
+        return idx[np.isfinite(self.W[idx, r[idx]])]
+
+    def greedy(self, a: np.ndarray) -> np.ndarray:
+        """Reverts that fit capacity and keep the first objective within the bound."""
+        assert self.P is not None
+        a = a.copy()
+        used = np.zeros(self.m + 1)
+        np.add.at(used, a, self.L[np.arange(self.n), a])
+        first = self.first(a)
+        moved = self.moved(a)
+        delta = self.P[moved, self.ref[moved]] - self.P[moved, a[moved]]
+        for i in moved[np.argsort(delta, kind="stable")]:
+            j, r = a[i], self.ref[i]
+            d = self.P[i, r] - self.P[i, j]
+            if first + d > self.bound or used[r] + self.L[i, r] > self.cap[r] + 1e-9:
+                continue
+            used[r] += self.L[i, r]
+            used[j] -= self.L[i, j]
+            a[i] = r
+            first += d
+        self.stats["disruption_greedy"] = self.disruption(a)
+        return a
+
+    def step(
+        self,
+        best: np.ndarray,
+        moved: np.ndarray,
+        deadline: float,
+        stop: threading.Event | None,
+    ) -> np.ndarray:
+        """One CP-SAT subproblem around a moved task; the better plan by the rule."""
+        assert self.P is not None
+        agents = self.neighbourhood(best, moved)
+        tasks = np.flatnonzero(np.isin(best, agents))
+        limit = self.bound - (self.first(best) - float(self.P[tasks, best[tasks]].sum()))
+        budget = min(SUB_TIME, deadline - 0.05 - time.perf_counter())
+        if budget <= 0.01:
+            return best
+        self.stats["disruption_steps"] += 1
+        sub = solve_agents_cpsat(
+            self.W, self.L, self.cap, best, agents, budget, int(self.rng.integers(2**31 - 1)),
+            stop, params={"num_workers": self.workers}, deadline=deadline - 0.05,
+            lex=(self.R, self.P, limit),
+        )  # fmt: skip
+        gained = False
+        if sub.assign is not None:
+            cand = best.copy()
+            cand[sub.tasks] = sub.assign
+            if self.feasible(cand) and self.key(cand, self.bound) < self.key(best, self.bound):
+                best, gained = cand, True
+                self.stats["disruption_gains"] += 1
+        # neighbourhoods closed quickly without a gain grow; ones not closed shrink
+        if not gained:
+            if sub.optimal and sub.seconds < 0.5 * SUB_TIME:
+                self.k = min(self.k_max, self.k + 1)
+            elif not sub.optimal:
+                self.k = max(2, self.k - 1)
+        return best
+
+    def neighbourhood(self, a: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """A moved task's agent and reference agent, then agents linked to them by other
+        moved tasks (where those came from or went to), then random ones, ``k`` in all."""
+        i = int(self.rng.choice(moved))
+        chosen = [int(a[i]), int(self.ref[i])]
+        linked = moved[self.rng.permutation(moved.size)]
+        for _ in range(2):  # two rounds of links
+            for t in linked:
+                if len(chosen) >= self.k:
+                    break
+                cur, ref = int(a[t]), int(self.ref[t])
+                if (cur in chosen) != (ref in chosen):
+                    chosen.append(ref if cur in chosen else cur)
+        rest = [j for j in self.rng.permutation(self.m) if int(j) not in chosen]
+        chosen += [int(j) for j in rest[: max(0, self.k - len(chosen))]]
+        return np.array(sorted(set(c for c in chosen if c < self.m)), dtype=np.int64)
+
+
+def primary_matrix(comp: Compiled) -> np.ndarray | None:
+    """The first objective per (task, agent) pair, minimised sense, "undone" last (None:
+    not linear per pair)."""
+    first = comp.objectives[0]
+    P = np.zeros((comp.n, comp.m + 1))
+    if first is Objective.MINIMIZE_COST:
+        P[:, : comp.m] = np.where(comp.elig, comp.cost, np.inf)
+    elif first is Objective.MAXIMIZE_PRIORITY:
+        P[:, : comp.m] = np.where(comp.elig, -comp.prio[:, None], np.inf)
+    else:
+        return None
+    return P
+
+
+def disruption_matrix(comp: Compiled, terms: DisruptionTerms) -> tuple[np.ndarray, np.ndarray]:
+    """``reassign_weight`` on every pair but the reference one (tasks with a reference),
+    and each task's reference agent index (-1: none, or gone)."""
+    a_index = {a: j for j, a in enumerate(comp.agent_ids)}
+    R = np.zeros((comp.n, comp.m + 1))
+    ref = np.full(comp.n, -1, dtype=np.int64)
+    for i, tid in enumerate(comp.task_ids):
+        r = terms.reference.get(tid)
+        if r is None:
+            continue
+        R[i, :] = terms.reassign_weight
+        j = a_index.get(r[0])
+        if j is not None:
+            R[i, j] = 0.0
+            ref[i] = j
+    return R, ref
