@@ -52,13 +52,15 @@ from quantum_planner.scheduling import build_schedule
 from quantum_planner.solution import make_solution
 from quantum_planner.solvers.base import ProgressCallback
 from quantum_planner.solvers.cpsat import CPSATSolver
+from quantum_planner.solvers.dense_view import compile_problem
+from quantum_planner.solvers.hybrid.disruption import phase_b_applies
 from quantum_planner.solvers.pullback import pull_back
 from quantum_planner.validate import check
 
 __all__ = ["Solves", "choose", "replan"]
 
 SOLVE_SHARE = 0.5  # of the time left for the backend chain's solve, when CP-SAT follows
-SOLVE_ALONE_SHARE = 0.85  # ... when it does not (the rest relinks)
+SOLVE_ALONE_SHARE = 0.95  # ... when it does not (the rest relinks)
 CPSAT_SHARE = 0.85  # of the time left for CP-SAT's disruption-aware solve, where it runs
 CPSAT_MAX_PAIRS = 20_000  # tasks x agents up to which that CP-SAT solve runs
 RELINK_SHARE = 0.2  # of the time left, for relinking the solve's plan before CP-SAT
@@ -104,14 +106,19 @@ def replan(
     if repaired is not None:
         candidates["repair"] = repaired
     run = _Run(planner, inp, terms, t0 + limit, seed, progress, stop)
-    exact_first = _cpsat_first(planner, new, limit)
+    first = _first_backend(planner, new, limit)
+    exact_first = first == "cpsat" and _cpsat_sized(planner, new)
+    # the hybrid's own disruption phase on assignment problems replaces step 3
+    exact_after = _cpsat_sized(planner, new) and not (
+        first == "hybrid" and phase_b_applies(compile_problem(new))
+    )
     solved = None
     if not exact_first:  # the backend chain first (the hybrid, a sampler...), then CP-SAT
-        share = SOLVE_SHARE if _cpsat_sized(planner, new) else SOLVE_ALONE_SHARE
+        share = SOLVE_SHARE if exact_after else SOLVE_ALONE_SHARE
         solved = run.solve(repaired, bool(candidates), share)
         if solved is not None:
             candidates["solve"] = solved
-    if _cpsat_sized(planner, new) and not run.stopped():
+    if exact_after and not run.stopped():
         if solved is not None:  # a hint with less disruption for CP-SAT
             until = time.monotonic() + RELINK_SHARE * (run.deadline - time.monotonic())
             candidates.update(relink(inp, candidates, terms, until, "solve"))
@@ -230,13 +237,13 @@ def _previous_order(inp: ReplanInput) -> list[str]:
     return pinned + known + [t.id for t in inp.problem.tasks if t.id not in seen]
 
 
-def _cpsat_first(planner: Solves, problem: Problem, limit: float) -> bool:
-    """Whether the backend chain would start with CP-SAT anyway (then it runs alone)."""
+def _first_backend(planner: Solves, problem: Problem, limit: float) -> str | None:
+    """The backend the planner's chain starts with on ``problem`` (None: unknown)."""
     chain = getattr(planner, "chain", None)
-    if chain is None or not _cpsat_sized(planner, problem):
-        return False
+    if chain is None:
+        return None
     names, _ = chain(problem, limit)
-    return bool(names) and names[0] == "cpsat"
+    return names[0] if names else None
 
 
 def _cpsat_sized(planner: Solves, problem: Problem) -> bool:

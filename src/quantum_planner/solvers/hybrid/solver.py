@@ -12,7 +12,11 @@ from quantum_planner.model import Problem, Solution
 from quantum_planner.solvers.base import ProgressCallback
 from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.solvers.hybrid.assignment import AssignmentOptions, AssignmentSearch
-from quantum_planner.solvers.hybrid.disruption import PHASE_A_SHARE, DisruptionPhase
+from quantum_planner.solvers.hybrid.disruption import (
+    PHASE_A_SHARE,
+    DisruptionPhase,
+    phase_b_applies,
+)
 from quantum_planner.solvers.hybrid.parts import assignment_solution, from_solution
 from quantum_planner.solvers.hybrid.scheduling import SchedulingOptions, solve_scheduling
 from quantum_planner.solvers.lp import extended
@@ -115,14 +119,15 @@ class HybridSolver:
             )
             return sol
         phase_b = None
-        if disruption is not None:
-            W, L, _, cap, beta = extended(comp)
+        if disruption is not None and phase_b_applies(comp):
+            W, L, _, cap, _ = extended(comp)
             phase_b = DisruptionPhase(comp, W, L, cap, disruption, seed, self.num_workers)
-            if not phase_b.applies or beta != 0.0:
-                phase_b = None
         split = deadline if phase_b is None else t0 + PHASE_A_SHARE * (deadline - t0)
         search = AssignmentSearch(self.assignment_options(), comp, split, seed, progress, stop, t0)
-        sol, self.stats = search.run(warm_start)
+        # re-planning: phase A searches from its own starts (near the LP optimum; a warm
+        # start near the old plan holds the search in its basin) and phase B weighs the
+        # warm start against its plan
+        sol, self.stats = search.run(warm_start if phase_b is None else None)
         if phase_b is None:
             return sol
         plans = [from_solution(comp, sol)]
