@@ -208,6 +208,7 @@ class QuantumTaskPlanner:
         stop: threading.Event | None = None,
         initial: Solution | None = None,
         disruption: DisruptionTerms | None = None,
+        reserve: bool = True,
     ) -> Solution:
         """Solve ``problem`` and return a validated plan.
 
@@ -216,6 +217,9 @@ class QuantumTaskPlanner:
         ``disruption`` (re-planning, :class:`~quantum_planner.disruption.DisruptionTerms`)
         reaches the solvers that take it (CP-SAT, hybrid, the QUBO samplers), which then
         follow the rule of :mod:`quantum_planner.disruption` against its reference plan.
+        ``reserve=False`` gives the first backend all the time instead of keeping
+        ``failover_reserve_fraction`` for the fallbacks (re-planning, whose repaired plan
+        is its fallback).
 
         Raises:
             InfeasibleProblemError: no backend found a plan satisfying every hard
@@ -242,6 +246,7 @@ class QuantumTaskPlanner:
             warm_start=warm_start,
             stop=stop,
             disruption=disruption,
+            reserve=reserve,
         )
         wall = time.monotonic() - t0
         if best is None or not best.feasible:
@@ -353,6 +358,7 @@ def _run_chain(
     warm_start: Solution | None,
     stop: threading.Event | None,
     disruption: DisruptionTerms | None = None,
+    reserve: bool = True,
 ) -> Solution | None:
     """Run ``names`` through the backends layer's failover executor within the deadline.
 
@@ -380,6 +386,7 @@ def _run_chain(
             # one backend named and no fallback: the caller asked for that backend only
             last_resort=None if planner.backend != "auto" and not planner.fallback else "",
             disruption=disruption,
+            reserve=reserve,
         )
     except BackendUnavailableError as e:
         attempts.extend(BackendAttempt(**a) for a in e.details.get("attempts", []))

@@ -144,6 +144,7 @@ class FailoverExecutor:
         progress: Callable[[Any], None] | None = None,
         last_resort: str | None = "",
         disruption: Any = None,
+        reserve: bool = True,
     ) -> Solution:
         """The best valid plan of the first backend in ``chain`` that serves.
 
@@ -154,7 +155,8 @@ class FailoverExecutor:
         ``solve`` accepts it (the local solvers), and so does ``disruption`` (re-planning's
         :class:`~quantum_planner.disruption.DisruptionTerms`). ``last_resort``: backend
         tried when the chain failed; ``""`` (default) takes ``QP_FAILOVER_LAST_RESORT``,
-        None turns it off.
+        None turns it off. ``reserve=False``: a backend gets all the time left, none kept
+        for the ones after it (a caller with a plan of its own to fall back on).
         """
         start = self.clock()
         deadline = start + max(0.0, time_limit)
@@ -169,7 +171,7 @@ class FailoverExecutor:
             budget = self._budget(
                 name,
                 deadline - self.clock(),
-                later=self._viable_after(entries[i + 1 :], problem),
+                later=self._viable_after(entries[i + 1 :], problem) if reserve else 0,
             )
             if is_last_resort:
                 budget = max(budget, _MIN_LAST_RESORT)

@@ -186,6 +186,7 @@ class _Run:
                 progress=self.progress,
                 stop=self.stop,
                 disruption=self.terms,
+                reserve=not have_plan,  # the repaired plan is the fallback
             )
         except PlannerError:
             if have_plan:  # the repaired plan stands; the solve's failure is not the user's

@@ -45,6 +45,9 @@ from quantum_planner.solvers.dense_view import Compiled, compile_problem
 
 __all__ = ["CPSATSolver", "DisruptionTerms", "integer_scale"]
 
+# re-planning with a best-known first objective: that stage's share of the time
+FIRST_STAGE_SHARE = 0.15
+
 
 def integer_scale(values: np.ndarray, max_power: int = 3) -> int:
     """Smallest 10^k (k <= max_power) turning every finite value into an integer."""
@@ -185,6 +188,10 @@ class CPSATSolver:
         for k, obj in enumerate(objectives):
             remaining = time_limit - (time.perf_counter() - t0)
             share = max(0.05, remaining / (stages - k))
+            if k == 0 and disruption is not None and disruption.best_known is not None:
+                # a caller that knows a better first objective sets the bound: this stage
+                # only needs a plan within it, the time goes to the disruption stage
+                share = max(0.05, FIRST_STAGE_SHARE * remaining)
             if stop is not None and stop.is_set() and values:
                 break
             expr, scale = model.objective(obj)

@@ -38,8 +38,10 @@ from quantum_planner.solvers.lns import solve_agents_cpsat
 
 __all__ = ["PHASE_A_SHARE", "DisruptionPhase", "phase_b_applies"]
 
-PHASE_A_SHARE = 0.6  # of the time limit for the score; the rest for disruption
+PHASE_A_SHARE = 0.65  # of the time limit for the score; the rest for disruption
 SUB_TIME = 0.3  # seconds per CP-SAT subproblem at most
+PATIENCE = 5  # steps without a gain before the price of disruption rises
+PRICE_GROWTH = 1.6
 
 
 class DisruptionPhase:
@@ -103,18 +105,64 @@ class DisruptionPhase:
         best = min(ok, key=lambda p: self.key(p, self.bound)).copy()
         self.stats["disruption_bound"] = self.bound
         self.stats["disruption_start"] = self.disruption(best)
-        for _ in range(5):  # the cheap passes, while they gain
-            before = self.disruption(best)
-            best = self.eject(self.greedy(best))
-            if self.disruption(best) >= before:
-                break
+        best = self.cheap(best)
+        cur = best.copy()
+        self.price = self.start_price(cur)
+        idle = 0
+        t_start, f_start = time.perf_counter(), self.first(cur)
         while time.perf_counter() < deadline - 0.05 and not (stop is not None and stop.is_set()):
-            moved = self.moved(best)
-            if not moved.size:
+            moved = self.moved(cur)
+            if not moved.size or not self.moved(best).size:
                 break  # nothing left to pull back
-            best = self.step(best, moved, deadline, stop)
+            cur, gained = self.step(cur, moved, deadline, stop)
+            if self.key(cur, self.bound) < self.key(best, self.bound):
+                best = cur.copy()
+            idle = 0 if gained else idle + 1
+            # the price rises when nothing is left at it, or when the slack under the
+            # bound is being spent slower than the time
+            spent = (self.first(cur) - f_start) / max(self.bound - f_start, 1e-9)
+            late = (time.perf_counter() - t_start) / max(deadline - t_start, 1e-9) > spent
+            if (idle >= PATIENCE or late) and self.price is not None:
+                # nothing left at this price: disruption gets dearer, in the end lexicographic
+                idle = 0
+                self.price *= PRICE_GROWTH
+                cur = self.cheap(cur)  # the slack left, spent on plain reverts
+                if self.key(cur, self.bound) < self.key(best, self.bound):
+                    best = cur.copy()
+                if self.price > self.price_max:
+                    self.price, cur = None, best.copy()
+        best = self.cheap(best)  # whatever slack is left
         self.stats["disruption_end"] = self.disruption(best)
+        self.stats["disruption_price_final"] = self.price
         return best
+
+    def cheap(self, a: np.ndarray) -> np.ndarray:
+        """Greedy and ejection reverts, repeated while they gain."""
+        for _ in range(5):
+            before = self.disruption(a)
+            a = self.eject(self.greedy(a))
+            if self.disruption(a) >= before:
+                break
+        return a
+
+    def start_price(self, a: np.ndarray) -> float | None:
+        """The first price of one unit of disruption, in score units: cheap reverts first.
+
+        The 25th percentile of what undoing each reassignment alone would cost (at least
+        a hundredth of the mean such cost); None (lexicographic at once) when none costs.
+        """
+        moved = self.moved(a)
+        d = self.W[moved, self.ref[moved]] - self.W[moved, a[moved]]
+        d = d[d > 1e-9] / max(self.terms.reassign_weight, 1e-9)
+        if not d.size:
+            return None
+        self.price_max = float(d.max()) * 2.0
+        return max(float(np.percentile(d, 25)), 0.01 * float(d.mean()))
+
+    def lagrangian(self, a: np.ndarray) -> float:
+        """Score plus priced disruption: what steps at a price minimise."""
+        assert self.price is not None
+        return self._score(a) + self.price * self.disruption(a)
 
     def moved(self, a: np.ndarray) -> np.ndarray:
         """Tasks off a reference agent that could still do them."""
@@ -186,31 +234,37 @@ class DisruptionPhase:
 
     def step(
         self,
-        best: np.ndarray,
+        cur: np.ndarray,
         moved: np.ndarray,
         deadline: float,
         stop: threading.Event | None,
-    ) -> np.ndarray:
-        """One CP-SAT subproblem around a moved task; the better plan by the rule."""
+    ) -> tuple[np.ndarray, bool]:
+        """One CP-SAT subproblem around a moved task: the plan after it, and whether it
+        gained (the priced objective at a price, else the rule's key), within the bound."""
         assert self.P is not None
-        agents = self.neighbourhood(best, moved)
-        tasks = np.flatnonzero(np.isin(best, agents))
-        limit = self.bound - (self.first(best) - float(self.P[tasks, best[tasks]].sum()))
+        agents = self.neighbourhood(cur, moved)
+        tasks = np.flatnonzero(np.isin(cur, agents))
+        limit = self.bound - (self.first(cur) - float(self.P[tasks, cur[tasks]].sum()))
         budget = min(SUB_TIME, deadline - 0.05 - time.perf_counter())
         if budget <= 0.01:
-            return best
+            return cur, False
         self.stats["disruption_steps"] += 1
         sub = solve_agents_cpsat(
-            self.W, self.L, self.cap, best, agents, budget, int(self.rng.integers(2**31 - 1)),
+            self.W, self.L, self.cap, cur, agents, budget, int(self.rng.integers(2**31 - 1)),
             stop, params={"num_workers": self.workers}, deadline=deadline - 0.05,
-            lex=(self.R, self.P, limit),
+            lex=(self.R, self.P, limit, self.price),
         )  # fmt: skip
         gained = False
         if sub.assign is not None:
-            cand = best.copy()
+            cand = cur.copy()
             cand[sub.tasks] = sub.assign
-            if self.feasible(cand) and self.key(cand, self.bound) < self.key(best, self.bound):
-                best, gained = cand, True
+            if self.feasible(cand) and self.first(cand) <= self.bound:
+                if self.price is not None:
+                    gained = self.lagrangian(cand) < self.lagrangian(cur) - 1e-9
+                else:
+                    gained = self.key(cand, self.bound) < self.key(cur, self.bound)
+            if gained:
+                cur = cand
                 self.stats["disruption_gains"] += 1
         # neighbourhoods closed quickly without a gain grow; ones not closed shrink
         if not gained:
@@ -218,7 +272,7 @@ class DisruptionPhase:
                 self.k = min(self.k_max, self.k + 1)
             elif not sub.optimal:
                 self.k = max(2, self.k - 1)
-        return best
+        return cur, gained
 
     def neighbourhood(self, a: np.ndarray, moved: np.ndarray) -> np.ndarray:
         """A moved task's agent and reference agent, then agents linked to them by other
