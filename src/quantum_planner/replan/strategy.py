@@ -131,6 +131,7 @@ def replan(
             candidates["solve"] = solved
     candidates.update(relink(inp, candidates, terms, run.deadline))
     name, best = choose(inp, candidates, weights)
+    best_first = min(objective_key(new, s.objectives)[0] for s in candidates.values())
     meta = {
         **best.metadata,
         "replan": {
@@ -139,6 +140,10 @@ def replan(
             "added": inp.added_tasks,
             "removed": inp.removed_tasks,
             "tolerance": weights.tolerance,
+            # the rule's bound on the first objective (minimised sense), and the best
+            # first objective of the candidates it is measured from
+            "best_first": best_first,
+            "bound": terms.bound(best_first),
             "first_valid_s": first_valid,  # when the repaired plan was ready (None: invalid)
         },
     }

@@ -42,6 +42,7 @@ PHASE_A_SHARE = 0.65  # of the time limit for the score; the rest for disruption
 SUB_TIME = 0.3  # seconds per CP-SAT subproblem at most
 PATIENCE = 5  # steps without a gain before the price of disruption rises
 PRICE_GROWTH = 1.6
+RANDOM_SHARE = 0.2  # of the neighbourhoods: random agents (the score gains room there)
 
 
 class DisruptionPhase:
@@ -105,16 +106,17 @@ class DisruptionPhase:
         best = min(ok, key=lambda p: self.key(p, self.bound)).copy()
         self.stats["disruption_bound"] = self.bound
         self.stats["disruption_start"] = self.disruption(best)
-        best = self.cheap(best)
-        cur = best.copy()
-        self.price = self.start_price(cur)
+        self.price = self.start_price(best)
+        best = self.cheap(best, self.price)  # the cheap reverts only: combined moves may
+        cur = best.copy()  # pull back more for the same slack
         idle = 0
         t_start, f_start = time.perf_counter(), self.first(cur)
         while time.perf_counter() < deadline - 0.05 and not (stop is not None and stop.is_set()):
-            moved = self.moved(cur)
-            if not moved.size or not self.moved(best).size:
-                break  # nothing left to pull back
-            cur, gained = self.step(cur, moved, deadline, stop)
+            if not self.moved(best).size and self.price is not None:
+                # nothing left to pull back: the rest of the time lowers the score at
+                # this disruption (the rule's last step)
+                self.price, cur = None, best.copy()
+            cur, gained = self.step(cur, self.moved(cur), deadline, stop)
             if self.key(cur, self.bound) < self.key(best, self.bound):
                 best = cur.copy()
             idle = 0 if gained else idle + 1
@@ -126,7 +128,7 @@ class DisruptionPhase:
                 # nothing left at this price: disruption gets dearer, in the end lexicographic
                 idle = 0
                 self.price *= PRICE_GROWTH
-                cur = self.cheap(cur)  # the slack left, spent on plain reverts
+                cur = self.cheap(cur, self.price)  # plain reverts at the new price
                 if self.key(cur, self.bound) < self.key(best, self.bound):
                     best = cur.copy()
                 if self.price > self.price_max:
@@ -136,11 +138,11 @@ class DisruptionPhase:
         self.stats["disruption_price_final"] = self.price
         return best
 
-    def cheap(self, a: np.ndarray) -> np.ndarray:
-        """Greedy and ejection reverts, repeated while they gain."""
+    def cheap(self, a: np.ndarray, price: float | None = None) -> np.ndarray:
+        """Greedy and ejection reverts (at most ``price`` each), repeated while they gain."""
         for _ in range(5):
             before = self.disruption(a)
-            a = self.eject(self.greedy(a))
+            a = self.eject(self.greedy(a, price), price)
             if self.disruption(a) >= before:
                 break
         return a
@@ -171,8 +173,9 @@ class DisruptionPhase:
         idx = np.flatnonzero(can)
         return idx[np.isfinite(self.W[idx, r[idx]])]
 
-    def greedy(self, a: np.ndarray) -> np.ndarray:
-        """Reverts that fit capacity and keep the first objective within the bound."""
+    def greedy(self, a: np.ndarray, price: float | None = None) -> np.ndarray:
+        """Reverts that fit capacity and keep the first objective within the bound,
+        cheapest first; with a ``price``, only those whose score cost is at most it."""
         assert self.P is not None
         a = a.copy()
         used = np.zeros(self.m + 1)
@@ -185,6 +188,8 @@ class DisruptionPhase:
             d = self.P[i, r] - self.P[i, j]
             if first + d > self.bound or used[r] + self.L[i, r] > self.cap[r] + 1e-9:
                 continue
+            if price is not None and self.W[i, r] - self.W[i, j] > price * self.R[i, j]:
+                continue
             used[r] += self.L[i, r]
             used[j] -= self.L[i, j]
             a[i] = r
@@ -192,12 +197,13 @@ class DisruptionPhase:
         self.stats["disruption_greedy"] = self.disruption(a)
         return a
 
-    def eject(self, a: np.ndarray) -> np.ndarray:
+    def eject(self, a: np.ndarray, price: float | None = None) -> np.ndarray:
         """Reverts that make room first: task ``i`` goes back to its reference agent ``r``
         once a task ``k`` that is not at home on ``r`` moves to an agent with room (home,
-        if it can), with the first objective within the bound."""
+        if it can), with the first objective within the bound. With a ``price``, only
+        ejections whose score cost is at most it."""
         assert self.P is not None
-        P, L, R, cap, ref = self.P, self.L, self.R, self.cap, self.ref
+        P, L, R, W, cap, ref = self.P, self.L, self.R, self.W, self.cap, self.ref
         a = a.copy()
         used = np.zeros(self.m + 1)
         np.add.at(used, a, L[np.arange(self.n), a])
@@ -218,6 +224,7 @@ class DisruptionPhase:
                     & np.isfinite(self.W[k])
                     & (gain >= 0)
                     & (first + dp <= self.bound)
+                    & (price is None or W[i, r] - W[i, j] + W[k] - W[k, r] <= price * R[i, j])
                 )
                 ok[r] = False
                 if not ok.any():
@@ -276,7 +283,10 @@ class DisruptionPhase:
 
     def neighbourhood(self, a: np.ndarray, moved: np.ndarray) -> np.ndarray:
         """A moved task's agent and reference agent, then agents linked to them by other
-        moved tasks (where those came from or went to), then random ones, ``k`` in all."""
+        moved tasks (where those came from or went to), then random ones, ``k`` in all;
+        at random ones alone now and then, or when no task is moved (lowering the score)."""
+        if not moved.size or self.rng.random() < RANDOM_SHARE:
+            return np.sort(self.rng.permutation(self.m)[: self.k]).astype(np.int64)
         i = int(self.rng.choice(moved))
         chosen = [int(a[i]), int(self.ref[i])]
         linked = moved[self.rng.permutation(moved.size)]
