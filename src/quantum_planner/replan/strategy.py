@@ -14,7 +14,9 @@ constraints, see :mod:`quantum_planner.replan.apply`):
    phase, the QUBO's biases); failover, breakers and validation as in any solve.
    Skipped when the chain would start with CP-SAT anyway and step 3 finds a plan.
 3. **cpsat-disruption**, where CP-SAT fits (backend ``auto``, ``cpsat`` or
-   ``hybrid``, at most ``CPSAT_MAX_PAIRS`` task x agent pairs): CP-SAT hinted
+   ``hybrid``, at most ``CPSAT_MAX_PAIRS`` task x agent pairs) and the hybrid's own
+   disruption phase does not run (it does on assignment problems with cost or
+   priority first, :mod:`quantum_planner.solvers.hybrid.disruption`): CP-SAT hinted
    with the rule's pick so far and told the best first objective known, solving
    the first objective, then the least weighted disruption within the bound, then
    the rest.

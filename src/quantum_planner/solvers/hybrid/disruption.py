@@ -8,13 +8,19 @@ objective found (or the caller's ``best_known``) and ``B = C + tolerance x |C|``
 plans compare by (first objective within ``B``, weighted reassignments, score):
 
 1. the start is the best of phase A's plan and the warm start by that key;
-2. greedy reverts: each task off its reference agent goes back when the agent has
-   room and the first objective stays within ``B``;
+2. cheap reverts: each task off its reference agent goes back when the agent has room
+   (or once a guest there moves out: a one-step ejection) and the first objective stays
+   within ``B``, at most at the current price each;
 3. large-neighbourhood steps: a few agents around a moved task (its agent, its
-   reference agent, the agents their moved tasks came from or went to) and all
-   their tasks are re-assigned by CP-SAT, minimising disruption then score with the
-   subproblem's first objective capped at ``B`` minus the rest of the plan's; a step
-   is kept when the rule's key improves.
+   reference agent, the agents their moved tasks came from or went to; random ones now
+   and then) and all their tasks are re-assigned by CP-SAT with the subproblem's first
+   objective capped at ``B`` minus the rest of the plan's, minimising ``score + price
+   x disruption``. The price starts at the 25th percentile of what single reverts cost
+   (cheap ones first, so that combined moves can pull back more for the same slack)
+   and rises when no step gains or when the slack is spent slower than the time, until
+   it is lexicographic (disruption first, then score); with nothing left to pull back,
+   the steps lower the score at equal disruption. The best plan by the rule's key is
+   kept throughout.
 
 Start shifts are not part of this phase: an assignment plan's starts come from the
 list scheduler after the search. The re-planning strategy's final choice weighs
