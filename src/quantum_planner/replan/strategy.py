@@ -61,7 +61,7 @@ from quantum_planner.validate import check
 
 __all__ = ["Solves", "choose", "replan"]
 
-SOLVE_SHARE = 0.5  # of the time left for the backend chain's solve, when CP-SAT follows
+SOLVE_SHARE = 0.7  # of the time left for the backend chain's solve, when CP-SAT follows
 SOLVE_ALONE_SHARE = 0.95  # ... when it does not (the rest relinks)
 CPSAT_SHARE = 0.85  # of the time left for CP-SAT's disruption-aware solve, where it runs
 CPSAT_MAX_PAIRS = 20_000  # tasks x agents up to which that CP-SAT solve runs
@@ -213,9 +213,12 @@ class _Run:
         best_known = None
         if candidates:
             hint = rule_choose(p, candidates.items(), self.terms)[1]
-            best_known = min(objective_key(p, s.objectives)[0] for s in candidates.values())
+        solved = [s for n, s in candidates.items() if n != "repair"]
+        if solved:  # a solve's value, not the repair's, is worth shortening CP-SAT's own for
+            best_known = min(objective_key(p, s.objectives)[0] for s in solved)
         terms = replace(self.terms, best_known=best_known)
-        sol = CPSATSolver().solve(
+        # both cores, as the hybrid's racer and a CP-SAT user with a hint would run it
+        sol = CPSATSolver(num_workers=2, deterministic=False).solve(
             p,
             time_limit=max(0.1, share),
             seed=self.seed,

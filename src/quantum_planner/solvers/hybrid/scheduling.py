@@ -88,7 +88,9 @@ def solve_scheduling(
     if disruption is not None:
         deadline = t0 + (1.0 - PULLBACK_SHARE) * (deadline - t0)
     race = _Race(options, comp, deadline, seed, progress, stop, t0, disruption)
-    race.start(warm_start)
+    # re-planning: the searches begin from their own start (a warm start near the old
+    # plan holds them in its basin); the rule weighs the warm start at the end
+    race.start(warm_start if disruption is None else None)
     race.launch()
     race.wait()
     sol, stats = race.result()
