@@ -133,33 +133,41 @@ def replan(
             candidates["solve"] = solved
     candidates.update(relink(inp, candidates, terms, run.deadline))
     name, best = choose(inp, candidates, weights)
-    best_first = min(objective_key(new, s.objectives)[0] for s in candidates.values())
-    meta = {
-        **best.metadata,
-        "replan": {
-            "candidate": name,
-            "pins": {t: p.reason for t, p in inp.pins.items()},
-            "added": inp.added_tasks,
-            "removed": inp.removed_tasks,
-            "tolerance": weights.tolerance,
-            # the rule's bound on the first objective (minimised sense), and the best
-            # first objective of the candidates it is measured from
-            "best_first": best_first,
-            "bound": terms.bound(best_first),
-            "first_valid_s": first_valid,  # when the repaired plan was ready (None: invalid)
-        },
-    }
+    meta = _replan_meta(inp, candidates, name, terms, first_valid)
     return best.model_copy(
         update={
             "disruption": measure(inp.previous, _intervals(best), set(inp.previous)),
             "previous_id": previous_id,
             "wall_time": time.monotonic() - t0,
-            "metadata": meta,
+            "metadata": {**best.metadata, "replan": meta},
             "seed": 0 if seed is None else seed,
             "version": __version__,
             "backends_tried": solved.backends_tried if solved is not None else [],
         }
     )
+
+
+def _replan_meta(
+    inp: ReplanInput,
+    candidates: Mapping[str, Solution],
+    name: str,
+    terms: DisruptionTerms,
+    first_valid: float | None,
+) -> dict[str, Any]:
+    """What ``metadata["replan"]`` says about a re-plan."""
+    best_first = min(objective_key(inp.problem, s.objectives)[0] for s in candidates.values())
+    return {
+        "candidate": name,
+        "pins": {t: p.reason for t, p in inp.pins.items()},
+        "added": inp.added_tasks,
+        "removed": inp.removed_tasks,
+        "tolerance": terms.tolerance,
+        # the rule's bound on the first objective (minimised sense), and the best first
+        # objective of the candidates it is measured from
+        "best_first": best_first,
+        "bound": terms.bound(best_first),
+        "first_valid_s": first_valid,  # when the repaired plan was ready (None: invalid)
+    }
 
 
 class _Run:
