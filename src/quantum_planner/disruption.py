@@ -46,6 +46,7 @@ from quantum_planner.model import Problem, Solution
 from quantum_planner.objectives import objective_key
 
 __all__ = [
+    "BEST_FIRST",
     "DisruptionTerms",
     "DisruptionWeights",
     "choose",
@@ -56,6 +57,11 @@ __all__ = [
 ]
 
 EPS = 1e-6
+#: ``Solution.metadata`` key under which a solver that follows the rule reports the best
+#: first-objective value (minimised sense) it found, which may belong to a plan it did not
+#: return (the rule traded it for less disruption); callers comparing plans take it as
+#: ``best_known``
+BEST_FIRST = "best_first"
 Intervals = Mapping[str, tuple[str, float, float]]  # task -> (agent, start, end)
 K = TypeVar("K")
 
@@ -166,8 +172,19 @@ def rule_key(
 def choose(
     problem: Problem, plans: Iterable[tuple[K, Solution]], terms: DisruptionTerms
 ) -> tuple[K, Solution]:
-    """The plan the rule prefers among ``(name, solution)`` pairs (at least one)."""
+    """The plan the rule prefers among ``(name, solution)`` pairs (at least one).
+
+    The best first objective counts the values the plans' solvers report under
+    :data:`BEST_FIRST` too.
+    """
     items = list(plans)
+    reported = [s.metadata.get(BEST_FIRST) for _, s in items]
+    known = [float(v) for v in reported if v is not None]
+    if known:
+        best = min(known) if terms.best_known is None else min(*known, terms.best_known)
+        terms = DisruptionTerms(
+            terms.reference, terms.reassign_weight, terms.shift_weight, terms.tolerance, best
+        )
     firsts = [objective_key(problem, s.objectives)[0] for _, s in items]
     feasible = [f for f, (_, s) in zip(firsts, items, strict=True) if s.feasible]
     bound = terms.bound(min(feasible or firsts))

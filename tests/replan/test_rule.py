@@ -152,3 +152,20 @@ def test_planner_solve_hands_disruption_to_solvers_that_take_it():
         assert seen["disruption"] is None
     finally:
         _EXTRA.pop("capture", None)
+
+
+def test_choose_counts_the_best_first_objective_solvers_report():
+    """A solver that traded its best plan for less disruption reports that plan's value:
+    the bound follows it, so a plan admissible against the candidates alone is not."""
+    from quantum_planner.disruption import BEST_FIRST
+
+    p = random_gap(12, 3, seed=4, slack=3.0)
+    ids = [t.id for t in p.tasks]
+    ref = _plan(p, {t: "a0" if i < 4 else "a1" if i < 8 else "a2" for i, t in enumerate(ids)})
+    cheapest = _plan(p, {t.id: min(t.costs, key=t.costs.get) for t in p.tasks})
+    c_ref = objective_key(p, ref.objectives)[0]
+    c_best = objective_key(p, cheapest.objectives)[0]
+    wide = _terms(ref, tolerance=(c_ref - c_best) / c_best + 0.01)
+    assert choose(p, [("cheap", cheapest), ("ref", ref)], wide)[0] == "ref"
+    reported = cheapest.model_copy(update={"metadata": {BEST_FIRST: c_best * 0.5}})
+    assert choose(p, [("cheap", reported), ("ref", ref)], wide)[0] == "cheap"

@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
 from quantum_planner._version import __version__
-from quantum_planner.disruption import DisruptionTerms, DisruptionWeights, measure
+from quantum_planner.disruption import BEST_FIRST, DisruptionTerms, DisruptionWeights, measure
 from quantum_planner.disruption import choose as rule_choose
 from quantum_planner.disruption import intervals as _intervals
 from quantum_planner.errors import PlannerError
@@ -155,7 +155,7 @@ def _replan_meta(
     first_valid: float | None,
 ) -> dict[str, Any]:
     """What ``metadata["replan"]`` says about a re-plan."""
-    best_first = min(objective_key(inp.problem, s.objectives)[0] for s in candidates.values())
+    best_first = best_found(inp.problem, candidates.values())
     return {
         "candidate": name,
         "pins": {t: p.reason for t, p in inp.pins.items()},
@@ -223,7 +223,7 @@ class _Run:
             hint = rule_choose(p, candidates.items(), self.terms)[1]
         solved = [s for n, s in candidates.items() if n != "repair"]
         if solved:  # a solve's value, not the repair's, is worth shortening CP-SAT's own for
-            best_known = min(objective_key(p, s.objectives)[0] for s in solved)
+            best_known = best_found(p, solved)
         terms = replace(self.terms, best_known=best_known)
         # both cores, as the hybrid's racer and a CP-SAT user with a hint would run it
         sol = CPSATSolver(num_workers=2, deterministic=False).solve(
@@ -254,6 +254,17 @@ def _previous_order(inp: ReplanInput) -> list[str]:
     known = sorted((t for t in inp.previous if t not in inp.pins), key=lambda t: inp.previous[t][1])
     seen = set(pinned) | set(known)
     return pinned + known + [t.id for t in inp.problem.tasks if t.id not in seen]
+
+
+def best_found(problem: Problem, plans: Iterable[Solution]) -> float:
+    """The best first objective (minimised sense) of ``plans`` and of what their solvers
+    report having found (``metadata[BEST_FIRST]``): the rule's "best found"."""
+    values = []
+    for s in plans:
+        values.append(objective_key(problem, s.objectives)[0])
+        if s.metadata.get(BEST_FIRST) is not None:
+            values.append(float(s.metadata[BEST_FIRST]))
+    return min(values)
 
 
 def _first_backend(planner: Solves, problem: Problem, limit: float) -> str | None:
@@ -381,7 +392,7 @@ def relink(
     pool.pop("repair", None)  # the repair already keeps every task it can
     if not pool:
         return {}
-    bound = terms.bound(min(objective_key(p, s.objectives)[0] for s in candidates.values()))
+    bound = terms.bound(best_found(p, candidates.values()))
     _, pick = rule_choose(p, pool.items(), terms)
     out: dict[str, Solution] = {}
     for how, order in (

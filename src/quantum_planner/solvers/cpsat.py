@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
+from quantum_planner.disruption import BEST_FIRST
 from quantum_planner.model import Objective, Problem, Solution
 from quantum_planner.objectives import evaluate, objective_key
 from quantum_planner.scheduling import Schedule, build_schedule
@@ -232,9 +233,12 @@ class CPSATSolver:
                 self._disruption_stage(model, disruption, share, seed, stop)
         assignments, schedule = model.plan()
         proven = len(statuses) == len(objectives) and all(s == cp_model.OPTIMAL for s in statuses)
-        return self._solution(
+        sol = self._solution(
             comp, assignments, schedule, lower, proven, time.perf_counter() - t0, seed
         )
+        if disruption is not None and values:  # the first stage's value (the rule's best)
+            sol.metadata[BEST_FIRST] = objectives[0].sense * values[0]
+        return sol
 
     # -------------------------------------------------------------- helpers
     def _solver(self, share: float, seed: int | None) -> cp_model.CpSolver:

@@ -24,12 +24,12 @@ from typing import Any  # noqa: E402
 import dimod  # noqa: E402
 import numpy as np  # noqa: E402
 
-from quantum_planner.disruption import DisruptionTerms, choose  # noqa: E402
+from quantum_planner.disruption import BEST_FIRST, DisruptionTerms, choose  # noqa: E402
 from quantum_planner.errors import BackendUnavailableError  # noqa: E402
 from quantum_planner.formulation.bqm import QUBOBuilder  # noqa: E402
 from quantum_planner.formulation.decode import best_of, decode  # noqa: E402
 from quantum_planner.model import Problem, Solution  # noqa: E402
-from quantum_planner.objectives import primary_value  # noqa: E402
+from quantum_planner.objectives import objective_key, primary_value  # noqa: E402
 from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution  # noqa: E402
 
 __all__ = ["QUBOSolver", "SimulatedAnnealingQUBOSolver", "TabuQUBOSolver"]
@@ -295,8 +295,10 @@ class QUBOSolver:
             run.candidates.append(decode(builder, np.zeros(builder.n, dtype=np.int8)))
         best = best_of(problem, run.candidates)
         feasible = [(i, c) for i, c in enumerate(run.candidates) if c.feasible]
+        extra: dict[str, float] = {}
         if run.disruption is not None and feasible:
             _, best = choose(problem, feasible, run.disruption)
+            extra[BEST_FIRST] = min(objective_key(problem, c.objectives)[0] for _, c in feasible)
         return make_solution(
             problem,
             best.assignments,
@@ -315,6 +317,7 @@ class QUBOSolver:
                     "reads": run.reads_total,
                     "skipped": run.skipped,
                 },
+                **extra,
             },
         )
 

@@ -73,6 +73,7 @@ class DisruptionPhase:
         self.k = max(2, min(self.m, round(60 * self.m / max(self.n, 1))))
         self.k_max = max(2, min(self.m, round(400 * self.m / max(self.n, 1))))
         self.stats: dict[str, Any] = {"disruption_steps": 0, "disruption_gains": 0}
+        self.best_first: float | None = None  # of the plans phase B started from
 
     # ------------------------------------------------------------- values
     def feasible(self, a: np.ndarray) -> bool:
@@ -107,8 +108,8 @@ class DisruptionPhase:
         ok = [p for p in plans if p is not None and self.feasible(p)]
         if not ok:
             return plans[0]
-        best_first = min(self.first(p) for p in ok)
-        self.bound = self.terms.bound(best_first)
+        self.best_first = min(self.first(p) for p in ok)
+        self.bound = self.terms.bound(self.best_first)
         best = min(ok, key=lambda p: self.key(p, self.bound)).copy()
         self.stats["disruption_bound"] = self.bound
         self.stats["disruption_start"] = self.disruption(best)

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from quantum_planner.disruption import DisruptionTerms, choose
+from quantum_planner.disruption import BEST_FIRST, DisruptionTerms, choose
 from quantum_planner.model import Solution
 from quantum_planner.objectives import evaluate, objective_key
 from quantum_planner.scheduling import Schedule
@@ -117,7 +117,8 @@ def replan_pick(
             plans.append(("warm", make_solution(problem, *warm, backend=race.options.name)))
     plans = [(n, check(problem, p)) for n, p in plans]
     _, best = choose(problem, plans, terms)
-    bound = terms.bound(min(objective_key(problem, p.objectives)[0] for _, p in plans))
+    best_first = min(objective_key(problem, p.objectives)[0] for _, p in plans)
+    bound = terms.bound(best_first)
     starts = {t: s for ts in best.schedule.values() for t, (s, _) in ts.items()}
     order = sorted(starts, key=starts.__getitem__)
     left = time.monotonic() + max(0.0, end - time.perf_counter())
@@ -128,7 +129,7 @@ def replan_pick(
     return best.model_copy(
         update={
             "lower_bound": sol.lower_bound,
-            "metadata": sol.metadata,
+            "metadata": {**sol.metadata, BEST_FIRST: best_first},
             "wall_time": time.perf_counter() - race.t0,
             "status": "feasible" if best.feasible else best.status,
             "gap": None,

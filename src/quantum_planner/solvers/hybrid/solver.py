@@ -7,7 +7,7 @@ import time
 from dataclasses import fields
 from typing import Any
 
-from quantum_planner.disruption import DisruptionTerms
+from quantum_planner.disruption import BEST_FIRST, DisruptionTerms
 from quantum_planner.model import Problem, Solution
 from quantum_planner.solvers.base import ProgressCallback
 from quantum_planner.solvers.dense_view import compile_problem
@@ -135,9 +135,12 @@ class HybridSolver:
             plans.append(from_solution(comp, warm_start))
         best = phase_b.run(plans, deadline, stop)
         self.stats.update(phase_b.stats)
-        return assignment_solution(
+        sol = assignment_solution(
             comp, best, self.stats, seed, t0, phase_b.feasible(best), self.name
         )
+        if phase_b.best_first is not None:
+            sol.metadata[BEST_FIRST] = phase_b.best_first
+        return sol
 
     def assignment_options(self) -> AssignmentOptions:
         """The options the assignment path reads, as set on this solver."""
