@@ -32,7 +32,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # data, its checks and its storage: nothing here solves anything
     (
         "model",
-        ("model", "objectives", "scheduling", "solution", "store", "benchmarks", "instances"),
+        (
+            "model",
+            "objectives",
+            "disruption",
+            "scheduling",
+            "solution",
+            "store",
+            "benchmarks",
+            "instances",
+        ),
     ),
     # constraint semantics (validate, analysis and the catalogue name the same rules the QUBO
     # terms encode, so they sit beside formulation), and the samplers

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from quantum_planner.analysis import analyse
+from quantum_planner.disruption import DisruptionTerms
 from quantum_planner.errors import (
     BackendDisabledError,
     BackendUnavailableError,
@@ -210,11 +211,19 @@ class QuantumTaskPlanner:
         warm_start: Solution | None = None,
         stop: threading.Event | None = None,
         initial: Solution | None = None,
+        disruption: DisruptionTerms | None = None,
+        reserve: bool = True,
     ) -> Solution:
         """Solve ``problem`` and return a validated plan.
 
         ``initial`` (or its older name ``warm_start``) is a plan to start from: CP-SAT
         takes it as a hint, the hybrid as its start plan when it is valid.
+        ``disruption`` (re-planning, :class:`~quantum_planner.disruption.DisruptionTerms`)
+        reaches the solvers that take it (CP-SAT, hybrid, the QUBO samplers), which then
+        follow the rule of :mod:`quantum_planner.disruption` against its reference plan.
+        ``reserve=False`` gives the first backend all the time instead of keeping
+        ``failover_reserve_fraction`` for the fallbacks (re-planning, whose repaired plan
+        is its fallback).
 
         Raises:
             InfeasibleProblemError: no backend found a plan satisfying every hard
@@ -240,6 +249,8 @@ class QuantumTaskPlanner:
             progress=progress,
             warm_start=warm_start,
             stop=stop,
+            disruption=disruption,
+            reserve=reserve,
         )
         wall = time.monotonic() - t0
         if best is None or not best.feasible:
@@ -410,6 +421,8 @@ def _run_chain(
     progress: ProgressCallback | None,
     warm_start: Solution | None,
     stop: threading.Event | None,
+    disruption: DisruptionTerms | None = None,
+    reserve: bool = True,
 ) -> Solution | None:
     """Run ``names`` through the backends layer's failover executor within the deadline.
 
@@ -436,6 +449,8 @@ def _run_chain(
             progress=progress,
             # one backend named and no fallback: the caller asked for that backend only
             last_resort=None if planner.backend != "auto" and not planner.fallback else "",
+            disruption=disruption,
+            reserve=reserve,
         )
     except BackendUnavailableError as e:
         attempts.extend(BackendAttempt(**a) for a in e.details.get("attempts", []))

@@ -149,3 +149,19 @@ def test_two_pins_over_each_other_are_an_error(team, team_plan):
     ]
     with pytest.raises(ChangeError, match="over each other"):
         _apply(team, team_plan, changes)
+
+
+def test_update_task_load_scales_per_agent_loads():
+    """A task with per-agent loads (GAP) gets them scaled like per-agent durations."""
+    p = Problem.from_dict(
+        {
+            "agents": [{"id": "a", "capacity": 10}, {"id": "b", "capacity": 10}],
+            "tasks": [{"id": "t", "loads": {"a": 2, "b": 4}, "load": 1}],
+            "objective": "minimize_cost",
+        }
+    )
+    plan = Solution(assignments={"t": "a"}, schedule={"a": {"t": (0.0, 1.0)}, "b": {}})
+    inp = apply_changes(p, plan, parse_changes([{"type": "update_task", "task": "t", "load": 1.5}]))
+    t = inp.problem.task("t")
+    assert t.load == 1.5
+    assert t.loads == {"a": 3.0, "b": 6.0}

@@ -143,6 +143,8 @@ class FailoverExecutor:
         stop: threading.Event | None = None,
         progress: Callable[[Any], None] | None = None,
         last_resort: str | None = "",
+        disruption: Any = None,
+        reserve: bool = True,
     ) -> Solution:
         """The best valid plan of the first backend in ``chain`` that serves.
 
@@ -150,8 +152,11 @@ class FailoverExecutor:
         ``best_invalid``: the invalid plan with fewest violations, if any) when none does,
         and :class:`CredentialsError` when one fails on credentials and
         ``QP_FAIL_OVER_ON_CREDENTIALS_ERROR`` is off. ``progress`` goes to backends whose
-        ``solve`` accepts it (the local solvers). ``last_resort``: backend tried when the
-        chain failed; ``""`` (default) takes ``QP_FAILOVER_LAST_RESORT``, None turns it off.
+        ``solve`` accepts it (the local solvers), and so does ``disruption`` (re-planning's
+        :class:`~quantum_planner.disruption.DisruptionTerms`). ``last_resort``: backend
+        tried when the chain failed; ``""`` (default) takes ``QP_FAILOVER_LAST_RESORT``,
+        None turns it off. ``reserve=False``: a backend gets all the time left, none kept
+        for the ones after it (a caller with a plan of its own to fall back on).
         """
         start = self.clock()
         deadline = start + max(0.0, time_limit)
@@ -166,12 +171,13 @@ class FailoverExecutor:
             budget = self._budget(
                 name,
                 deadline - self.clock(),
-                later=self._viable_after(entries[i + 1 :], problem),
+                later=self._viable_after(entries[i + 1 :], problem) if reserve else 0,
             )
             if is_last_resort:
                 budget = max(budget, _MIN_LAST_RESORT)
             t0 = self.clock()
-            result = self._attempt(name, backend, problem, budget, seed, warm_start, stop, progress)
+            extras = {"progress": progress, "disruption": disruption}
+            result = self._attempt(name, backend, problem, budget, seed, warm_start, stop, extras)
             seconds = self.clock() - t0
             if isinstance(result, Solution):
                 breaker.record_success()
@@ -302,7 +308,7 @@ class FailoverExecutor:
         seed: int | None,
         warm_start: Solution | None,
         stop: threading.Event | None,
-        progress: Callable[[Any], None] | None,
+        extras: dict[str, Any],
     ) -> Solution | _Failure:
         s = self.settings
         attempt_deadline = self.clock() + budget
@@ -310,7 +316,7 @@ class FailoverExecutor:
         while True:
             left = attempt_deadline - self.clock()
             try:
-                raw = self._call(backend, problem, left, seed, warm_start, stop, progress)
+                raw = self._call(backend, problem, left, seed, warm_start, stop, extras)
                 return best_valid(name, problem, as_candidates(raw, name), self.validator)
             except _AttemptTimeout:
                 return _Failure(FailureKind.TIMEOUT, f"no answer within {budget:.3g}s")
@@ -335,15 +341,19 @@ class FailoverExecutor:
         seed: int | None,
         warm_start: Solution | None,
         outer_stop: threading.Event | None,
-        progress: Callable[[Any], None] | None = None,
+        extras: dict[str, Any] | None = None,
     ) -> Any:
-        """``backend.solve`` in a daemon thread; give up waiting after ``budget`` seconds."""
+        """``backend.solve`` in a daemon thread; give up waiting after ``budget`` seconds.
+
+        ``extras`` (progress, disruption) go to backends whose ``solve`` takes them."""
         if budget <= 0:
             raise _AttemptTimeout
         box: dict[str, Any] = {}
         done = threading.Event()
         stop = threading.Event()
-        extra = {"progress": progress} if progress and _accepts(backend.solve, "progress") else {}
+        extra = {
+            k: v for k, v in (extras or {}).items() if v is not None and _accepts(backend.solve, k)
+        }
 
         def run() -> None:
             try:

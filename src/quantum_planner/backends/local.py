@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import threading
 from typing import Any
 
@@ -75,7 +76,9 @@ class SolverBackend(BaseBackend):
         warm_start: Solution | None = None,
         stop: threading.Event | None = None,
         progress: ProgressCallback | None = None,
+        disruption: Any = None,
     ) -> Solution:
+        """The solver's plan; ``disruption`` (re-planning's terms) reaches solvers that take it."""
         # a fresh solver per call: solvers keep per-solve state and calls run in parallel
         try:
             solver = get_solver(self.solver_name, **self.options)
@@ -92,6 +95,7 @@ class SolverBackend(BaseBackend):
                 warm_start=warm_start,
                 progress=progress,
                 stop=stop,
+                **_disruption_kw(solver, disruption),
             )
         except InvalidSolutionError:
             raise
@@ -100,3 +104,15 @@ class SolverBackend(BaseBackend):
             raise BackendUnavailableError(
                 f"{self.name}: {e.message}", backend=self.name, solver_code=e.code
             ) from None
+
+
+def _disruption_kw(solver: Any, disruption: Any) -> dict[str, Any]:
+    """``{"disruption": ...}`` for a solver whose ``solve`` takes it, else nothing."""
+    if disruption is None:
+        return {}
+    try:
+        params = inspect.signature(solver.solve).parameters
+    except (TypeError, ValueError):
+        return {}
+    takes = "disruption" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    return {"disruption": disruption} if takes else {}

@@ -188,13 +188,14 @@ def _remove_task(st: _State, i: int, c: RemoveTask) -> None:
 def _update_task(st: _State, i: int, c: UpdateTask) -> None:
     t = _task(st, i, c.task).model_dump()
     fields = c.model_dump(exclude_none=True, exclude={"type", "task"})
-    if "duration" in fields and t["durations"]:
-        # per-agent durations keep their proportions to the task's duration
-        old = t["duration"]
-        f = fields["duration"] / old if old > 0 else None
-        t["durations"] = {
-            a: (d * f if f is not None else fields["duration"]) for a, d in t["durations"].items()
-        }
+    # per-agent durations and loads keep their proportions to the task's own value
+    for key, per_agent in (("duration", "durations"), ("load", "loads")):
+        if key in fields and t[per_agent]:
+            old = t[key]
+            f = fields[key] / old if old > 0 else None
+            t[per_agent] = {
+                a: (d * f if f is not None else fields[key]) for a, d in t[per_agent].items()
+            }
     st.tasks[c.task] = _checked(i, Task, {**t, **fields})
 
 

@@ -50,7 +50,8 @@ class RemoveTask(_Change):
 class UpdateTask(_Change):
     """Some of a task's fields change (only the fields given).
 
-    A new ``duration`` scales the task's per-agent durations in proportion.
+    A new ``duration`` scales the task's per-agent durations in proportion, and a
+    new ``load`` its per-agent loads.
     """
 
     type: Literal["update_task"] = "update_task"

@@ -9,51 +9,63 @@ constraints, see :mod:`quantum_planner.replan.apply`):
    when every eligible agent is full; in an idle gap or at the end of the agent's
    timeline. Milliseconds even on thousands of tasks: the first valid re-plan.
 2. **solve**: the planner's backend chain on the changed problem, warm-started
-   from the repair (failover, breakers and validation as in any solve); skipped
-   when the chain would start with CP-SAT anyway and step 3 finds a plan.
+   from the repair and given the disruption terms, so the solvers that take them
+   follow the rule themselves (CP-SAT's disruption stage, the hybrid's disruption
+   phase, the QUBO's biases); failover, breakers and validation as in any solve.
+   Skipped when the chain would start with CP-SAT anyway and step 3 finds a plan.
 3. **cpsat-disruption**, where CP-SAT fits (backend ``auto``, ``cpsat`` or
-   ``hybrid``, at most ``CPSAT_MAX_PAIRS`` task x agent pairs): CP-SAT hinted
-   with the best plan so far, solving the first objective, then the least
-   weighted disruption with that objective held within the tolerance, then the
-   rest.
-4. **relink**: the solve's plan with its reassignments undone, as many as keep
-   the plan valid and its first objective within the tolerance, rescheduled in
-   the previous plan's order (and in the solve's order).
+   ``hybrid``, at most ``CPSAT_MAX_PAIRS`` task x agent pairs) and the hybrid's own
+   disruption phase does not run (it does on assignment problems with cost or
+   priority first, :mod:`quantum_planner.solvers.hybrid.disruption`): CP-SAT hinted
+   with the rule's pick so far and told the best first objective known, solving
+   the first objective, then the least weighted disruption within the bound, then
+   the rest.
+4. **relink**: the rule's pick so far with reassignments undone one at a time
+   while the rule gains (:func:`quantum_planner.solvers.pullback.pull_back`),
+   re-timed in the previous plan's order (``relink``) and in the pick's own order
+   (``relink-solved-order``).
 
-The rule that picks among the candidates (docs/API.md, "Re-planning") is
-lexicographic: valid first; then the first objective no worse than ``tolerance``
-(relative, default 1%) beyond the best candidate's; then the least weighted
-disruption (``reassign_weight`` x reassigned + ``shift_weight`` x start shift);
-then the problem's own objectives in order.
+The rule that picks among the candidates is defined once, in
+:mod:`quantum_planner.disruption` (docs/API.md, "Re-planning"): valid first; then
+the first objective no worse than ``tolerance`` (relative, default 1%) beyond the
+best candidate's; then the least weighted disruption (``reassign_weight`` x
+reassigned + ``shift_weight`` x start shift); then the problem's own objectives in
+order.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from quantum_planner._version import __version__
+from quantum_planner.disruption import BEST_FIRST, DisruptionTerms, DisruptionWeights, measure
+from quantum_planner.disruption import choose as rule_choose
+from quantum_planner.disruption import intervals as _intervals
 from quantum_planner.errors import PlannerError
 from quantum_planner.model import Objective, Problem, Solution
 from quantum_planner.objectives import objective_key
 from quantum_planner.replan.apply import ReplanInput, apply_changes
 from quantum_planner.replan.changes import Change, parse_changes
-from quantum_planner.replan.disruption import DisruptionWeights, measure
-from quantum_planner.replan.disruption import intervals as _intervals
 from quantum_planner.scheduling import build_schedule
 from quantum_planner.solution import make_solution
 from quantum_planner.solvers.base import ProgressCallback
-from quantum_planner.solvers.cpsat import CPSATSolver, DisruptionTerms
+from quantum_planner.solvers.cpsat import CPSATSolver
+from quantum_planner.solvers.dense_view import compile_problem
+from quantum_planner.solvers.hybrid.disruption import phase_b_applies
+from quantum_planner.solvers.pullback import pull_back
 from quantum_planner.validate import check
 
-__all__ = ["Solves", "replan"]
+__all__ = ["Solves", "choose", "replan"]
 
-SOLVE_SHARE = 0.55  # of the time left for the backend chain's solve, when CP-SAT follows
-SOLVE_ALONE_SHARE = 0.85  # ... when it does not (the rest relinks)
-CPSAT_SHARE = 0.9  # of the time left for CP-SAT's disruption-aware solve, where it runs
+SOLVE_SHARE = 0.7  # of the time left for the backend chain's solve, when CP-SAT follows
+SOLVE_ALONE_SHARE = 0.95  # ... when it does not (the rest relinks)
+CPSAT_SHARE = 0.85  # of the time left for CP-SAT's disruption-aware solve, where it runs
 CPSAT_MAX_PAIRS = 20_000  # tasks x agents up to which that CP-SAT solve runs
+RELINK_SHARE = 0.2  # of the time left, for relinking the solve's plan before CP-SAT
 
 
 class Solves(Protocol):
@@ -89,54 +101,45 @@ def replan(
     weights = DisruptionWeights.parse(disruption)
     inp = apply_changes(problem, previous, parse_changes(changes), freeze_until=freeze_until)
     new = inp.problem
+    terms = DisruptionTerms.of(inp.previous, weights)
     candidates: dict[str, Solution] = {}
     repaired = repair(inp)
     first_valid = time.monotonic() - t0 if repaired is not None else None
     if repaired is not None:
         candidates["repair"] = repaired
-    deadline = t0 + limit
-    exact_first = _cpsat_first(planner, new, limit)
+    run = _Run(planner, inp, terms, t0 + limit, seed, progress, stop)
+    first = _first_backend(planner, new, limit)
+    exact_first = first == "cpsat" and _cpsat_sized(planner, new)
+    # the hybrid's own disruption phase on assignment problems replaces step 3
+    exact_after = _cpsat_sized(planner, new) and not (
+        first == "hybrid" and phase_b_applies(compile_problem(new))
+    )
     solved = None
     if not exact_first:  # the backend chain first (the hybrid, a sampler...), then CP-SAT
-        share = SOLVE_SHARE if _cpsat_sized(planner, new) else SOLVE_ALONE_SHARE
-        solved = _solve(
-            planner, new, repaired, deadline, seed, progress, stop, bool(candidates), share
-        )
+        share = SOLVE_SHARE if exact_after else SOLVE_ALONE_SHARE
+        solved = run.solve(repaired, bool(candidates), share)
         if solved is not None:
             candidates["solve"] = solved
-    if _cpsat_sized(planner, new) and not (stop is not None and stop.is_set()):
-        share = CPSAT_SHARE * (deadline - time.monotonic())
-        hint = solved or repaired
-        exact = _cpsat_disruption(inp, weights, hint, share, seed, stop) if share > 0.1 else None
+    if exact_after and not run.stopped():
+        if solved is not None:  # a hint with less disruption for CP-SAT
+            until = time.monotonic() + RELINK_SHARE * (run.deadline - time.monotonic())
+            candidates.update(relink(inp, candidates, terms, until, "solve"))
+        exact = run.cpsat(candidates)
         if exact is not None:
             candidates["cpsat-disruption"] = exact
     if exact_first and "cpsat-disruption" not in candidates:
-        solved = _solve(
-            planner, new, repaired, deadline, seed, progress, stop, bool(candidates), 0.9
-        )
+        solved = run.solve(repaired, bool(candidates), 0.9)
         if solved is not None:
             candidates["solve"] = solved
-    if solved is not None:
-        bound = _bound(new, candidates.values(), weights.tolerance)
-        candidates.update(relink(inp, solved, bound, deadline))
+    candidates.update(relink(inp, candidates, terms, run.deadline))
     name, best = choose(inp, candidates, weights)
-    meta = {
-        **best.metadata,
-        "replan": {
-            "candidate": name,
-            "pins": {t: p.reason for t, p in inp.pins.items()},
-            "added": inp.added_tasks,
-            "removed": inp.removed_tasks,
-            "tolerance": weights.tolerance,
-            "first_valid_s": first_valid,  # when the repaired plan was ready (None: invalid)
-        },
-    }
+    meta = _replan_meta(inp, candidates, name, terms, first_valid)
     return best.model_copy(
         update={
             "disruption": measure(inp.previous, _intervals(best), set(inp.previous)),
             "previous_id": previous_id,
             "wall_time": time.monotonic() - t0,
-            "metadata": meta,
+            "metadata": {**best.metadata, "replan": meta},
             "seed": 0 if seed is None else seed,
             "version": __version__,
             "backends_tried": solved.backends_tried if solved is not None else [],
@@ -144,26 +147,95 @@ def replan(
     )
 
 
-def _solve(
-    planner: Solves,
-    new: Problem,
-    start: Solution | None,
-    deadline: float,
-    seed: int | None,
-    progress: ProgressCallback | None,
-    stop: threading.Event | None,
-    have_plan: bool,
-    share: float,
-) -> Solution | None:
-    budget = max(0.05, share * (deadline - time.monotonic()))
-    try:
-        return planner.solve(
-            new, time_limit=budget, seed=seed, warm_start=start, progress=progress, stop=stop
-        )
-    except PlannerError:
-        if have_plan:  # the repaired plan stands; the solve's failure is not the user's
+def _replan_meta(
+    inp: ReplanInput,
+    candidates: Mapping[str, Solution],
+    name: str,
+    terms: DisruptionTerms,
+    first_valid: float | None,
+) -> dict[str, Any]:
+    """What ``metadata["replan"]`` says about a re-plan."""
+    best_first = best_found(inp.problem, candidates.values())
+    return {
+        "candidate": name,
+        "pins": {t: p.reason for t, p in inp.pins.items()},
+        "added": inp.added_tasks,
+        "removed": inp.removed_tasks,
+        "tolerance": terms.tolerance,
+        # the rule's bound on the first objective (minimised sense), and the best first
+        # objective of the candidates it is measured from
+        "best_first": best_first,
+        "bound": terms.bound(best_first),
+        "first_valid_s": first_valid,  # when the repaired plan was ready (None: invalid)
+    }
+
+
+class _Run:
+    """One re-plan's solves: the backend chain's and CP-SAT's, within one deadline."""
+
+    def __init__(
+        self,
+        planner: Solves,
+        inp: ReplanInput,
+        terms: DisruptionTerms,
+        deadline: float,
+        seed: int | None,
+        progress: ProgressCallback | None,
+        stop: threading.Event | None,
+    ) -> None:
+        self.planner, self.inp, self.terms, self.deadline = planner, inp, terms, deadline
+        self.seed, self.progress, self.stop = seed, progress, stop
+
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def solve(self, start: Solution | None, have_plan: bool, share: float) -> Solution | None:
+        """The backend chain's plan, warm-started from ``start``, with the disruption terms."""
+        budget = max(0.05, share * (self.deadline - time.monotonic()))
+        try:
+            return self.planner.solve(
+                self.inp.problem,
+                time_limit=budget,
+                seed=self.seed,
+                warm_start=start,
+                progress=self.progress,
+                stop=self.stop,
+                disruption=self.terms,
+                reserve=not have_plan,  # the repaired plan is the fallback
+            )
+        except PlannerError:
+            if have_plan:  # the repaired plan stands; the solve's failure is not the user's
+                return None
+            raise
+
+    def cpsat(self, candidates: Mapping[str, Solution]) -> Solution | None:
+        """CP-SAT: first objective, least disruption within the rule's bound, the rest.
+
+        Hinted with the rule's pick so far and told the best first objective known.
+        """
+        share = CPSAT_SHARE * (self.deadline - time.monotonic())
+        if share <= 0.1:
             return None
-        raise
+        p = self.inp.problem
+        hint = None
+        best_known = None
+        if candidates:
+            hint = rule_choose(p, candidates.items(), self.terms)[1]
+        solved = [s for n, s in candidates.items() if n != "repair"]
+        if solved:  # a solve's value, not the repair's, is worth shortening CP-SAT's own for
+            best_known = best_found(p, solved)
+        terms = replace(self.terms, best_known=best_known)
+        # both cores, as the hybrid's racer and a CP-SAT user with a hint would run it
+        sol = CPSATSolver(num_workers=2, deterministic=False).solve(
+            p,
+            time_limit=max(0.1, share),
+            seed=self.seed,
+            warm_start=hint,
+            disruption=terms,
+            stop=self.stop,
+        )
+        sol = check(p, sol.model_copy(update={"backend_used": "cpsat-disruption"}))
+        return sol if sol.feasible and sol.assignments else None
 
 
 def _finish(
@@ -184,13 +256,24 @@ def _previous_order(inp: ReplanInput) -> list[str]:
     return pinned + known + [t.id for t in inp.problem.tasks if t.id not in seen]
 
 
-def _cpsat_first(planner: Solves, problem: Problem, limit: float) -> bool:
-    """Whether the backend chain would start with CP-SAT anyway (then it runs alone)."""
+def best_found(problem: Problem, plans: Iterable[Solution]) -> float:
+    """The best first objective (minimised sense) of ``plans`` and of what their solvers
+    report having found (``metadata[BEST_FIRST]``): the rule's "best found"."""
+    values = []
+    for s in plans:
+        values.append(objective_key(problem, s.objectives)[0])
+        if s.metadata.get(BEST_FIRST) is not None:
+            values.append(float(s.metadata[BEST_FIRST]))
+    return min(values)
+
+
+def _first_backend(planner: Solves, problem: Problem, limit: float) -> str | None:
+    """The backend the planner's chain starts with on ``problem`` (None: unknown)."""
     chain = getattr(planner, "chain", None)
-    if chain is None or not _cpsat_sized(planner, problem):
-        return False
+    if chain is None:
+        return None
     names, _ = chain(problem, limit)
-    return bool(names) and names[0] == "cpsat"
+    return names[0] if names else None
 
 
 def _cpsat_sized(planner: Solves, problem: Problem) -> bool:
@@ -198,33 +281,6 @@ def _cpsat_sized(planner: Solves, problem: Problem) -> bool:
     backend = getattr(planner, "backend", "auto")
     pairs = len(problem.tasks) * len(problem.agents)
     return backend in ("auto", "cpsat", "hybrid") and pairs <= CPSAT_MAX_PAIRS
-
-
-def _cpsat_disruption(
-    inp: ReplanInput,
-    weights: DisruptionWeights,
-    start: Solution | None,
-    share: float,
-    seed: int | None,
-    stop: threading.Event | None,
-) -> Solution | None:
-    """CP-SAT: first objective within the tolerance, then least disruption, then the rest."""
-    terms = DisruptionTerms(
-        reference={t: (a, s) for t, (a, s, _) in inp.previous.items()},
-        reassign_weight=weights.reassign_weight,
-        shift_weight=weights.shift_weight,
-        tolerance=weights.tolerance,
-    )
-    sol = CPSATSolver().solve(
-        inp.problem,
-        time_limit=max(0.1, share),
-        seed=seed,
-        warm_start=start,
-        disruption=terms,
-        stop=stop,
-    )
-    sol = check(inp.problem, sol.model_copy(update={"backend_used": "cpsat-disruption"}))
-    return sol if sol.feasible and sol.assignments else None
 
 
 # -- 1. repair ----------------------------------------------------------------------
@@ -318,52 +374,36 @@ class _Room:
         return lambda a: self.busy[a.id] + task.duration_on(a.id)
 
 
-# -- 3. relink ----------------------------------------------------------------------
-
-
-def _bound(problem: Problem, plans: Any, tolerance: float) -> float:
-    """The worst first-objective value (minimised sense) a chosen plan may have."""
-    best = min(objective_key(problem, s.objectives)[0] for s in plans)
-    return best + tolerance * abs(best) + 1e-9
+# -- 4. relink ----------------------------------------------------------------------
 
 
 def relink(
-    inp: ReplanInput, solved: Solution, bound: float, deadline: float = float("inf")
+    inp: ReplanInput,
+    candidates: Mapping[str, Solution],
+    terms: DisruptionTerms,
+    deadline: float = float("inf"),
+    only: str | None = None,
 ) -> dict[str, Solution]:
-    """The solve's plan moved back toward the previous one, within ``bound``.
-
-    Undoes the cheapest reassignments first; a binary search finds how many can be
-    undone with the plan still valid and within ``bound`` (stops at ``deadline``).
-    """
+    """The rule's pick among ``candidates`` (or candidate ``only``) pulled back toward the
+    previous plan, re-timed in the previous plan's order and in its own (stops at
+    ``deadline``, monotonic time)."""
     p = inp.problem
-    reverts = _reverts(inp, solved)
+    pool = {only: candidates[only]} if only else dict(candidates)
+    pool.pop("repair", None)  # the repair already keeps every task it can
+    if not pool:
+        return {}
+    bound = terms.bound(best_found(p, candidates.values()))
+    _, pick = rule_choose(p, pool.items(), terms)
     out: dict[str, Solution] = {}
-
-    def within(k: int, order: list[str], how: str) -> Solution | None:
-        assign = dict(solved.assignments)
-        for tid in reverts[:k]:
-            assign[tid] = inp.previous[tid][0]
-        sol = _finish(p, assign, order, how)
-        if sol is None or objective_key(p, sol.objectives)[0] > bound:
-            return None
-        return sol
-
     for how, order in (
         ("relink", _previous_order(inp)),
-        ("relink-solved-order", _by_start(inp, solved)),
+        ("relink-solved-order", _by_start(inp, pick)),
     ):
-        lo, hi = 0, len(reverts)
-        best = within(hi, order, how)
-        if best is None:  # the largest number of reverts that still qualifies
-            while lo <= hi and time.monotonic() < deadline:
-                mid = (lo + hi) // 2
-                sol = within(mid, order, how)
-                if sol is not None:
-                    best, lo = sol, mid + 1
-                else:
-                    hi = mid - 1
-        if best is not None:
-            out[how] = best
+        if time.monotonic() >= deadline:
+            break
+        sol = pull_back(p, pick, terms, bound, order, deadline=deadline, backend=f"replan-{how}")
+        if sol is not None:
+            out[how] = sol
     return out
 
 
@@ -373,50 +413,11 @@ def _by_start(inp: ReplanInput, sol: Solution) -> list[str]:
     return pinned + sorted((t for t in iv if t not in inp.pins), key=lambda t: iv[t][1])
 
 
-def _reverts(inp: ReplanInput, solved: Solution) -> list[str]:
-    """Tasks the solve moved off their previous agent that could go back, cheapest first."""
-    p = inp.problem
-    room = _Room(p, solved.assignments)
-    out = []
-    for tid, (aid, _, _) in inp.previous.items():
-        now = solved.assignments.get(tid)
-        if now is None or now == aid or tid in inp.pins:
-            continue
-        task = p.task(tid)
-        if not _can_do(p, tid, aid) or not room.fits(tid, aid):
-            continue
-        room.load[aid] += task.load_on(aid)
-        room.load[now] -= task.load_on(now)
-        out.append(tid)
-    by_cost = p.objectives[0] is Objective.MINIMIZE_COST
-    agents = {a.id: a for a in p.agents}
-
-    def worsening(tid: str) -> float:
-        task, old, now = p.task(tid), inp.previous[tid][0], solved.assignments[tid]
-        if by_cost:
-            return task.cost_on(agents[old]) - task.cost_on(agents[now])
-        return task.duration_on(old) - task.duration_on(now)
-
-    return sorted(out, key=worsening)
-
-
 # -- choosing -----------------------------------------------------------------------
 
 
 def choose(
     inp: ReplanInput, candidates: Mapping[str, Solution], weights: DisruptionWeights
 ) -> tuple[str, Solution]:
-    """The candidate the documented rule prefers (see the module docstring)."""
-    p = inp.problem
-    bound = _bound(p, candidates.values(), weights.tolerance)
-    common = set(inp.previous)
-
-    def key(item: tuple[str, Solution]) -> tuple[Any, ...]:
-        sol = item[1]
-        d = weights.cost(measure(inp.previous, _intervals(sol), common))
-        return (d, objective_key(p, sol.objectives))
-
-    admissible = [
-        (n, s) for n, s in candidates.items() if objective_key(p, s.objectives)[0] <= bound
-    ]
-    return min(admissible, key=key)
+    """The candidate the rule of :mod:`quantum_planner.disruption` prefers."""
+    return rule_choose(inp.problem, candidates.items(), DisruptionTerms.of(inp.previous, weights))

@@ -35,6 +35,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
+from quantum_planner.disruption import BEST_FIRST
 from quantum_planner.model import Problem, Solution
 from quantum_planner.objectives import evaluate
 from quantum_planner.scheduling import Schedule
@@ -44,6 +45,9 @@ from quantum_planner.solvers.cpsat_model import CPSATModel, integer_scale
 from quantum_planner.solvers.dense_view import Compiled, compile_problem
 
 __all__ = ["CPSATModel", "CPSATSolver", "DisruptionTerms", "integer_scale"]
+
+# re-planning with a best-known first objective: that stage's share of the time
+FIRST_STAGE_SHARE = 0.15
 
 
 class _Stop(cp_model.CpSolverSolutionCallback):
@@ -174,6 +178,10 @@ class CPSATSolver:
         for k, obj in enumerate(objectives):
             remaining = time_limit - (time.perf_counter() - t0)
             share = max(0.05, remaining / (stages - k))
+            if k == 0 and disruption is not None and disruption.best_known is not None:
+                # a caller that knows a better first objective sets the bound: this stage
+                # only needs a plan within it, the time goes to the disruption stage
+                share = max(0.05, FIRST_STAGE_SHARE * remaining)
             if stop is not None and stop.is_set() and values:
                 break
             expr, scale = model.objective(obj)
@@ -198,24 +206,30 @@ class CPSATSolver:
                 lower = solver.BestObjectiveBound() / scale
             values.append(value / scale)
             # later stages may not worsen this objective by more than its level's
-            # tolerance (the first also by the disruption tolerance, when re-planning)
-            tol = comp.problem.tolerances[k]
-            if k == 0 and disruption:
-                tol = max(tol, disruption.tolerance)
-            slack = abs(value) * tol
+            # tolerance; when re-planning the first may, up to the rule's bound
+            # (quantum_planner.disruption: tolerance above the better of this value and
+            # the caller's best known)
+            limit = value + obj.sense * abs(value) * comp.problem.tolerances[k]
+            if k == 0 and disruption is not None:
+                bound = obj.sense * disruption.bound(obj.sense * value / scale) * scale
+                limit = max(limit, bound) if obj.sense > 0 else min(limit, bound)
             if obj.sense > 0:
-                model.cp.Add(expr <= math.floor(value + slack + 1e-9))
+                model.cp.Add(expr <= math.floor(limit + 1e-9))
             else:
-                model.cp.Add(expr >= math.ceil(value - slack - 1e-9))
+                model.cp.Add(expr >= math.ceil(limit - 1e-9))
             model.hint_current()
             if k == 0 and disruption is not None:
                 remaining = time_limit - (time.perf_counter() - t0)
-                self._disruption_stage(model, disruption, max(0.05, remaining / (stages - 1)), seed)
+                share = max(0.05, remaining / (stages - 1))
+                self._disruption_stage(model, disruption, share, seed, stop)
         assignments, schedule = model.plan()
         proven = len(statuses) == len(objectives) and all(s == cp_model.OPTIMAL for s in statuses)
-        return self._solution(
+        sol = self._solution(
             comp, assignments, schedule, lower, proven, time.perf_counter() - t0, seed
         )
+        if disruption is not None and values:  # the first stage's value (the rule's best)
+            sol.metadata[BEST_FIRST] = objectives[0].sense * values[0]
+        return sol
 
     # -------------------------------------------------------------- helpers
     def _solver(self, share: float, seed: int | None) -> cp_model.CpSolver:
@@ -231,14 +245,19 @@ class CPSATSolver:
         return solver
 
     def _disruption_stage(
-        self, model: CPSATModel, terms: DisruptionTerms, share: float, seed: int | None
+        self,
+        model: CPSATModel,
+        terms: DisruptionTerms,
+        share: float,
+        seed: int | None,
+        stop: threading.Event | None,
     ) -> None:
         """Least disruption with the first objective held within its tolerance."""
         expr = disruption_expr(model, terms)
         model.cp.ClearObjective()
         model.cp.Minimize(expr)
         solver = self._solver(share, seed)
-        status = solver.Solve(model.cp)
+        status = _solve_stoppable(solver, model.cp, None, stop)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             model.read(solver)
             model.cp.Add(expr <= round(solver.ObjectiveValue()))

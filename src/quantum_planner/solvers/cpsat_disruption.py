@@ -9,23 +9,13 @@ weight is multiplied by ``WEIGHT_SCALE x`` the model's time scale and rounded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from quantum_planner.disruption import DisruptionTerms
 
 __all__ = ["DisruptionTerms", "disruption_expr"]
 
 WEIGHT_SCALE = 100  # two decimals of the weights survive the rounding
-
-
-@dataclass(frozen=True)
-class DisruptionTerms:
-    """The previous plan and what moving away from it weighs."""
-
-    reference: Mapping[str, tuple[str, float]]  # task -> (agent, start) in the old plan
-    reassign_weight: float = 1.0
-    shift_weight: float = 0.01
-    tolerance: float = 0.01  # relative worsening of the first objective allowed
 
 
 def disruption_expr(model: Any, terms: DisruptionTerms) -> Any:

@@ -84,12 +84,17 @@ def solve_agents_cpsat(
     stop: threading.Event | None = None,
     params: dict[str, Any] | None = None,
     deadline: float | None = None,
+    lex: tuple[np.ndarray, np.ndarray, float, float | None] | None = None,
 ) -> SubResult:
     """Re-assign the tasks of ``agents`` among ``agents`` (capacity: each agent's full cap).
 
     Costs and loads are scaled to integers (loads rounded up, capacities down, so a
     plan found is feasible); the caller re-scores the plan with the real costs.
     ``deadline`` (perf_counter time) also caps the search, model building included.
+    ``lex = (R, P, limit, price)`` (re-planning, :mod:`.hybrid.disruption`): the
+    primary objective ``P`` of the subproblem's tasks at most ``limit`` (rounded: the
+    caller re-checks), minimising ``W + price x R`` (``R`` the disruption), or the
+    disruption first and ``W`` second when ``price`` is None.
     """
     t0 = time.perf_counter()
     tasks = np.flatnonzero(np.isin(assign, agents))
@@ -120,7 +125,10 @@ def solve_agents_cpsat(
             terms = [(int(iload[r, c]), v) for (r, cc), v in x.items() if cc == c]
             if terms:
                 model.Add(sum(q * v for q, v in terms) <= math.floor(cap[j] * lscale + 1e-9))
-    model.Minimize(sum(int(icost[r, c]) * v for (r, c), v in x.items()))
+    objective = sum(int(icost[r, c]) * v for (r, c), v in x.items())
+    if lex is not None:
+        objective = _lex_objective(model, x, tasks, agents, ok, icost, cscale, lex)
+    model.Minimize(objective)
     col = {int(j): c for c, j in enumerate(agents)}
     for (r, c), v in x.items():
         model.AddHint(v, col[int(assign[tasks[r]])] == c)
@@ -147,6 +155,32 @@ def solve_agents_cpsat(
         if solver.BooleanValue(v):
             out[r] = agents[c]
     return SubResult(tasks, out, status == cp_model.OPTIMAL, time.perf_counter() - t0)
+
+
+def _lex_objective(
+    model: cp_model.CpModel,
+    x: dict[tuple[int, int], Any],
+    tasks: np.ndarray,
+    agents: np.ndarray,
+    ok: np.ndarray,
+    icost: np.ndarray,
+    cscale: float,
+    lex: tuple[np.ndarray, np.ndarray, float, float | None],
+) -> Any:
+    """The score plus priced disruption, or disruption first and the score second (one
+    integer objective either way); the primary capped."""
+    R, P, limit, price = lex
+    sp = P[np.ix_(tasks, agents)]
+    pscale = integer_scale(np.append(sp[ok], limit))
+    ip = np.round(np.where(ok, sp, 0.0) * pscale)
+    model.Add(sum(int(ip[r, c]) * v for (r, c), v in x.items()) <= math.floor(limit * pscale))
+    idis = np.round(R[np.ix_(tasks, agents)] * 100)  # two decimals of the weights
+    if price is None:
+        big = int(np.where(ok, icost, 0).max(axis=1).sum()) + 1  # above the score's range
+        return sum((big * int(idis[r, c]) + int(icost[r, c])) * v for (r, c), v in x.items())
+    # 100 x cscale x (W + price x R), rounded
+    dp = round(price * cscale)
+    return sum((100 * int(icost[r, c]) + dp * int(idis[r, c])) * v for (r, c), v in x.items())
 
 
 @dataclass

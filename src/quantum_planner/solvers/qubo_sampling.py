@@ -24,11 +24,12 @@ from typing import Any  # noqa: E402
 import dimod  # noqa: E402
 import numpy as np  # noqa: E402
 
+from quantum_planner.disruption import BEST_FIRST, DisruptionTerms, choose  # noqa: E402
 from quantum_planner.errors import BackendUnavailableError  # noqa: E402
 from quantum_planner.formulation.bqm import QUBOBuilder  # noqa: E402
 from quantum_planner.formulation.decode import best_of, decode  # noqa: E402
 from quantum_planner.model import Problem, Solution  # noqa: E402
-from quantum_planner.objectives import primary_value  # noqa: E402
+from quantum_planner.objectives import objective_key, primary_value  # noqa: E402
 from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution  # noqa: E402
 
 __all__ = ["QUBOSolver", "SimulatedAnnealingQUBOSolver", "TabuQUBOSolver"]
@@ -138,8 +139,15 @@ class QUBOSolver:
         warm_start: Solution | None = None,
         progress: ProgressCallback | None = None,
         stop: threading.Event | None = None,
+        disruption: DisruptionTerms | None = None,
     ) -> Solution:
-        """Best plan found within ``time_limit`` seconds (see the class docstring)."""
+        """Best plan found within ``time_limit`` seconds (see the class docstring).
+
+        ``disruption`` (re-planning): the QUBO gets linear biases toward the reference
+        plan (:class:`QUBOBuilder`'s ``disruption``) and the plan returned is the rule's
+        pick (:mod:`quantum_planner.disruption`) among the decoded samples and the warm
+        start.
+        """
         t0 = time.perf_counter()
         if _import_debt[0] and t0 - _IMPORT_DONE < 1.0:  # the import was part of this call
             time_limit = max(time_limit * 0.3, time_limit - _import_debt[0])
@@ -150,9 +158,9 @@ class QUBOSolver:
         self._hard_deadline = t0 + max(0.0, time_limit) * 0.8
         self._stop = stop
         rng = np.random.default_rng(seed)
-        builder = QUBOBuilder(problem, **self.builder_options)
+        builder = QUBOBuilder(problem, **self.builder_options, disruption=disruption)
         self._builder = builder
-        run = _Run(problem, builder, t0, time_limit, deadline, stop, progress, rng)
+        run = _Run(problem, builder, t0, time_limit, deadline, stop, progress, rng, disruption)
         if warm_start is not None and warm_start.assignments:
             run.candidates.append(
                 decode(builder, builder.encode(warm_start.assignments, _starts(warm_start)))
@@ -290,6 +298,11 @@ class QUBOSolver:
         # every decoded plan of the solve (checked or not), for callers that want more
         # than the best: the trade-off sweeps and the diverse alternatives
         self.candidates = list(run.candidates)
+        feasible = [(i, c) for i, c in enumerate(run.candidates) if c.feasible]
+        extra: dict[str, float] = {}
+        if run.disruption is not None and feasible:
+            _, best = choose(problem, feasible, run.disruption)
+            extra[BEST_FIRST] = min(objective_key(problem, c.objectives)[0] for _, c in feasible)
         return make_solution(
             problem,
             best.assignments,
@@ -308,6 +321,7 @@ class QUBOSolver:
                     "reads": run.reads_total,
                     "skipped": run.skipped,
                 },
+                **extra,
             },
         )
 
@@ -324,6 +338,7 @@ class _Run:
     stop: threading.Event | None
     progress: ProgressCallback | None
     rng: np.random.Generator
+    disruption: DisruptionTerms | None = None  # re-planning: the rule picks the plan
     candidates: list[Solution] = field(default_factory=list)  # decoded plans
     reads_total: int = 0
     per_read: float | None = None  # seconds per read, sampling and decoding, measured

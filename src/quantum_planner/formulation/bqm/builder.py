@@ -24,6 +24,7 @@ from typing import Any, Literal
 import dimod
 import numpy as np
 
+from quantum_planner.disruption import DisruptionTerms
 from quantum_planner.errors import InvalidValueError
 from quantum_planner.formulation.bqm.objectives import ObjectiveTerms
 from quantum_planner.formulation.bqm.penalties import auto_penalties, resolution_min
@@ -82,6 +83,11 @@ class QUBOBuilder(ObjectiveTerms, ConstraintTerms):
         Weights of the objectives' polynomials by objective name, replacing the
         lexicographic weights (a weighted sum, as the trade-off sweeps use; an
         objective of the problem missing here weighs 0).
+    disruption:
+        Re-planning (:class:`~quantum_planner.disruption.DisruptionTerms`): linear
+        biases toward the reference plan's agents (and starts, in time mode), scaled
+        against the first objective (:meth:`_disruption`); ``objective_parts`` then
+        holds them under ``"disruption"``.
     """
 
     def __init__(
@@ -100,6 +106,7 @@ class QUBOBuilder(ObjectiveTerms, ConstraintTerms):
         penalty_strategy: Literal["local", "safe"] = "local",
         margin: float = 1.5,
         objective_weights: Mapping[str, float] | None = None,
+        disruption: DisruptionTerms | None = None,
     ) -> None:
         self.problem = problem
         self.fixed_weights = dict(objective_weights) if objective_weights is not None else None
@@ -127,6 +134,10 @@ class QUBOBuilder(ObjectiveTerms, ConstraintTerms):
         self._build_constraints()  # may add slack and makespan variables
         self._build_objectives()
         self.objective = self._combine_objectives()
+        self.disruption_scale = 0.0
+        if disruption is not None:  # re-planning: part of the objective the penalties exceed
+            self.objective_parts["disruption"] = self._disruption(disruption)
+            self.objective.extend(self.objective_parts["disruption"])
         self.auto_penalties = auto_penalties(
             self.objective, self._constraints, self.n, penalty_strategy, margin
         )

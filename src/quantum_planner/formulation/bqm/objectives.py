@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from quantum_planner.disruption import DisruptionTerms
 from quantum_planner.formulation.bqm.penalties import resolution
 from quantum_planner.formulation.bqm.slack import (
     Filler,
@@ -202,6 +203,43 @@ class ObjectiveTerms(SlackBudgets):
             if self.objective_weights[name]:
                 total.extend(poly, self.objective_weights[name])
         return total
+
+    def _disruption(self, terms: DisruptionTerms) -> Poly:
+        """Re-planning's disruption as linear biases (zero for the reference plan).
+
+        For each task of ``terms.reference`` whose reference agent ``a0`` still has
+        variables: ``-lam x reassign_weight`` on its ``x[t, a0(, k)]`` (offset
+        ``+lam x reassign_weight``), so that under one-hot the term is ``lam x
+        reassign_weight`` per reassigned task; in time mode every ``x[t, a, k]`` of a
+        referenced task also gets ``lam x shift_weight x |k x time_unit - s0|``.
+        ``lam`` (``self.disruption_scale``) is the first objective's lexicographic weight
+        times the median nonzero most one variable can change it: one unit of weighted
+        disruption weighs as much as one typical move's worth of the first objective,
+        the QUBO's stand-in for "first objective within the tolerance, then disruption"
+        (:mod:`quantum_planner.disruption`).
+        """
+        first = next(iter(self.objective_parts))
+        field = self.objective_parts[first].local_field_bound(self.n)[: self.n_x]
+        field = field[field > 1e-12]
+        typical = float(np.median(field)) if field.size else 1.0
+        lam = self.objective_weights[first] * typical
+        self.disruption_scale = lam
+        p = self.problem
+        poly = Poly()
+        for tid, (a0, s0) in terms.reference.items():
+            ti = self._task_index.get(tid)
+            if ti is None:
+                continue
+            idx = self.task_vars[ti]
+            agents = np.array([p.agents[a].id for a in self.var.agent[idx]], dtype=object)
+            home = idx[agents == a0]
+            if home.size and terms.reassign_weight > 0:
+                poly.add_linear(home, -lam * terms.reassign_weight)
+                poly.offset += lam * terms.reassign_weight
+            if self.mode == "time" and terms.shift_weight > 0 and idx.size:
+                shift = np.abs(self.var.start[idx] * self.time_unit - s0)
+                poly.add_linear(idx, lam * terms.shift_weight * shift)
+        return poly
 
     def _combine_objectives(self) -> Poly:
         """Weighted sum; earlier objectives get weights that (nearly) dominate later ones."""

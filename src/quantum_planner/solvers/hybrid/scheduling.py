@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from quantum_planner.disruption import BEST_FIRST, DisruptionTerms, choose
 from quantum_planner.model import Solution
 from quantum_planner.objectives import evaluate, objective_key
 from quantum_planner.scheduling import Schedule
@@ -33,6 +34,7 @@ from quantum_planner.solvers.anytime import Incumbent
 from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
 from quantum_planner.solvers.cpsat import CPSATSolver, relative_gap
 from quantum_planner.solvers.dense_view import Compiled
+from quantum_planner.solvers.pullback import pull_back
 from quantum_planner.solvers.shop import (
     complete,
     eft_schedule,
@@ -41,6 +43,7 @@ from quantum_planner.solvers.shop import (
     usable_warm_start,
 )
 from quantum_planner.solvers.shop_tabu import shop_incumbent, shop_tabu
+from quantum_planner.validate import check
 
 __all__ = ["SchedulingOptions", "solve_scheduling"]
 
@@ -49,6 +52,7 @@ __all__ = ["SchedulingOptions", "solve_scheduling"]
 # then; on the others its one worker hardly moves from the start plan)
 CPSAT_SHARE = 0.25
 CPSAT_MAX_S = 5.0
+PULLBACK_SHARE = 0.15  # re-planning: of the time, for undoing reassignments of the pick
 
 Plan = tuple[tuple[float, ...], dict[str, str], Schedule]  # (objective key, assignments, schedule)
 
@@ -71,13 +75,66 @@ def solve_scheduling(
     progress: ProgressCallback | None,
     stop: threading.Event | None,
     t0: float,
+    disruption: DisruptionTerms | None = None,
 ) -> tuple[Solution, dict[str, Any]]:
-    """Start plan, then the race described in the module docstring; the plan and its stats."""
-    race = _Race(options, comp, deadline, seed, progress, stop, t0)
-    race.start(warm_start)
+    """Start plan, then the race described in the module docstring; the plan and its stats.
+
+    With ``disruption`` (re-planning) the race ends at ``PULLBACK_SHARE`` of the time
+    left: CP-SAT runs its disruption stage within its share, the rule of
+    :mod:`quantum_planner.disruption` picks among the racers' plans and the warm start,
+    and the rest of the time undoes reassignments of the pick (:mod:`..pullback`).
+    """
+    end = deadline
+    if disruption is not None:
+        deadline = t0 + (1.0 - PULLBACK_SHARE) * (deadline - t0)
+    race = _Race(options, comp, deadline, seed, progress, stop, t0, disruption)
+    # re-planning: the searches begin from their own start (a warm start near the old
+    # plan holds them in its basin); the rule weighs the warm start at the end
+    race.start(warm_start if disruption is None else None)
     race.launch()
     race.wait()
-    return race.result()
+    sol, stats = race.result()
+    if disruption is not None:
+        sol = replan_pick(comp, race, sol, warm_start, disruption, end)
+    return sol, stats
+
+
+def replan_pick(
+    comp: Compiled,
+    race: _Race,
+    sol: Solution,
+    warm_start: Solution | None,
+    terms: DisruptionTerms,
+    end: float,
+) -> Solution:
+    """The rule's pick among the racers' plans and the warm start, pulled back toward the
+    reference until ``end``."""
+    problem = comp.problem
+    plans = [("race", sol), *race.plans()]
+    if warm_start is not None and warm_start.assignments:
+        warm = usable_warm_start(comp, warm_start)
+        if warm is not None:
+            plans.append(("warm", make_solution(problem, *warm, backend=race.options.name)))
+    plans = [(n, check(problem, p)) for n, p in plans]
+    _, best = choose(problem, plans, terms)
+    best_first = min(objective_key(problem, p.objectives)[0] for _, p in plans)
+    bound = terms.bound(best_first)
+    starts = {t: s for ts in best.schedule.values() for t, (s, _) in ts.items()}
+    order = sorted(starts, key=starts.__getitem__)
+    left = time.monotonic() + max(0.0, end - time.perf_counter())
+    pulled = pull_back(problem, best, terms, bound, order, deadline=left, backend=race.options.name)
+    if pulled is not None:
+        _, best = choose(problem, [("pick", best), ("pulled", pulled)], terms)
+        race.stats["pulled_back"] = True
+    return best.model_copy(
+        update={
+            "lower_bound": sol.lower_bound,
+            "metadata": {**sol.metadata, BEST_FIRST: best_first},
+            "wall_time": time.perf_counter() - race.t0,
+            "status": "feasible" if best.feasible else best.status,
+            "gap": None,
+        }
+    )
 
 
 class _Race:
@@ -92,7 +149,9 @@ class _Race:
         progress: ProgressCallback | None,
         stop: threading.Event | None,
         t0: float,
+        disruption: DisruptionTerms | None = None,
     ) -> None:
+        self.disruption = disruption
         self.options = options
         self.comp = comp
         self.deadline = deadline
@@ -170,13 +229,18 @@ class _Race:
 
     def _run_cpsat(self) -> None:
         workers = max(1, self.options.num_workers - (1 if self.tabu_ok else 0))
+        limit = self.deadline - time.perf_counter()
+        if self.disruption is not None and self.tabu_ok:
+            # its stages (first objective, disruption) share its part of the time
+            limit = min(CPSAT_MAX_S, CPSAT_SHARE * limit)
         sol = CPSATSolver(num_workers=workers, deterministic=False).solve(
             self.comp.problem,
-            time_limit=max(0.05, self.deadline - time.perf_counter()),
+            time_limit=max(0.05, limit),
             seed=self.seed,
             warm_start=self.seed_plan,
             stop=self.cp_stop,
             progress=self._cp_progress if self.progress is not None else None,
+            disruption=self.disruption,
         )
         self.results["cpsat"] = sol
         if sol.status in ("optimal", "infeasible"):
@@ -213,6 +277,18 @@ class _Race:
         self.cp_stop.set()
         for t in self.threads:
             t.join(timeout=1.0)
+
+    def plans(self) -> list[tuple[str, Solution]]:
+        """Every racer's own final plan (for re-planning's rule), complete ones only."""
+        problem, out = self.comp.problem, []
+        cp_sol = self.results.get("cpsat")
+        if cp_sol is not None and cp_sol.assignments and complete(self.comp, cp_sol.assignments):
+            out.append(("cpsat", cp_sol))
+        for name in ("tabu", "tabu2"):
+            res = self.results.get(name)
+            if res is not None:
+                out.append((name, make_solution(problem, res[0], res[1], backend=name)))
+        return out
 
     def result(self) -> tuple[Solution, dict[str, Any]]:
         """The best plan of all racers, with CP-SAT's bound and the gap to it."""

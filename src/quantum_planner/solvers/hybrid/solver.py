@@ -7,12 +7,20 @@ import time
 from dataclasses import fields
 from typing import Any
 
+from quantum_planner.disruption import BEST_FIRST, DisruptionTerms
 from quantum_planner.model import Problem, Solution
 from quantum_planner.solvers.base import ProgressCallback
 from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.solvers.hybrid.assignment import AssignmentOptions, AssignmentSearch
+from quantum_planner.solvers.hybrid.disruption import (
+    PHASE_A_SHARE,
+    DisruptionPhase,
+    phase_b_applies,
+)
+from quantum_planner.solvers.hybrid.parts import assignment_solution, from_solution
 from quantum_planner.solvers.hybrid.scheduling import SchedulingOptions, solve_scheduling
 from quantum_planner.solvers.hybrid.sparse import SparseSearch, use_sparse
+from quantum_planner.solvers.lp import extended
 from quantum_planner.solvers.sparse_form import prepare_kernels
 
 __all__ = ["HybridSolver"]
@@ -96,8 +104,16 @@ class HybridSolver:
         warm_start: Solution | None = None,
         progress: ProgressCallback | None = None,
         stop: threading.Event | None = None,
+        disruption: DisruptionTerms | None = None,
     ) -> Solution:
-        """The best plan found by ``time_limit`` (or ``stop``); statistics in ``self.stats``."""
+        """The best plan found by ``time_limit`` (or ``stop``); statistics in ``self.stats``.
+
+        ``disruption`` (re-planning): plans are compared by the rule of
+        :mod:`quantum_planner.disruption` against its reference plan. Assignment
+        problems get a second search phase for it (:mod:`.disruption`); scheduling
+        problems a CP-SAT racer with the disruption stage, the rule's pick among the
+        racers' plans and reverts toward the reference (:mod:`.scheduling`).
+        """
         t0 = time.perf_counter()
         deadline = t0 + max(0.05, time_limit)
         comp = compile_problem(problem)
@@ -105,12 +121,14 @@ class HybridSolver:
         if comp.timed:
             options = SchedulingOptions(self.race_cpsat, self.num_workers, self.name)
             sol, self.stats = solve_scheduling(
-                options, comp, deadline, seed, warm_start, progress, stop, t0
+                options, comp, deadline, seed, warm_start, progress, stop, t0, disruption
             )
             return sol
         if use_sparse(comp) if self.sparse is None else self.sparse:
             # its kernels compile (or load) before the clock starts: the search gets its
-            # whole limit (docs/SAMPLERS.md, the cold-start rule)
+            # whole limit (docs/SAMPLERS.md, the cold-start rule). Re-planning has no
+            # disruption phase here (it needs the dense matrices this path avoids): the
+            # strategy's repair and reverts bound the disruption of these plans
             ready = prepare_kernels()
             t0, deadline = t0 + ready.total_s, deadline + ready.total_s
             sparse = SparseSearch(
@@ -119,10 +137,28 @@ class HybridSolver:
             sparse.stats.update(compile_seconds=ready.compile_s, cache_load_seconds=ready.load_s)
             sol, self.stats = sparse.run(warm_start)
             return sol
-        search = AssignmentSearch(
-            self.assignment_options(), comp, deadline, seed, progress, stop, t0
+        phase_b = None
+        if disruption is not None and phase_b_applies(comp):
+            W, L, _, cap, _ = extended(comp)
+            phase_b = DisruptionPhase(comp, W, L, cap, disruption, seed, self.num_workers)
+        split = deadline if phase_b is None else t0 + PHASE_A_SHARE * (deadline - t0)
+        search = AssignmentSearch(self.assignment_options(), comp, split, seed, progress, stop, t0)
+        # re-planning: phase A searches from its own starts (near the LP optimum; a warm
+        # start near the old plan holds the search in its basin) and phase B weighs the
+        # warm start against its plan
+        sol, self.stats = search.run(warm_start if phase_b is None else None)
+        if phase_b is None:
+            return sol
+        plans = [from_solution(comp, sol)]
+        if warm_start is not None:
+            plans.append(from_solution(comp, warm_start))
+        best = phase_b.run(plans, deadline, stop)
+        self.stats.update(phase_b.stats)
+        sol = assignment_solution(
+            comp, best, self.stats, seed, t0, phase_b.feasible(best), self.name
         )
-        sol, self.stats = search.run(warm_start)
+        if phase_b.best_first is not None:
+            sol.metadata[BEST_FIRST] = phase_b.best_first
         return sol
 
     def assignment_options(self) -> AssignmentOptions:
