@@ -6,9 +6,8 @@ insertion, tests/replan being a package).
 
 from __future__ import annotations
 
-from tests.solvers.test_hybrid import random_gap
-
 from quantum_planner.model import Agent, Problem, Task
+from tests.solvers.test_hybrid import random_gap
 
 __all__ = ["interchangeable", "random_gap"]
 
