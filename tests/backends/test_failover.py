@@ -75,7 +75,10 @@ def test_each_fault_fails_over(fault, outcome):
     first = sol.backends_tried[0]
     assert (first.backend, first.outcome) == ("primary", outcome)
     assert first.reason
-    assert elapsed < 0.5 + 0.1, elapsed  # a hang costs at most the primary's share
+    # a hang costs at most the primary's share (0.35 s of 0.5), not the 3 s it would hang;
+    # the slack absorbs a loaded CI machine's late wake-ups, the 3 s hang would still fail it
+    assert first.seconds < 0.5 + 0.15, first.seconds
+    assert elapsed < 0.5 + 0.5, elapsed
     assert ex.counters.value("backend_failovers_total", backend="primary") == 1
     assert any(labels.get("alertname") == "BackendFailover" for _, _, labels in ex.sent)
 
