@@ -198,9 +198,11 @@ def test_budget_is_shared_along_the_chain(fake_solvers, snippet_problem) -> None
         sol = QuantumTaskPlanner(backend="sleeper", fallback="greedy").solve(
             snippet_problem, time_limit=0.2
         )
-        assert time.monotonic() - t0 < 0.2 + 0.05
+        # slack for a loaded CI machine's late wake-ups; a sleeper given the whole 0.2 s
+        # (no reserve kept for the fallback) would still fail the share bound below
+        assert time.monotonic() - t0 < 0.2 + 0.1
         assert [a.outcome for a in sol.backends_tried] == ["failed", "success"]
-        assert sol.backends_tried[0].seconds < 0.2 * 0.8
+        assert sol.backends_tried[0].seconds < 0.2 * 0.7 + 0.05  # its 70% share, not all
     finally:
         _EXTRA.pop("sleeper", None)
 
