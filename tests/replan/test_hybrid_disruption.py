@@ -17,13 +17,16 @@ from quantum_planner.disruption import (
 from quantum_planner.model import Problem
 from quantum_planner.objectives import objective_key
 from quantum_planner.replan import apply_changes, parse_changes
+from quantum_planner.scheduling import build_schedule
+from quantum_planner.solution import make_solution
 from quantum_planner.solvers.cpsat import CPSATSolver
 from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.solvers.hybrid import HybridSolver
 from quantum_planner.solvers.hybrid.disruption import DisruptionPhase, phase_b_applies
+from quantum_planner.solvers.hybrid.shop_disruption import fewest_reassignments
 from quantum_planner.solvers.lns import solve_agents_cpsat
 from quantum_planner.solvers.lp import extended
-from quantum_planner.validate import validate
+from quantum_planner.validate import check, validate
 
 from .problems import random_gap
 
@@ -162,3 +165,60 @@ def test_scheduling_path_picks_by_the_rule_and_keeps_time():
     best = min(objective_key(inp.problem, s.objectives)[0] for s in (sol, plain))
     assert objective_key(inp.problem, sol.objectives)[0] <= tolerance_bound(best, 0.01) + 1.0
     assert terms.cost(sol) <= terms.cost(plain) + 1e-9
+
+
+def _two_way_shop(jobs: int, ops: int, seed: int) -> Problem:
+    """A flexible shop where every operation has two agents at the same duration."""
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for j in range(jobs):
+        for o in range(ops):
+            alts = [f"m{k}" for k in rng.choice(3, size=2, replace=False)]
+            d = float(rng.integers(1, 9))
+            tasks.append(
+                {
+                    "id": f"j{j}o{o}",
+                    "durations": dict.fromkeys(alts, d),
+                    "allowed_agents": alts,
+                    "dependencies": [f"j{j}o{o - 1}"] if o else [],
+                }
+            )
+    return Problem.model_validate(
+        {"agents": [{"id": f"m{k}"} for k in range(3)], "tasks": tasks,
+         "objective": "minimize_makespan"}
+    )  # fmt: skip
+
+
+def test_fewest_reassignments_resequences_to_keep_the_old_agents():
+    """The pick moved every task to its other agent; the old assignment, re-sequenced,
+    reaches the old makespan, so the phase returns a plan that moves none."""
+    p = _two_way_shop(5, 4, seed=7)
+    comp = compile_problem(p)
+    ref = CPSATSolver().solve(p, time_limit=5, seed=1)
+    other = {t.id: next(a for a in t.allowed_agents if a != ref.assignments[t.id]) for t in p.tasks}
+    starts = {t: s for ts in ref.schedule.values() for t, (s, _) in ts.items()}
+    order = sorted(starts, key=starts.__getitem__)
+    pick = check(p, make_solution(p, other, build_schedule(p, other, order), backend="t"))
+    assert pick.feasible
+    terms = DisruptionTerms.of(intervals(ref), DisruptionWeights())
+    assert terms.cost(pick) >= len(p.tasks)
+    bound = ref.makespan
+    t0 = time.perf_counter()
+    kept = fewest_reassignments(comp, pick, terms, bound, t0 + 2.0, seed=1)
+    assert time.perf_counter() - t0 < 2.5
+    assert kept is not None and validate(p, kept) == []
+    assert kept.makespan <= bound + 1e-9
+    assert kept.assignments == ref.assignments
+
+
+def test_fewest_reassignments_gives_up_at_its_deadline():
+    """A bound no plan reaches: every probe says no, and the phase ends by its deadline."""
+    p = _two_way_shop(5, 4, seed=7)
+    ref = CPSATSolver().solve(p, time_limit=5, seed=1)
+    other = {t.id: next(a for a in t.allowed_agents if a != ref.assignments[t.id]) for t in p.tasks}
+    pick = check(p, make_solution(p, other, build_schedule(p, other), backend="t"))
+    terms = DisruptionTerms.of(intervals(ref), DisruptionWeights())
+    t0 = time.perf_counter()
+    out = fewest_reassignments(compile_problem(p), pick, terms, 1.0, t0 + 0.5, seed=1)
+    assert out is None
+    assert time.perf_counter() - t0 < 1.0

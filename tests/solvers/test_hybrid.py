@@ -37,13 +37,14 @@ def random_gap(n: int, m: int, seed: int, slack: float = 1.3) -> Problem:
     return Problem(agents=agents, tasks=tasks, objective="minimize_cost")
 
 
-def random_fjsp(jobs: int, machines: int, ops: int, seed: int) -> Problem:
+def random_fjsp(jobs: int, machines: int, ops: int, seed: int, min_alts: int = 1) -> Problem:
     rng = np.random.default_rng(seed)
     agents = [Agent(f"m{k}") for k in range(machines)]
     tasks = []
     for j in range(jobs):
         for o in range(ops):
-            alts = rng.choice(machines, size=int(rng.integers(1, machines + 1)), replace=False)
+            size = int(rng.integers(min_alts, machines + 1))
+            alts = rng.choice(machines, size=size, replace=False)
             tasks.append(
                 Task(
                     f"j{j}o{o}",
@@ -288,3 +289,83 @@ def test_kernel_swap_move_exchanges_two_tasks() -> None:
     )  # fmt: skip
     assert list(state.assign) == [1, 0]
     assert state.f[1] == pytest.approx(2.0)
+
+
+def test_shop_tabu_keeps_releases_and_values_them_exactly() -> None:
+    """Earliest starts are releases in the kernels: plans keep them, and the kernel's best
+    is still the returned plan's makespan."""
+    from quantum_planner.solvers.base import make_solution
+    from quantum_planner.solvers.shop import shop_like
+    from quantum_planner.solvers.shop_tabu import shop_tabu
+
+    base = random_fjsp(8, 4, 5, seed=21)
+    rng = np.random.default_rng(5)
+    tasks = [
+        t.model_copy(update={"earliest_start": float(rng.integers(0, 30))}) if i % 3 == 0 else t
+        for i, t in enumerate(base.tasks)
+    ]
+    problem = Problem(agents=base.agents, tasks=tasks, objective="minimize_makespan")
+    comp = compile_problem(problem)
+    assert shop_like(comp)
+    a, s = eft_schedule(comp)
+    a2, s2, stats = shop_tabu(comp, a, s, time.perf_counter() + 600, 3, None, max_iterations=600)
+    sol = make_solution(problem, a2, s2, backend="test")
+    assert validate(problem, sol) == []
+    assert sol.makespan == pytest.approx(stats["best"])
+    assert stats["best"] < stats["start"]
+    # some task waits for its release (else the test would not test releases)
+    starts = {t: st for ts in s2.values() for t, (st, _) in ts.items()}
+    assert any(t.earliest_start and starts[t.id] == t.earliest_start for t in tasks)
+
+
+def test_frozen_replan_is_shop_like_and_the_tabu_keeps_its_pins() -> None:
+    """After a freeze, pinned tasks (one agent, no slack) are fixed in the kernels: the
+    search re-plans the rest around them and every pin holds."""
+    from quantum_planner.replan import apply_changes, parse_changes
+    from quantum_planner.solvers.base import make_solution
+    from quantum_planner.solvers.cpsat import CPSATSolver
+    from quantum_planner.solvers.shop import fixed_tasks, shop_view
+    from quantum_planner.solvers.shop_tabu import shop_tabu
+
+    # two agents or more per task: any agent can leave
+    problem = random_fjsp(8, 4, 5, seed=6, min_alts=2)
+    base = CPSATSolver().solve(problem, time_limit=5, seed=1)
+    at = round(0.3 * base.makespan, 3)
+    changes = [{"type": "remove_agent", "agent": "m1", "at": at}]
+    inp = apply_changes(problem, base, parse_changes(changes), freeze_until=at)
+    comp = shop_view(compile_problem(inp.problem))
+    assert inp.pins and comp is not None
+    # the leaving agent's pairs after the freeze are out of the view
+    assert comp.nnz < compile_problem(inp.problem).nnz
+    fixed = fixed_tasks(comp)
+    assert {comp.task_ids[i] for i in np.flatnonzero(fixed)} == set(inp.pins)
+    a, s = eft_schedule(comp)
+    a2, s2, stats = shop_tabu(comp, a, s, time.perf_counter() + 600, 1, None, max_iterations=800)
+    sol = make_solution(inp.problem, a2, s2, backend="test")
+    assert validate(inp.problem, sol) == []
+    for tid, pin in inp.pins.items():
+        assert a2[tid] == pin.agent and s2[pin.agent][tid][0] == pytest.approx(pin.start)
+    assert sol.makespan == pytest.approx(stats["best"])
+
+
+def test_shop_like_refuses_a_pin_after_free_tasks_may_start() -> None:
+    """A task pinned late (no freeze before it) would be put first on its agent by the
+    search, holding free tasks back: not shop-like, CP-SAT schedules it."""
+    from quantum_planner.solvers.shop import fixed_tasks, shop_like
+
+    base = random_fjsp(4, 3, 3, seed=2)
+    t0 = base.tasks[0]
+    agent = t0.allowed_agents[0]
+    late = t0.model_copy(
+        update={
+            "allowed_agents": [agent],
+            "earliest_start": 50.0,
+            "latest_finish": 50.0 + t0.duration_on(agent),
+        }
+    )
+    problem = Problem(
+        agents=base.agents, tasks=[late, *base.tasks[1:]], objective="minimize_makespan"
+    )
+    comp = compile_problem(problem)
+    assert fixed_tasks(comp)[0] and fixed_tasks(comp).sum() == 1
+    assert not shop_like(comp)

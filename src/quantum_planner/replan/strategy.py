@@ -15,8 +15,9 @@ constraints, see :mod:`quantum_planner.replan.apply`):
    Skipped when the chain would start with CP-SAT anyway and step 3 finds a plan.
 3. **cpsat-disruption**, where CP-SAT fits (backend ``auto``, ``cpsat`` or
    ``hybrid``, at most ``CPSAT_MAX_PAIRS`` task x agent pairs) and the hybrid's own
-   disruption phase does not run (it does on assignment problems with cost or
-   priority first, :mod:`quantum_planner.solvers.hybrid.disruption`): CP-SAT hinted
+   disruption phases do not run (they do on assignment problems with cost or
+   priority first, :mod:`quantum_planner.solvers.hybrid.disruption`, and on
+   shop-like ones, :mod:`quantum_planner.solvers.hybrid.shop_disruption`): CP-SAT hinted
    with the rule's pick so far and told the best first objective known, solving
    the first objective, then the least weighted disruption within the bound, then
    the rest.
@@ -55,6 +56,7 @@ from quantum_planner.solution import make_solution
 from quantum_planner.solvers.base import ProgressCallback
 from quantum_planner.solvers.cpsat import CPSATSolver
 from quantum_planner.solvers.dense_view import compile_problem
+from quantum_planner.solvers.hybrid import shop_disruption
 from quantum_planner.solvers.hybrid.disruption import phase_b_applies
 from quantum_planner.solvers.pullback import pull_back
 from quantum_planner.validate import check
@@ -110,10 +112,10 @@ def replan(
     run = _Run(planner, inp, terms, t0 + limit, seed, progress, stop)
     first = _first_backend(planner, new, limit)
     exact_first = first == "cpsat" and _cpsat_sized(planner, new)
-    # the hybrid's own disruption phase on assignment problems replaces step 3
-    exact_after = _cpsat_sized(planner, new) and not (
-        first == "hybrid" and phase_b_applies(compile_problem(new))
-    )
+    # the hybrid's own disruption phases (assignment problems; shop-like ones) replace step 3
+    comp = compile_problem(new) if first == "hybrid" else None
+    own = comp is not None and (phase_b_applies(comp) or shop_disruption.applies(comp))
+    exact_after = _cpsat_sized(planner, new) and not own
     solved = None
     if not exact_first:  # the backend chain first (the hybrid, a sampler...), then CP-SAT
         share = SOLVE_SHARE if exact_after else SOLVE_ALONE_SHARE

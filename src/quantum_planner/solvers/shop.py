@@ -10,13 +10,24 @@ improves it (:mod:`shop_tabu`, CP-SAT).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from quantum_planner.model import Solution
 from quantum_planner.scheduling import Schedule
 from quantum_planner.solvers.dense_view import Compiled
 
-__all__ = ["complete", "eft_schedule", "respects_deadlines", "shop_like", "usable_warm_start"]
+__all__ = [
+    "complete",
+    "eft_schedule",
+    "fixed_tasks",
+    "in_view",
+    "respects_deadlines",
+    "shop_like",
+    "shop_view",
+    "usable_warm_start",
+]
 
 # the tabu search keeps an n x (n + m + 1) int64 matrix (shop_tabu.py): 20 GB at 50,000
 # tasks. Past this many bytes it is not started; the list schedule and CP-SAT go on
@@ -163,13 +174,82 @@ def complete(comp: Compiled, assignments: dict[str, str]) -> bool:
     return all(comp.optional[i] or t in assignments for i, t in enumerate(comp.task_ids))
 
 
+def fixed_tasks(comp: Compiled) -> np.ndarray:
+    """(n,) bool: tasks with one eligible agent and no slack in their window there (a
+    pinned task: :mod:`quantum_planner.replan.apply` writes pins so). They must start
+    exactly at their release."""
+    if not comp.n:
+        return np.zeros(0, dtype=bool)
+    one = np.diff(comp.ptr) == 1
+    slack = np.where(comp.elig, comp.deadline - comp.release - comp.dur, np.inf).min(axis=1)
+    return one & (slack <= 1e-9)
+
+
 def shop_like(comp: Compiled) -> bool:
-    """Tabu on the disjunctive graph fits problems where only the makespan matters."""
-    return (
+    """Tabu on the disjunctive graph fits problems where only the makespan matters
+    (:func:`shop_view`)."""
+    return shop_view(comp) is not None
+
+
+def shop_view(comp: Compiled) -> Compiled | None:
+    """The problem as the shop tabu search sees it; None when it does not fit.
+
+    It fits when the makespan is the only objective and there are no capacities or
+    optional tasks. Releases (earliest starts) are allowed. Deadlines are allowed on
+    fixed tasks (:func:`fixed_tasks`, e.g. pinned by a re-plan), whose prerequisites
+    must be fixed too and end by their start, and which must start no later than any
+    free task may: the search puts them first on their agents and never moves them or
+    inserts before them, so each stays at its release. A free task's pairs that end
+    by an agent's end of availability (an agent leaving) are left out of the view;
+    every free task must keep one, and none may have a deadline of its own.
+    """
+    if not (
         comp.objectives == [comp.objectives[0]]
         and comp.objectives[0].value == "minimize_makespan"
         and not comp.optional.any()
         and not np.isfinite(comp.cap).any()
-        and not np.isfinite(comp.deadline[comp.elig]).any()
-        and not (comp.release[comp.elig] > 0).any()
+    ):
+        return None
+    fixed = fixed_tasks(comp)
+    if np.isfinite(comp.task_deadline[~fixed]).any():
+        return None
+    keep = fixed[comp.row] | ~np.isfinite(comp.pdeadline)
+    counts = np.bincount(comp.row[keep], minlength=comp.n)
+    if (counts[~fixed] == 0).any():
+        return None
+    if fixed.any():
+        start = np.where(comp.elig, comp.release, np.inf).min(axis=1)
+        end = start + np.where(comp.elig, comp.dur, np.inf).min(axis=1)
+        for i in np.flatnonzero(fixed):
+            if any(not fixed[p] or end[p] > start[i] + 1e-9 for p in comp.preds[i]):
+                return None
+        # fixed first on each agent: a fixed task that starts after a free task may would
+        # keep that task from the room before it (the search cannot tell); not so in a
+        # re-plan with a freeze, where what is pinned began before anything else may
+        free_start = comp.release[comp.elig & ~fixed[:, None]].min(initial=np.inf)
+        if start[fixed].max() > free_start + 1e-9:
+            return None
+    if keep.all():
+        return comp
+    ptr = np.zeros(comp.n + 1, np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return replace(
+        comp,
+        ptr=ptr,
+        col=comp.col[keep],
+        pdur=comp.pdur[keep],
+        pcost=comp.pcost[keep],
+        pload=comp.pload[keep],
+        prelease=comp.prelease[keep],
+        pdeadline=comp.pdeadline[keep],
+    )
+
+
+def in_view(view: Compiled, assignments: dict[str, str]) -> bool:
+    """Whether a plan's every (task, agent) pair is one of ``view``'s."""
+    a_index = {a: j for j, a in enumerate(view.agent_ids)}
+    return all(
+        view.elig[i, a_index[assignments[t]]]
+        for i, t in enumerate(view.task_ids)
+        if t in assignments
     )

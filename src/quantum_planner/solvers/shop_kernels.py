@@ -11,9 +11,11 @@ re-inserted on any eligible machine (its own included) between two
 consecutive operations ``u`` and ``w``. Heads ``r-`` and tails ``q-`` of the
 graph without ``v`` take one pass each (only the part of the topological
 order after, resp. before, ``v`` changes); then the makespan after any
-insertion is *exactly* ``max(C-, max(end of job pred, r-(u) + p(u)) + p(v, k)
-+ max(tail of job succ, q-(w) + p(w)))`` where ``C-`` is the makespan without
-``v``, as long as the insertion closes no cycle. Insertions that might (a job
+insertion is *exactly* ``max(C-, max(end of job pred, r-(u) + p(u), R(v, k)) +
+p(v, k) + max(tail of job succ, q-(w) + p(w)))`` where ``C-`` is the makespan
+without ``v`` and ``R(v, k)`` the release of ``v`` on ``k`` (a head never starts
+before its release), as long as the insertion closes no cycle. Fixed operations
+(pinned) are never moved, and nothing is inserted before one. Insertions that might (a job
 successor of ``v`` could reach ``u``, or ``w`` a job predecessor, judged by
 heads and tails) are skipped. Ties go to the shorter path through ``v``, then
 at random.
@@ -47,6 +49,7 @@ __all__ = ["heads", "link", "tabu_chunk", "tails", "unlink"]
 def heads(
     n: int,
     P: np.ndarray,
+    R: np.ndarray,
     mach: np.ndarray,
     mp: np.ndarray,
     ms: np.ndarray,
@@ -57,11 +60,14 @@ def heads(
     r: np.ndarray,
     order: np.ndarray,
 ) -> bool:
-    """Heads in ``r`` and a topological ``order``; False when the graph has a cycle."""
+    """Heads in ``r`` and a topological ``order``; False when the graph has a cycle.
+
+    ``R[i, k]``: the earliest start (release) of operation ``i`` on machine ``k``.
+    """
     indeg = np.empty(n, np.int64)
     for i in range(n):
         indeg[i] = jp_ptr[i + 1] - jp_ptr[i] + (1 if mp[i] >= 0 else 0)
-        r[i] = 0.0
+        r[i] = R[i, mach[i]]
     top = 0
     stack = np.empty(n, np.int64)
     for i in range(n):
@@ -156,6 +162,8 @@ def link(
 @njit(cache=True, nogil=True)
 def tabu_chunk(
     P: np.ndarray,
+    R: np.ndarray,
+    fixed: np.ndarray,
     jp_ptr: np.ndarray,
     jp_idx: np.ndarray,
     js_ptr: np.ndarray,
@@ -179,6 +187,10 @@ def tabu_chunk(
     max_crit: int,
 ) -> int:
     """``iters`` tabu iterations in place; ``f = [best, iteration, stall, kick moves left]``.
+
+    ``R``: releases per (operation, machine), see :func:`heads`. ``fixed`` operations
+    (pinned: one machine, a start that must not move) are never moved and nothing is
+    inserted before them; the plan must put them first on their machines.
 
     Every insertion of every critical operation is valued exactly (see the
     module docstring); the best non-tabu one is made (a tabu one when it beats
@@ -206,7 +218,7 @@ def tabu_chunk(
     improved = 0
     eps = 1e-9
     for step in range(iters + 1):
-        heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
+        heads(n, P, R, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
         cmax = 0.0
         for i in range(n):
             e = r[i] + P[i, mach[i]]
@@ -231,7 +243,7 @@ def tabu_chunk(
             mp[:] = best_mp
             ms[:] = best_ms
             head[:] = best_head
-            heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
+            heads(n, P, R, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
             cmax = best
             stall = 0
             kick_left = kick
@@ -269,7 +281,7 @@ def tabu_chunk(
         tb_val = np.inf
         seen = 0
         for v in range(n):
-            if not oncrit[v]:
+            if not oncrit[v] or fixed[v]:
                 continue
             a = mp[v]
             b = ms[v]
@@ -282,7 +294,7 @@ def tabu_chunk(
             cm = pre[pv]  # the makespan without v: ends before v stay, the rest below
             for t in range(pv + 1, n):
                 i = order[t]
-                h = 0.0
+                h = R[i, mach[i]]
                 for e in range(jp_ptr[i], jp_ptr[i + 1]):
                     x = jp_idx[e]
                     if x != v:
@@ -341,7 +353,7 @@ def tabu_chunk(
                     if w == v:
                         w = b
                         continue
-                    if not (k == mach[v] and u == a):
+                    if not (k == mach[v] and u == a) and not (w >= 0 and fixed[w]):
                         # u -> v -> w closes a cycle only if a job successor x of v reaches
                         # u or w reaches a job predecessor; a path x ~> u needs head and
                         # tail both to leave room for it, so where either does not, it is safe
@@ -363,7 +375,7 @@ def tabu_chunk(
                         if safe:
                             ru = rm[u] + pe[u] if u >= 0 else 0.0
                             qw = qm[w] + pe[w] if w >= 0 else 0.0
-                            est = max(rj, ru) + pk + max(qj, qw)
+                            est = max(rj, ru, R[v, k]) + pk + max(qj, qw)
                             val = max(cm, est)
                             if randomly:
                                 seen += 1

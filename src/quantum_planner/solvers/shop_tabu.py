@@ -20,6 +20,7 @@ from quantum_planner.scheduling import Schedule
 from quantum_planner.solvers.anytime import Incumbent, call_before
 from quantum_planner.solvers.base import ProgressCallback, make_solution
 from quantum_planner.solvers.dense_view import Compiled
+from quantum_planner.solvers.shop import fixed_tasks
 from quantum_planner.solvers.shop_kernels import heads, tabu_chunk
 
 __all__ = ["shop_incumbent", "shop_tabu"]
@@ -52,15 +53,18 @@ def shop_incumbent(
     return Incumbent(t0, progress, to_solution, value=value)
 
 
-def _graph(comp: Compiled) -> tuple[np.ndarray, ...]:
-    """Durations (inf: not eligible) and job predecessors/successors as CSR arrays."""
+def _graph(comp: Compiled, mask: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Durations (inf: not eligible, or off ``mask``), releases, fixed operations
+    (:func:`~quantum_planner.solvers.shop.fixed_tasks`) and job predecessors/successors
+    as CSR arrays: the kernels' graph."""
     n = comp.n
     succ: list[list[int]] = [[] for _ in range(n)]
     for i, ps in enumerate(comp.preds):
         for p in ps:
             succ[p].append(i)
-    P = np.where(comp.elig, comp.dur, np.inf)
-    return (P, *_csr(comp.preds, n), *_csr(succ, n))
+    P = np.where(comp.elig if mask is None else comp.elig & mask, comp.dur, np.inf)
+    R = np.where(comp.elig, comp.release, 0.0)
+    return (P, R, fixed_tasks(comp), *_csr(comp.preds, n), *_csr(succ, n))
 
 
 def _plan(
@@ -68,10 +72,10 @@ def _plan(
 ) -> tuple[dict[str, str], Schedule]:
     """Assignments and semi-active schedule (every operation at its head) of a plan."""
     n = comp.n
-    P, jp_ptr, jp_idx, js_ptr, js_idx = _graph(comp)
+    P, R, _, jp_ptr, jp_idx, js_ptr, js_idx = _graph(comp)
     r = np.empty(n)
     order = np.empty(n, np.int64)
-    heads(n, P, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
+    heads(n, P, R, mach, mp, ms, jp_ptr, jp_idx, js_ptr, js_idx, r, order)
     assign: dict[str, str] = {}
     sched: Schedule = {a: {} for a in comp.agent_ids}
     for i in range(n):
@@ -97,8 +101,16 @@ def shop_tabu(
     max_crit: int | None = None,
     shared: Incumbent | None = None,
     name: str = "hybrid: tabu search",
+    mask: np.ndarray | None = None,
+    target: float | None = None,
 ) -> tuple[dict[str, str], Schedule, dict[str, Any]]:
     """Improve a complete plan of a shop-like problem until ``deadline``; returns the best.
+
+    ``comp`` is the problem's shop view (:func:`~quantum_planner.solvers.shop.shop_view`)
+    and the plan uses its pairs only.
+
+    ``mask`` ((n, m) bool) restricts the agents each task may move to (the plan given
+    must respect it); the search ends early once its best makespan is at most ``target``.
 
     With ``shared`` (see :func:`shop_incumbent`), the search starts from the
     shared plan when that is better than the one given, and exchanges plans
@@ -113,12 +125,12 @@ def shop_tabu(
         OP_TENURE if op_tenure is None else op_tenure,
         MAX_CRIT if max_crit is None else max_crit,
     )
-    graph = _graph(comp)
-    P = graph[0]
-    plan = _linked_lists(comp, schedule)
+    graph = _graph(comp, mask)
+    P, R, fixed = graph[:3]
+    plan = _linked_lists(comp, schedule, fixed)
     r = np.empty(n)
     order = np.empty(n, np.int64)
-    if not heads(n, P, *plan[:3], *graph[1:], r, order):
+    if not heads(n, P, R, *plan[:3], *graph[3:], r, order):
         return assignments, schedule, {"error": "start plan has a cycle"}
     start_val = float((r + P[np.arange(n), plan[0]]).max(initial=0.0))
     if shared is not None:
@@ -129,7 +141,7 @@ def shop_tabu(
     f = np.array([start_val, 0.0, 0.0, 0.0])
     t0 = time.perf_counter()
     _run_chunks(graph, plan, best, tabu, f, params, deadline, seed, (stop, inner_stop),
-                max_iterations, shared, name)  # fmt: skip
+                max_iterations, shared, name, target)  # fmt: skip
     out_assign, out_sched = _plan(comp, best[0], best[1], best[2])
     stats = {
         "start": start_val,
@@ -140,10 +152,11 @@ def shop_tabu(
     return out_assign, out_sched, stats
 
 
-def _linked_lists(comp: Compiled, schedule: Schedule) -> list[np.ndarray]:
+def _linked_lists(comp: Compiled, schedule: Schedule, fixed: np.ndarray) -> list[np.ndarray]:
     """A plan as the kernels' arrays: machine, machine predecessor/successor, machine heads.
 
-    Each agent's tasks are ordered by their start (then end) in ``schedule``.
+    Each agent's tasks are ordered by their start (then end) in ``schedule``, its fixed
+    (pinned) tasks first: the kernels never insert before them.
     """
     n, m = comp.n, comp.m
     t_index = {t: i for i, t in enumerate(comp.task_ids)}
@@ -154,7 +167,7 @@ def _linked_lists(comp: Compiled, schedule: Schedule) -> list[np.ndarray]:
     head = np.full(m, -1, np.int64)
     for a, tasks in schedule.items():
         k = a_index[a]
-        seq = sorted(tasks, key=lambda t, tasks=tasks: (tasks[t][0], tasks[t][1]))
+        seq = sorted(tasks, key=lambda t, ts=tasks: (not fixed[t_index[t]], ts[t][0], ts[t][1]))
         prev = -1
         for t in seq:
             i = t_index[t]
@@ -181,6 +194,7 @@ def _run_chunks(
     max_iterations: int | None,
     shared: Incumbent | None,
     name: str,
+    target: float | None = None,
 ) -> None:
     """Kernel chunks of 20 iterations until the deadline, a stop or the iteration budget.
 
@@ -191,6 +205,8 @@ def _run_chunks(
     left = max_iterations
     while time.perf_counter() < deadline:
         if any(s is not None and s.is_set() for s in stops):
+            break
+        if target is not None and f[0] <= target:
             break
         steps = 20 if left is None else min(20, left)
         if steps <= 0:

@@ -34,12 +34,14 @@ from quantum_planner.solvers.anytime import Incumbent
 from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
 from quantum_planner.solvers.cpsat import CPSATSolver, relative_gap
 from quantum_planner.solvers.dense_view import Compiled
+from quantum_planner.solvers.hybrid.shop_disruption import applies, fewest_reassignments
 from quantum_planner.solvers.pullback import pull_back
 from quantum_planner.solvers.shop import (
     complete,
     eft_schedule,
+    in_view,
     respects_deadlines,
-    shop_like,
+    shop_view,
     usable_warm_start,
 )
 from quantum_planner.solvers.shop_tabu import shop_incumbent, shop_tabu
@@ -53,6 +55,10 @@ __all__ = ["SchedulingOptions", "solve_scheduling"]
 CPSAT_SHARE = 0.25
 CPSAT_MAX_S = 5.0
 PULLBACK_SHARE = 0.15  # re-planning: of the time, for undoing reassignments of the pick
+# re-planning a shop-like problem: of the time, for the fewest reassignments within the
+# bound (.shop_disruption), then for the pull-back
+KEEP_SHARE = 0.25
+KEEP_PULLBACK_SHARE = 0.05
 
 Plan = tuple[tuple[float, ...], dict[str, str], Schedule]  # (objective key, assignments, schedule)
 
@@ -86,7 +92,8 @@ def solve_scheduling(
     """
     end = deadline
     if disruption is not None:
-        deadline = t0 + (1.0 - PULLBACK_SHARE) * (deadline - t0)
+        share = KEEP_SHARE + KEEP_PULLBACK_SHARE if applies(comp) else PULLBACK_SHARE
+        deadline = t0 + (1.0 - share) * (deadline - t0)
     race = _Race(options, comp, deadline, seed, progress, stop, t0, disruption)
     # re-planning: the searches begin from their own start (a warm start near the old
     # plan holds them in its basin); the rule weighs the warm start at the end
@@ -108,7 +115,9 @@ def replan_pick(
     end: float,
 ) -> Solution:
     """The rule's pick among the racers' plans and the warm start, pulled back toward the
-    reference until ``end``."""
+    reference until ``end``: on shop-like problems by re-sequenced probes with tasks held
+    on their old agents (:mod:`.shop_disruption`), then by single reverts (:mod:`..pullback`).
+    """
     problem = comp.problem
     plans = [("race", sol), *race.plans()]
     if warm_start is not None and warm_start.assignments:
@@ -119,6 +128,17 @@ def replan_pick(
     _, best = choose(problem, plans, terms)
     best_first = min(objective_key(problem, p.objectives)[0] for _, p in plans)
     bound = terms.bound(best_first)
+    if race.view is not None and best.feasible:
+        rest = KEEP_PULLBACK_SHARE / (KEEP_PULLBACK_SHARE + KEEP_SHARE)
+        until = end - rest * (end - time.perf_counter())
+        probes: list[dict[str, float]] = []
+        kept = fewest_reassignments(
+            race.view, best, terms, bound, until, race.seed, race.stop, race.options.name, probes
+        )
+        race.stats["keep_probes"] = probes
+        if kept is not None:
+            _, best = choose(problem, [("pick", best), ("kept", kept)], terms)
+            race.stats["kept"] = True
     starts = {t: s for ts in best.schedule.values() for t, (s, _) in ts.items()}
     order = sorted(starts, key=starts.__getitem__)
     left = time.monotonic() + max(0.0, end - time.perf_counter())
@@ -166,19 +186,24 @@ class _Race:
         self.cp_stop = threading.Event()  # CP-SAT alone ends (it yields its core)
         self.cp_thread: threading.Thread | None = None
         self.shared: Incumbent | None = None
-        self.tabu_ok = shop_like(comp)
+        # the tabu search's view: the problem without the pairs it cannot time (a
+        # leaving agent's, for free tasks); None: not shop-like
+        self.view = shop_view(comp)
         need = 8 * comp.n * (comp.n + comp.m + 1)
-        if self.tabu_ok and need > shop.MAX_TABU_BYTES:
-            self.tabu_ok = False
+        if self.view is not None and need > shop.MAX_TABU_BYTES:
+            self.view = None
             self.stats["tabu_skipped"] = f"its {need / 2**30:.1f} GiB matrix is over the limit"
+        self.tabu_ok = self.view is not None
 
     def start(self, warm_start: Solution | None) -> None:
         """The list schedule, or the warm start when better; the plan the racers start from."""
         problem = self.comp.problem
-        assignments, schedule = eft_schedule(self.comp)
+        assignments, schedule = eft_schedule(self.view or self.comp)
         key = objective_key(problem, evaluate(problem, assignments, schedule))
         start_ok = respects_deadlines(self.comp, assignments, schedule)
         warm = usable_warm_start(self.comp, warm_start)
+        if warm is not None and self.tabu_ok and not in_view(self.view, warm[0]):
+            warm = None  # the searches start from it: only pairs they can time
         if warm is not None:
             w_key = objective_key(problem, evaluate(problem, *warm))
             if w_key < key or not start_ok:
@@ -203,7 +228,7 @@ class _Race:
         """Start the tabu search (shop-like problems) and CP-SAT, each in a thread."""
         if self.tabu_ok:
             value = self.key[0] if self.start_ok else math.inf
-            self.shared = shop_incumbent(self.comp, self.t0, self.progress, value=value)
+            self.shared = shop_incumbent(self.view, self.t0, self.progress, value=value)
             self.threads.append(self._tabu_thread("tabu", self.seed, "hybrid: tabu"))
         if self.options.race_cpsat and self.deadline - time.perf_counter() > 0.05:
             self.cp_thread = threading.Thread(target=self._run_cpsat, daemon=True)
@@ -214,7 +239,7 @@ class _Race:
     def _tabu_thread(self, name: str, seed: int, who: str) -> threading.Thread:
         def run() -> None:
             self.results[name] = shop_tabu(
-                self.comp, self.assignments, self.schedule, self.deadline, seed, self.stop,
+                self.view, self.assignments, self.schedule, self.deadline, seed, self.stop,
                 self.inner_stop, shared=self.shared, name=who,
             )  # fmt: skip
 
