@@ -25,7 +25,10 @@ Change scripts (seeded):
 
 Reported per run: the first objective, tasks reassigned and total start shift
 against the base plan, time to the first valid re-plan (ours), and ratios of ours
-to fresh. Every plan is validated.
+to fresh. Every plan is validated. "forced": tasks of the base plan that cannot stay
+(their agent left or no longer may do them); the one-third target is also shown over
+the tasks that could stay (``3 x (ours - forced) <= fresh - forced``), since where
+``3 x forced > fresh`` no method meets it as written.
 
 Examples::
 
@@ -273,12 +276,18 @@ def run_instance(set_name: str, name: str, args: argparse.Namespace) -> list[Any
 def verdict(res: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Ratios to fresh and the issue's three targets for one run (None: not measurable)."""
     o, f, c = res["ours"], res["fresh"], res["cpsat+hint"]
-    out: dict[str, Any] = dict.fromkeys(("moved", "obj", "third", "tol", "vs_c", "undominated"))
+    out: dict[str, Any] = dict.fromkeys(
+        ("moved", "obj", "third", "third_free", "tol", "vs_c", "undominated")
+    )
     if o["objective"] is None:
         return out
     if f["reassigned"] is not None:
         out["moved"] = o["reassigned"] / f["reassigned"] if f["reassigned"] else None
         out["third"] = 3 * o["reassigned"] <= f["reassigned"]
+        # the same target over the tasks that could stay: the forced moves are the change
+        # itself, and every method makes them
+        forced = o.get("forced") or 0
+        out["third_free"] = 3 * (o["reassigned"] - forced) <= f["reassigned"] - forced
     if f["objective"] is not None:
         out["obj"] = o["objective"] / f["objective"] if f["objective"] else None
         out["tol"] = o["objective"] <= f["objective"] + 0.01 * abs(f["objective"]) + 1e-9
@@ -298,10 +307,10 @@ def print_table(table: list[Any]) -> None:
     print(
         "| instance | change | ours obj | fresh obj | cpsat+hint obj | forced | ours moved | "
         "fresh moved | cpsat+hint moved | ours shift | fresh shift | cpsat+hint shift | "
-        "first valid s | moved ours/fresh | obj ours/fresh | <=1/3 | <=1% | vs c | "
-        "not dominated by c |"
+        "first valid s | moved ours/fresh | obj ours/fresh | <=1/3 | <=1/3 of unforced | "
+        "<=1% | vs c | not dominated by c |"
     )
-    print("|" + "---|" * 19)
+    print("|" + "---|" * 20)
     yes = {True: "yes", False: "**no**", None: "-"}
     for name, kind, res in table:
         o, f, c = res["ours"], res["fresh"], res["cpsat+hint"]
@@ -312,7 +321,8 @@ def print_table(table: list[Any]) -> None:
             f"{_fmt(f['reassigned'])} | {_fmt(c['reassigned'])} | {_fmt(o['shift'], '.0f')} | "
             f"{_fmt(f['shift'], '.0f')} | {_fmt(c['shift'], '.0f')} | {_fmt(o['first'], '.3f')} | "
             f"{_fmt(v['moved'], '.2f')} | {_fmt(v['obj'], '.4f')} | {yes[v['third']]} | "
-            f"{yes[v['tol']]} | {yes[v['vs_c']]} | {yes[v['undominated']]} |"
+            f"{yes[v['third_free']]} | {yes[v['tol']]} | {yes[v['vs_c']]} | "
+            f"{yes[v['undominated']]} |"
         )
 
 

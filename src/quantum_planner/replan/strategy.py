@@ -15,9 +15,10 @@ constraints, see :mod:`quantum_planner.replan.apply`):
    Skipped when the chain would start with CP-SAT anyway and step 3 finds a plan.
 3. **cpsat-disruption**, where CP-SAT fits (backend ``auto``, ``cpsat`` or
    ``hybrid``, at most ``CPSAT_MAX_PAIRS`` task x agent pairs) and the hybrid's own
-   disruption phases do not run (they do on assignment problems with cost or
-   priority first, :mod:`quantum_planner.solvers.hybrid.disruption`, and on
-   shop-like ones, :mod:`quantum_planner.solvers.hybrid.shop_disruption`): CP-SAT hinted
+   disruption phase does not replace it (it does on assignment problems with cost or
+   priority first, :mod:`quantum_planner.solvers.hybrid.disruption`; on shop-like
+   ones, :mod:`quantum_planner.solvers.hybrid.shop_disruption`, the solve gets
+   ``SOLVE_SHOP_SHARE`` and this step polishes its plan's start shifts): CP-SAT hinted
    with the rule's pick so far and told the best first objective known, solving
    the first objective, then the least weighted disruption within the bound, then
    the rest.
@@ -64,6 +65,7 @@ from quantum_planner.validate import check
 __all__ = ["Solves", "choose", "replan"]
 
 SOLVE_SHARE = 0.7  # of the time left for the backend chain's solve, when CP-SAT follows
+SOLVE_SHOP_SHARE = 0.85  # ... when the hybrid runs its shop disruption phase first
 SOLVE_ALONE_SHARE = 0.95  # ... when it does not (the rest relinks)
 CPSAT_SHARE = 0.85  # of the time left for CP-SAT's disruption-aware solve, where it runs
 CPSAT_MAX_PAIRS = 20_000  # tasks x agents up to which that CP-SAT solve runs
@@ -112,13 +114,16 @@ def replan(
     run = _Run(planner, inp, terms, t0 + limit, seed, progress, stop)
     first = _first_backend(planner, new, limit)
     exact_first = first == "cpsat" and _cpsat_sized(planner, new)
-    # the hybrid's own disruption phases (assignment problems; shop-like ones) replace step 3
+    # the hybrid's own disruption phase on assignment problems replaces step 3; on
+    # shop-like ones step 3 polishes its plan (start shifts, which its phase leaves)
     comp = compile_problem(new) if first == "hybrid" else None
-    own = comp is not None and (phase_b_applies(comp) or shop_disruption.applies(comp))
-    exact_after = _cpsat_sized(planner, new) and not own
+    exact_after = _cpsat_sized(planner, new) and not (comp is not None and phase_b_applies(comp))
+    shop_phase = comp is not None and shop_disruption.applies(comp)
     solved = None
     if not exact_first:  # the backend chain first (the hybrid, a sampler...), then CP-SAT
         share = SOLVE_SHARE if exact_after else SOLVE_ALONE_SHARE
+        if exact_after and shop_phase:
+            share = SOLVE_SHOP_SHARE
         solved = run.solve(repaired, bool(candidates), share)
         if solved is not None:
             candidates["solve"] = solved

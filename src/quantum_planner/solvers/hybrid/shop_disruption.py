@@ -10,7 +10,12 @@ plan whose makespan is within the rule's bound?
 Each attempt starts with nothing free. A probe that says no names what to free
 next: a third of the held tasks on a critical path of its plan (their agents are
 what holds the makespan up), those whose old agent is slowest for them first, or,
-when none is held there, the next quarter of the pick's own reassignments. A probe
+when none is held there, the next quarter of the pick's own reassignments. Once a
+probe says yes, half (then a quarter...) of the freed tasks its plan moved, those
+whose move saves least first, are held again while the answer stays yes. Every
+other attempt starts from the pick instead (its moves free, within the bound by
+itself) and only holds again: where many moves are needed, growing from nothing
+free takes more probes than there is time for. A probe
 ends as soon as its makespan is within the bound, so a yes costs little; a no gets
 ``1 / PROBES`` of the phase's time. Later attempts (other draws of what to free)
 keep the plan of least weighted disruption. Re-sequencing is what the
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from itertools import pairwise
 
 import numpy as np
@@ -91,7 +97,7 @@ def fewest_reassignments(
     span = max(MIN_PROBE_S, (deadline - time.perf_counter()) / PROBES)
     best: Solution | None = None
     best_cost = terms.cost(pick)
-    probes = 0
+    probes = 0  # seeds the probes' searches
 
     def probe(free: set[int], until: float) -> tuple[bool, Solution]:
         mask = np.ones((n, comp.m), dtype=bool)
@@ -113,21 +119,42 @@ def fewest_reassignments(
             log.append({"free": len(free), "ok": ok, "makespan": sol.makespan, "seconds": secs})
         return ok, sol
 
-    # attempts: each from everything held, freeing what holds the makespan up, until a
-    # probe is within the bound; later attempts (other draws) keep the best of all
+    def keep(sol: Solution) -> None:
+        nonlocal best, best_cost
+        cost = terms.cost(sol)
+        if cost < best_cost:
+            best, best_cost = sol, cost
+
+    def run(free: set[int]) -> tuple[bool, Solution]:
+        nonlocal probes
+        probes += 1
+        ok, sol = probe(free, min(deadline, time.perf_counter() + span))
+        if ok:
+            keep(sol)
+        return ok, sol
+
+    # attempts: one from everything held, freeing what holds the makespan up until a
+    # probe is within the bound, then holding again the freed tasks that plan moved,
+    # least useful first, while the bound holds; the next from the pick, holding its
+    # moves again the same way; and so on, with other draws
     rng = np.random.default_rng(seed)
     all_held: Solution | None = None  # the plan with nothing free, when it said no
+    attempt = 0
     while not _over(deadline, stop):
+        attempt += 1
+        if attempt % 2 == 0:
+            # every other attempt goes down from the pick (its moves free, within the
+            # bound by itself): where many moves are needed, growing from nothing
+            # free takes more probes than the time has
+            _hold_again(pick, set(moved), run, comp, ref, deadline, stop)
+            continue
         free: set[int] = set()
-        while not _over(deadline, stop):
+        found: Solution | None = None
+        while found is None and not _over(deadline, stop):
             if free or all_held is None:
-                now = time.perf_counter()
-                ok, sol = probe(free, min(deadline, now + span))
-                probes += 1
+                ok, sol = run(free)
                 if ok:
-                    cost = terms.cost(sol)
-                    if cost < best_cost:
-                        best, best_cost = sol, cost
+                    found = sol
                     break
                 if not free:
                     all_held = sol
@@ -137,7 +164,45 @@ def fewest_reassignments(
             if not more or len(free) + len(more) >= best_cost / max(terms.reassign_weight, 1e-9):
                 break  # the pick (or the best so far) cannot be beaten this way
             free |= more
+        if found is not None:
+            _hold_again(found, free, run, comp, ref, deadline, stop)
     return best
+
+
+def _hold_again(
+    sol: Solution,
+    free: set[int],
+    run: Callable[[set[int]], tuple[bool, Solution]],
+    comp: Compiled,
+    ref: np.ndarray,
+    deadline: float,
+    stop: threading.Event | None,
+) -> None:
+    """Hold again half (then a quarter...) of the freed tasks ``sol`` moved, those whose
+    move saves least first, while a probe stays within the bound."""
+    a_index = {a: j for j, a in enumerate(comp.agent_ids)}
+
+    def moved_now(plan: Solution) -> list[int]:
+        now = [i for i in free if a_index[plan.assignments[comp.task_ids[i]]] != ref[i]]
+        # least saving first: the likeliest to be held without losing the bound
+        return sorted(
+            now,
+            key=lambda i: (
+                comp.dur[i, ref[i]] - comp.dur[i, a_index[plan.assignments[comp.task_ids[i]]]]
+            ),
+        )
+
+    cand = moved_now(sol)
+    step = len(cand) // 2
+    while step >= 1 and not _over(deadline, stop):
+        held = set(cand[:step])
+        ok, plan = run(free - held)
+        if ok:
+            free -= held
+            cand = moved_now(plan)
+            step = len(cand) // 2
+        else:
+            step //= 2
 
 
 def _to_free(
