@@ -12,10 +12,11 @@ next: a third of the held tasks on a critical path of its plan (their agents are
 what holds the makespan up), those whose old agent is slowest for them first, or,
 when none is held there, the next quarter of the pick's own reassignments. Once a
 probe says yes, half (then a quarter...) of the freed tasks its plan moved, those
-whose move saves least first, are held again while the answer stays yes. Every
-other attempt starts from the pick instead (its moves free, within the bound by
-itself) and only holds again: where many moves are needed, growing from nothing
-free takes more probes than there is time for. A probe
+whose move saves least first, are held again while the answer stays yes. Until an
+attempt grown from nothing free has said yes, every other attempt starts from the
+pick instead (its moves free, within the bound by itself) and only holds again:
+where many moves are needed, growing from nothing free takes more probes than
+there is time for. A probe
 ends as soon as its makespan is within the bound, so a yes costs little; a no gets
 ``1 / PROBES`` of the phase's time. Later attempts (other draws of what to free)
 keep the plan of least weighted disruption. Re-sequencing is what the
@@ -135,17 +136,18 @@ def fewest_reassignments(
 
     # attempts: one from everything held, freeing what holds the makespan up until a
     # probe is within the bound, then holding again the freed tasks that plan moved,
-    # least useful first, while the bound holds; the next from the pick, holding its
-    # moves again the same way; and so on, with other draws
+    # least useful first, while the bound holds; until one such attempt succeeds, every
+    # other one starts from the pick and holds its moves again the same way
     rng = np.random.default_rng(seed)
     all_held: Solution | None = None  # the plan with nothing free, when it said no
+    grown = False  # whether growing from nothing free has reached the bound yet
     attempt = 0
     while not _over(deadline, stop):
         attempt += 1
-        if attempt % 2 == 0:
-            # every other attempt goes down from the pick (its moves free, within the
-            # bound by itself): where many moves are needed, growing from nothing
-            # free takes more probes than the time has
+        if attempt % 2 == 0 and not grown:
+            # growing found nothing: every other attempt goes down from the pick (its
+            # moves free, within the bound by itself); where many moves are needed,
+            # growing from nothing free takes more probes than the time has
             _hold_again(pick, set(moved), run, comp, ref, deadline, stop)
             continue
         free: set[int] = set()
@@ -165,6 +167,7 @@ def fewest_reassignments(
                 break  # the pick (or the best so far) cannot be beaten this way
             free |= more
         if found is not None:
+            grown = True
             _hold_again(found, free, run, comp, ref, deadline, stop)
     return best
 
