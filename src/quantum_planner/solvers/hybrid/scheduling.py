@@ -34,7 +34,7 @@ from quantum_planner.solvers.anytime import Incumbent
 from quantum_planner.solvers.base import Progress, ProgressCallback, make_solution
 from quantum_planner.solvers.cpsat import CPSATSolver, relative_gap
 from quantum_planner.solvers.dense_view import Compiled
-from quantum_planner.solvers.hybrid.shop_disruption import applies, fewest_reassignments
+from quantum_planner.solvers.hybrid.shop_disruption import fewest_reassignments
 from quantum_planner.solvers.pullback import pull_back
 from quantum_planner.solvers.shop import (
     complete,
@@ -85,16 +85,15 @@ def solve_scheduling(
 ) -> tuple[Solution, dict[str, Any]]:
     """Start plan, then the race described in the module docstring; the plan and its stats.
 
-    With ``disruption`` (re-planning) the race ends at ``PULLBACK_SHARE`` of the time
-    left: CP-SAT runs its disruption stage within its share, the rule of
-    :mod:`quantum_planner.disruption` picks among the racers' plans and the warm start,
-    and the rest of the time undoes reassignments of the pick (:mod:`..pullback`).
+    With ``disruption`` (re-planning) CP-SAT runs its disruption stage within its share,
+    and the race leaves the last ``PULLBACK_SHARE`` of the time (``KEEP_SHARE +
+    KEEP_PULLBACK_SHARE`` on shop-like problems) to :func:`replan_pick`.
     """
     end = deadline
-    if disruption is not None:
-        share = KEEP_SHARE + KEEP_PULLBACK_SHARE if applies(comp) else PULLBACK_SHARE
-        deadline = t0 + (1.0 - share) * (deadline - t0)
     race = _Race(options, comp, deadline, seed, progress, stop, t0, disruption)
+    if disruption is not None:
+        share = KEEP_SHARE + KEEP_PULLBACK_SHARE if race.tabu_ok else PULLBACK_SHARE
+        race.deadline = t0 + (1.0 - share) * (deadline - t0)
     # re-planning: the searches begin from their own start (a warm start near the old
     # plan holds them in its basin); the rule weighs the warm start at the end
     race.start(warm_start if disruption is None else None)
