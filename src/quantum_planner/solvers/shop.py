@@ -26,12 +26,18 @@ __all__ = [
     "respects_deadlines",
     "shop_like",
     "shop_view",
+    "tabu_bytes",
     "usable_warm_start",
 ]
 
 # the tabu search keeps an n x (n + m + 1) int64 matrix (shop_tabu.py): 20 GB at 50,000
 # tasks. Past this many bytes it is not started; the list schedule and CP-SAT go on
 MAX_TABU_BYTES = 1 << 30
+
+
+def tabu_bytes(comp: Compiled) -> int:
+    """Bytes of the tabu search's n x (n + m + 1) int64 matrix for ``comp``."""
+    return 8 * comp.n * (comp.n + comp.m + 1)
 
 
 def _tail_lengths(comp: Compiled) -> np.ndarray:

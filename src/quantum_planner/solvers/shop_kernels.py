@@ -14,10 +14,10 @@ order after, resp. before, ``v`` changes); then the makespan after any
 insertion is *exactly* ``max(C-, max(end of job pred, r-(u) + p(u), R(v, k)) +
 p(v, k) + max(tail of job succ, q-(w) + p(w)))`` where ``C-`` is the makespan
 without ``v`` and ``R(v, k)`` the release of ``v`` on ``k`` (a head never starts
-before its release), as long as the insertion closes no cycle. Fixed operations
-(pinned) are never moved, and nothing is inserted before one. Insertions that might (a job
-successor of ``v`` could reach ``u``, or ``w`` a job predecessor, judged by
-heads and tails) are skipped. Ties go to the shorter path through ``v``, then
+before its release), as long as the insertion closes no cycle. Insertions that
+might (a job successor of ``v`` could reach ``u``, or ``w`` a job predecessor,
+judged by heads and tails) are skipped. Fixed operations (pinned) are never
+moved, and nothing is inserted before one. Ties go to the shorter path through ``v``, then
 at random.
 
 When there are more than ``max_crit`` (:data:`shop_tabu.MAX_CRIT`) critical

@@ -192,7 +192,7 @@ class _Race:
         # the tabu search's view: the problem without the pairs it cannot time (a
         # leaving agent's, for free tasks); None: not shop-like
         self.view = shop_view(comp)
-        need = 8 * comp.n * (comp.n + comp.m + 1)
+        need = shop.tabu_bytes(comp)
         if self.view is not None and need > shop.MAX_TABU_BYTES:
             self.view = None
             self.stats["tabu_skipped"] = f"its {need / 2**30:.1f} GiB matrix is over the limit"

@@ -16,12 +16,11 @@ whose move saves least first, are held again while the answer stays yes. Until a
 attempt grown from nothing free has said yes, every other attempt starts from the
 pick instead (its moves free, within the bound by itself) and only holds again:
 where many moves are needed, growing from nothing free takes more probes than
-there is time for. A probe
-ends as soon as its makespan is within the bound, so a yes costs little; a no gets
-``1 / PROBES`` of the phase's time. Later attempts (other draws of what to free)
-keep the plan of least weighted disruption. Re-sequencing is what the
-pull-back of :mod:`~quantum_planner.solvers.pullback` (one revert at a time,
-re-timed in a fixed order) cannot do.
+there is time for. A probe ends as soon as its makespan is within the bound, so a
+yes costs little; a no gets ``1 / PROBES`` of the phase's time. Later attempts
+(other draws of what to free) keep the plan of least weighted disruption.
+Re-sequencing is what the pull-back of :mod:`~quantum_planner.solvers.pullback`
+(one revert at a time, re-timed in a fixed order) cannot do.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from quantum_planner.model import Solution
 from quantum_planner.scheduling import build_schedule
 from quantum_planner.solvers.base import make_solution
 from quantum_planner.solvers.dense_view import Compiled
-from quantum_planner.solvers.shop import MAX_TABU_BYTES, shop_view
+from quantum_planner.solvers.shop import MAX_TABU_BYTES, shop_view, tabu_bytes
 from quantum_planner.solvers.shop_tabu import shop_tabu
 from quantum_planner.validate import check
 
@@ -51,7 +50,7 @@ PROBES = 8  # a probe that says no takes this share of the phase's time
 def applies(comp: Compiled) -> bool:
     """Whether the hybrid's re-planning runs this phase on ``comp``: a shop-like problem
     whose tabu matrix fits."""
-    return shop_view(comp) is not None and 8 * comp.n * (comp.n + comp.m + 1) <= MAX_TABU_BYTES
+    return shop_view(comp) is not None and tabu_bytes(comp) <= MAX_TABU_BYTES
 
 
 def fewest_reassignments(
@@ -90,6 +89,9 @@ def fewest_reassignments(
     moved = [i for i in range(n) if 0 <= ref[i] != cur[i]]
     if not moved:
         return None
+    # how much slower each task is on its old agent than on its fastest
+    fastest = np.where(comp.elig, comp.dur, np.inf).min(axis=1)
+    slow = np.where(ref >= 0, comp.dur[np.arange(n), np.maximum(ref, 0)] - fastest, 0.0)
     # the moves that save the most processing time are freed first when the critical
     # path names none
     moved.sort(key=lambda i: comp.dur[i, cur[i]] - comp.dur[i, ref[i]])
@@ -162,7 +164,7 @@ def fewest_reassignments(
                     all_held = sol
             else:
                 sol = all_held  # holding everything said no once: it says no again
-            more = _to_free(comp, sol, ref, free, moved, rng)
+            more = _to_free(comp, sol, ref, slow, free, moved, rng)
             if not more or len(free) + len(more) >= best_cost / max(terms.reassign_weight, 1e-9):
                 break  # the pick (or the best so far) cannot be beaten this way
             free |= more
@@ -212,6 +214,7 @@ def _to_free(
     comp: Compiled,
     sol: Solution,
     ref: np.ndarray,
+    slow: np.ndarray,
     free: set[int],
     moved: list[int],
     rng: np.random.Generator,
@@ -221,9 +224,7 @@ def _to_free(
     next quarter of ``moved`` (the pick's reassignments)."""
     crit = [i for i in _critical(comp, sol) if ref[i] >= 0 and i not in free]
     if crit:
-        P = np.where(comp.elig, comp.dur, np.inf)
-        loss = np.array([comp.dur[i, ref[i]] - P[i].min() for i in crit])
-        rank = np.lexsort((rng.random(len(crit)), -loss))
+        rank = np.lexsort((rng.random(len(crit)), -slow[crit]))
         return {crit[r] for r in rank[: max(1, -(-len(crit) // 3))]}
     rest = [i for i in moved if i not in free]
     return set(rest[: max(1, len(rest) // 4)])
