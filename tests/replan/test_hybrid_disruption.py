@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from quantum_planner.solvers.cpsat import CPSATSolver
 from quantum_planner.solvers.dense_view import compile_problem
 from quantum_planner.solvers.hybrid import HybridSolver
 from quantum_planner.solvers.hybrid.disruption import DisruptionPhase, phase_b_applies
+from quantum_planner.solvers.hybrid.scheduling import CpsatBeside
 from quantum_planner.solvers.hybrid.shop_disruption import fewest_reassignments
 from quantum_planner.solvers.lns import solve_agents_cpsat
 from quantum_planner.solvers.lp import extended
@@ -222,3 +224,44 @@ def test_fewest_reassignments_gives_up_at_its_deadline():
     out = fewest_reassignments(compile_problem(p), pick, terms, 1.0, t0 + 0.5, seed=1)
     assert out is None
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_fewest_reassignments_ends_when_nothing_needs_freeing():
+    """Holding every old task reaches the bound at once: no plan reassigns fewer, so the
+    phase stops after that one probe instead of spending its time on other draws."""
+    p = _two_way_shop(5, 4, seed=7)
+    ref = CPSATSolver().solve(p, time_limit=5, seed=1)
+    other = {t.id: next(a for a in t.allowed_agents if a != ref.assignments[t.id]) for t in p.tasks}
+    pick = check(p, make_solution(p, other, build_schedule(p, other), backend="t"))
+    terms = DisruptionTerms.of(intervals(ref), DisruptionWeights())
+    log: list[dict[str, float]] = []
+    t0 = time.perf_counter()
+    kept = fewest_reassignments(
+        compile_problem(p), pick, terms, pick.makespan + ref.makespan, t0 + 3.0, seed=1, log=log
+    )
+    assert kept is not None and kept.assignments == ref.assignments
+    assert [(e["free"], e["ok"]) for e in log] == [(0, True)]
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_cpsat_beside_the_probes_moves_fewer_within_the_bound():
+    """CP-SAT on the probes' idle core, hinted with a pick that moved every task and told
+    the best makespan known: a valid plan within the bound that moves fewer tasks."""
+    p = _two_way_shop(5, 4, seed=7)
+    ref = CPSATSolver().solve(p, time_limit=5, seed=1)
+    other = {t.id: next(a for a in t.allowed_agents if a != ref.assignments[t.id]) for t in p.tasks}
+    starts = {t: s for ts in ref.schedule.values() for t, (s, _) in ts.items()}
+    order = sorted(starts, key=starts.__getitem__)
+    pick = check(p, make_solution(p, other, build_schedule(p, other, order), backend="t"))
+    terms = DisruptionTerms.of(intervals(ref), DisruptionWeights())
+    within = replace(terms, best_known=ref.makespan)
+    t0 = time.perf_counter()
+    beside = CpsatBeside(compile_problem(p), pick, within, t0 + 2.0, seed=1)
+    out = beside.result()  # stops it at once: its plan so far
+    assert time.perf_counter() - t0 < 1.5
+    beside = CpsatBeside(compile_problem(p), pick, within, time.perf_counter() + 2.0, seed=1)
+    time.sleep(1.5)
+    out = beside.result()
+    assert out is not None and validate(p, out) == []
+    assert out.makespan <= within.bound(ref.makespan) + 1e-9
+    assert terms.cost(out) < terms.cost(pick)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from quantum_planner.disruption import BEST_FIRST, DisruptionTerms, choose
@@ -47,7 +47,7 @@ from quantum_planner.solvers.shop import (
 from quantum_planner.solvers.shop_tabu import shop_incumbent, shop_tabu
 from quantum_planner.validate import check
 
-__all__ = ["SchedulingOptions", "solve_scheduling"]
+__all__ = ["CpsatBeside", "SchedulingOptions", "solve_scheduling"]
 
 # share of the time (at most CPSAT_MAX_S seconds) CP-SAT keeps its core on shop-like
 # problems before a second tabu search takes it over (it has proven the small ones by
@@ -115,7 +115,9 @@ def replan_pick(
 ) -> Solution:
     """The rule's pick among the racers' plans and the warm start, pulled back toward the
     reference until ``end``: on shop-like problems by re-sequenced probes with tasks held
-    on their old agents (:mod:`.shop_disruption`), then by single reverts (:mod:`..pullback`).
+    on their old agents (:mod:`.shop_disruption`) while CP-SAT, on the other core, looks
+    for less disruption within the bound (:class:`CpsatBeside`); then by single reverts
+    (:mod:`..pullback`).
     """
     problem = comp.problem
     plans = [("race", sol), *race.plans()]
@@ -134,14 +136,24 @@ def replan_pick(
     if race.view is not None and best.feasible and not proven:
         rest = KEEP_PULLBACK_SHARE / (KEEP_PULLBACK_SHARE + KEEP_SHARE)
         until = end - rest * (end - time.perf_counter())
+        beside = None
+        if race.options.num_workers >= 2:  # the probes use one core; CP-SAT gets the other
+            within = replace(terms, best_known=best_first)
+            beside = CpsatBeside(comp, best, within, until, race.seed)
         probes: list[dict[str, float]] = []
         kept = fewest_reassignments(
             race.view, best, terms, bound, until, race.seed, race.stop, race.options.name, probes
         )
         race.stats["keep_probes"] = probes
+        found = [("pick", best)]
         if kept is not None:
-            _, best = choose(problem, [("pick", best), ("kept", kept)], terms)
-            race.stats["kept"] = True
+            found.append(("kept", kept))
+        if beside is not None and (cp := beside.result()) is not None:
+            found.append(("cpsat", cp))
+            best_first = min(best_first, objective_key(problem, cp.objectives)[0])
+            bound = terms.bound(best_first)
+        name, best = choose(problem, found, terms)
+        race.stats["keep_pick"] = name  # pick, kept (the probes) or cpsat (beside them)
     starts = {t: s for ts in best.schedule.values() for t, (s, _) in ts.items()}
     order = sorted(starts, key=starts.__getitem__)
     left = time.monotonic() + max(0.0, end - time.perf_counter())
@@ -158,6 +170,42 @@ def replan_pick(
             "gap": None,
         }
     )
+
+
+class CpsatBeside:
+    """CP-SAT on the core the probes leave idle: least disruption within the rule's bound
+    (``terms.best_known``), hinted with the pick; stopped when the probes end."""
+
+    def __init__(
+        self, comp: Compiled, pick: Solution, terms: DisruptionTerms, until: float, seed: int
+    ) -> None:
+        self.problem = comp.problem
+        self.stop = threading.Event()
+        self.sol: Solution | None = None
+        budget = until - time.perf_counter()
+
+        def run() -> None:
+            self.sol = CPSATSolver(num_workers=1, deterministic=False).solve(
+                comp.problem,
+                time_limit=max(0.05, budget),
+                seed=seed,
+                warm_start=pick,
+                disruption=terms,
+                stop=self.stop,
+                compiled=comp,
+            )
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def result(self) -> Solution | None:
+        """Its plan (None: none valid), once stopped."""
+        self.stop.set()
+        self.thread.join()
+        if self.sol is None or not self.sol.assignments:
+            return None
+        sol = check(self.problem, self.sol)
+        return sol if sol.feasible else None
 
 
 class _Race:

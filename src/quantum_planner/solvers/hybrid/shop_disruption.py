@@ -18,7 +18,8 @@ pick instead (its moves free, within the bound by itself) and only holds again:
 where many moves are needed, growing from nothing free takes more probes than
 there is time for. A probe ends as soon as its makespan is within the bound, so a
 yes costs little; a no gets ``1 / PROBES`` of the phase's time. Later attempts
-(other draws of what to free) keep the plan of least weighted disruption.
+(other draws of what to free) keep the plan of least weighted disruption; a yes
+with nothing free ends the phase, since no plan reassigns fewer.
 Re-sequencing is what the pull-back of :mod:`~quantum_planner.solvers.pullback`
 (one revert at a time, re-timed in a fixed order) cannot do.
 """
@@ -169,6 +170,10 @@ def fewest_reassignments(
                 break  # the pick (or the best so far) cannot be beaten this way
             free |= more
         if found is not None:
+            if not free:
+                # every task that can stay is held: no plan reassigns fewer, and the
+                # start shifts are the strategy's CP-SAT step's to polish
+                return best
             grown = True
             _hold_again(found, free, run, comp, ref, deadline, stop)
     return best
