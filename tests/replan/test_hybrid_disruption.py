@@ -191,18 +191,26 @@ def _two_way_shop(jobs: int, ops: int, seed: int) -> Problem:
     )  # fmt: skip
 
 
+def _every_task_moved(in_ref_order: bool):
+    """A two-way shop, its CP-SAT plan ``ref``, and a pick that moved every task to its
+    other agent (scheduled in ``ref``'s start order, or the default one)."""
+    p = _two_way_shop(5, 4, seed=7)
+    ref = CPSATSolver().solve(p, time_limit=5, seed=1)
+    other = {t.id: next(a for a in t.allowed_agents if a != ref.assignments[t.id]) for t in p.tasks}
+    order = None
+    if in_ref_order:
+        starts = {t: s for ts in ref.schedule.values() for t, (s, _) in ts.items()}
+        order = sorted(starts, key=starts.__getitem__)
+    pick = check(p, make_solution(p, other, build_schedule(p, other, order), backend="t"))
+    return p, ref, pick, DisruptionTerms.of(intervals(ref), DisruptionWeights())
+
+
 def test_fewest_reassignments_resequences_to_keep_the_old_agents():
     """The pick moved every task to its other agent; the old assignment, re-sequenced,
     reaches the old makespan, so the phase returns a plan that moves none."""
-    p = _two_way_shop(5, 4, seed=7)
+    p, ref, pick, terms = _every_task_moved(in_ref_order=True)
     comp = compile_problem(p)
-    ref = CPSATSolver().solve(p, time_limit=5, seed=1)
-    other = {t.id: next(a for a in t.allowed_agents if a != ref.assignments[t.id]) for t in p.tasks}
-    starts = {t: s for ts in ref.schedule.values() for t, (s, _) in ts.items()}
-    order = sorted(starts, key=starts.__getitem__)
-    pick = check(p, make_solution(p, other, build_schedule(p, other, order), backend="t"))
     assert pick.feasible
-    terms = DisruptionTerms.of(intervals(ref), DisruptionWeights())
     assert terms.cost(pick) >= len(p.tasks)
     bound = ref.makespan
     t0 = time.perf_counter()
@@ -215,11 +223,7 @@ def test_fewest_reassignments_resequences_to_keep_the_old_agents():
 
 def test_fewest_reassignments_gives_up_at_its_deadline():
     """A bound no plan reaches: every probe says no, and the phase ends by its deadline."""
-    p = _two_way_shop(5, 4, seed=7)
-    ref = CPSATSolver().solve(p, time_limit=5, seed=1)
-    other = {t.id: next(a for a in t.allowed_agents if a != ref.assignments[t.id]) for t in p.tasks}
-    pick = check(p, make_solution(p, other, build_schedule(p, other), backend="t"))
-    terms = DisruptionTerms.of(intervals(ref), DisruptionWeights())
+    p, _, pick, terms = _every_task_moved(in_ref_order=False)
     t0 = time.perf_counter()
     out = fewest_reassignments(compile_problem(p), pick, terms, 1.0, t0 + 0.5, seed=1)
     assert out is None
@@ -229,11 +233,7 @@ def test_fewest_reassignments_gives_up_at_its_deadline():
 def test_fewest_reassignments_ends_when_nothing_needs_freeing():
     """Holding every old task reaches the bound at once: no plan reassigns fewer, so the
     phase stops after that one probe instead of spending its time on other draws."""
-    p = _two_way_shop(5, 4, seed=7)
-    ref = CPSATSolver().solve(p, time_limit=5, seed=1)
-    other = {t.id: next(a for a in t.allowed_agents if a != ref.assignments[t.id]) for t in p.tasks}
-    pick = check(p, make_solution(p, other, build_schedule(p, other), backend="t"))
-    terms = DisruptionTerms.of(intervals(ref), DisruptionWeights())
+    p, ref, pick, terms = _every_task_moved(in_ref_order=False)
     log: list[dict[str, float]] = []
     t0 = time.perf_counter()
     kept = fewest_reassignments(
@@ -247,17 +247,11 @@ def test_fewest_reassignments_ends_when_nothing_needs_freeing():
 def test_cpsat_beside_the_probes_moves_fewer_within_the_bound():
     """CP-SAT on the probes' idle core, hinted with a pick that moved every task and told
     the best makespan known: a valid plan within the bound that moves fewer tasks."""
-    p = _two_way_shop(5, 4, seed=7)
-    ref = CPSATSolver().solve(p, time_limit=5, seed=1)
-    other = {t.id: next(a for a in t.allowed_agents if a != ref.assignments[t.id]) for t in p.tasks}
-    starts = {t: s for ts in ref.schedule.values() for t, (s, _) in ts.items()}
-    order = sorted(starts, key=starts.__getitem__)
-    pick = check(p, make_solution(p, other, build_schedule(p, other, order), backend="t"))
-    terms = DisruptionTerms.of(intervals(ref), DisruptionWeights())
+    p, ref, pick, terms = _every_task_moved(in_ref_order=True)
     within = replace(terms, best_known=ref.makespan)
     t0 = time.perf_counter()
     beside = CpsatBeside(compile_problem(p), pick, within, t0 + 2.0, seed=1)
-    out = beside.result()  # stops it at once: its plan so far
+    beside.result()  # stops it at once
     assert time.perf_counter() - t0 < 1.5
     beside = CpsatBeside(compile_problem(p), pick, within, time.perf_counter() + 2.0, seed=1)
     time.sleep(1.5)
